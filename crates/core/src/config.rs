@@ -1,0 +1,627 @@
+//! The configuration model, read from environment variables once at start-up.
+//!
+//! Every function reads the same variables, validated up front: a missing or
+//! invalid one is reported by name before the function takes any traffic, so a
+//! bad deployment fails loudly at init and not at 3 a.m. on the failover path.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+/// Why the configuration could not be read. Always names the variable.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConfigError {
+    #[error("missing environment variable {var}: {hint}")]
+    Missing {
+        var: &'static str,
+        hint: &'static str,
+    },
+    #[error("invalid environment variable {var}={value:?}: {reason}")]
+    Invalid {
+        var: &'static str,
+        value: String,
+        reason: String,
+    },
+}
+
+fn invalid(var: &'static str, value: &str, reason: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid {
+        var,
+        value: value.to_owned(),
+        reason: reason.into(),
+    }
+}
+
+/// An AWS Region code such as `us-east-1`. Checked for shape only, so that new
+/// Regions work without a release.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Region(String);
+
+impl Region {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl FromStr for Region {
+    type Err = String;
+
+    fn from_str(code: &str) -> Result<Self, Self::Err> {
+        // Shape: letters, a dash, letters (and dashes), a dash, a number: us-east-1,
+        // ap-southeast-2, us-gov-west-1, eu-central-2.
+        let parts: Vec<&str> = code.split('-').collect();
+        let well_formed = parts.len() >= 3
+            && parts[..parts.len() - 1]
+                .iter()
+                .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_lowercase()))
+            && parts
+                .last()
+                .is_some_and(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()));
+        if well_formed && code.len() <= 32 {
+            Ok(Region(code.to_owned()))
+        } else {
+            Err(format!("{code:?} is not an AWS Region code like us-east-1"))
+        }
+    }
+}
+
+impl TryFrom<String> for Region {
+    type Error = String;
+    fn try_from(code: String) -> Result<Self, Self::Error> {
+        code.parse()
+    }
+}
+
+impl From<Region> for String {
+    fn from(region: Region) -> Self {
+        region.0
+    }
+}
+
+impl fmt::Display for Region {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// The role a stack plays; the same as the Route 53 failover record type it owns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Role {
+    Primary,
+    Secondary,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Primary => "PRIMARY",
+            Role::Secondary => "SECONDARY",
+        }
+    }
+}
+
+impl FromStr for Role {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "PRIMARY" => Ok(Role::Primary),
+            "SECONDARY" => Ok(Role::Secondary),
+            other => Err(format!("{other:?} is neither PRIMARY nor SECONDARY")),
+        }
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Switch 1: the STOP metric in the standby Region and the alarm on it that the
+/// primary record's health check follows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StopMetricConfig {
+    pub namespace: String,
+    pub metric_name: String,
+    pub alarm_name: String,
+}
+
+/// One regional endpoint of a Route 53 ARC cluster.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ArcEndpoint {
+    pub region: Region,
+    pub url: String,
+}
+
+/// Switch 2: ARC routing controls, one per Region, flipped in one batch.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ArcConfig {
+    pub endpoints: Vec<ArcEndpoint>,
+    pub primary_control_arn: String,
+    pub standby_control_arn: String,
+    /// Whether an operator may ask to bypass the safety rules (break glass).
+    pub allow_safety_override: bool,
+}
+
+/// The database that follows the decision.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum DatabaseConfig {
+    /// An RDS cross-Region read replica in this Region; promotion is one-way.
+    RdsReplica {
+        replica_id: String,
+        backup_retention_days: u8,
+    },
+    /// An Aurora global database whose secondary cluster lives in this Region.
+    AuroraGlobal {
+        global_cluster_id: String,
+        cluster_id: String,
+    },
+}
+
+/// The standby Auto Scaling group and the capacity it must have once active.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CapacityConfig {
+    pub group_name: String,
+    pub min: u32,
+    pub desired: u32,
+    pub max: u32,
+}
+
+/// Everything a function of this project needs to know, validated.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Config {
+    pub service: String,
+    pub region: Region,
+    pub role: Role,
+    pub peer_region: Region,
+    pub decision_parameter: String,
+    pub stop_metric: Option<StopMetricConfig>,
+    pub arc: Option<ArcConfig>,
+    pub database: Option<DatabaseConfig>,
+    pub capacity: Option<CapacityConfig>,
+    pub secret_id: Option<String>,
+}
+
+impl Config {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads through `lookup`, so tests never touch the process environment.
+    /// Empty values count as unset.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let env = Env(&lookup);
+        let service = env.required("SERVICE_NAME", "the service this stack serves, e.g. orders")?;
+        if !is_name(&service) {
+            return Err(invalid(
+                "SERVICE_NAME",
+                &service,
+                "use 1 to 64 letters, digits, '-' or '_'",
+            ));
+        }
+        let region: Region = env.parsed(
+            "AWS_REGION",
+            "Lambda sets it; set it locally, e.g. us-east-1",
+        )?;
+        let role: Role = env.parsed("ROLE", "PRIMARY or SECONDARY")?;
+        let peer_region: Region = env.parsed(
+            "PEER_REGION",
+            "the other Region of the pair, e.g. us-west-2",
+        )?;
+        if peer_region == region {
+            return Err(invalid(
+                "PEER_REGION",
+                peer_region.as_str(),
+                "must differ from AWS_REGION",
+            ));
+        }
+        let decision_parameter = env
+            .optional("DECISION_PARAMETER")
+            .unwrap_or_else(|| format!("/stop/{service}/decision"));
+        if !decision_parameter.starts_with('/') {
+            return Err(invalid(
+                "DECISION_PARAMETER",
+                &decision_parameter,
+                "an SSM parameter path starting with '/'",
+            ));
+        }
+
+        Ok(Config {
+            stop_metric: stop_metric(&env)?,
+            arc: arc(&env)?,
+            database: database(&env)?,
+            capacity: capacity(&env)?,
+            secret_id: env.optional("DB_SECRET_ID"),
+            service,
+            region,
+            role,
+            peer_region,
+            decision_parameter,
+        })
+    }
+
+    /// The Region that takes over: the SECONDARY stack's own, or its peer.
+    pub fn standby_region(&self) -> &Region {
+        match self.role {
+            Role::Secondary => &self.region,
+            Role::Primary => &self.peer_region,
+        }
+    }
+
+    /// The Region that serves in normal operation.
+    pub fn primary_region(&self) -> &Region {
+        match self.role {
+            Role::Primary => &self.region,
+            Role::Secondary => &self.peer_region,
+        }
+    }
+}
+
+fn stop_metric(env: &Env) -> Result<Option<StopMetricConfig>, ConfigError> {
+    let Some(namespace) = env.optional("STOP_METRIC_NAMESPACE") else {
+        return Ok(None);
+    };
+    Ok(Some(StopMetricConfig {
+        namespace,
+        metric_name: env.required("STOP_METRIC_NAME", "needed with STOP_METRIC_NAMESPACE")?,
+        alarm_name: env.required("STOP_ALARM_NAME", "needed with STOP_METRIC_NAMESPACE")?,
+    }))
+}
+
+fn arc(env: &Env) -> Result<Option<ArcConfig>, ConfigError> {
+    const VAR: &str = "ARC_CLUSTER_ENDPOINTS";
+    let Some(list) = env.optional(VAR) else {
+        return Ok(None);
+    };
+    let mut endpoints = Vec::new();
+    for item in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        let (region, url) = item
+            .split_once('=')
+            .ok_or_else(|| invalid(VAR, &list, "use region=https://url pairs separated by ','"))?;
+        let region: Region = region.trim().parse().map_err(|e| invalid(VAR, &list, e))?;
+        let url = url.trim();
+        if !url.starts_with("https://") {
+            return Err(invalid(VAR, &list, format!("{url:?} is not an https URL")));
+        }
+        endpoints.push(ArcEndpoint {
+            region,
+            url: url.to_owned(),
+        });
+    }
+    if endpoints.is_empty() {
+        return Err(invalid(VAR, &list, "lists no endpoint"));
+    }
+    let arn = |var: &'static str| -> Result<String, ConfigError> {
+        let value = env.required(var, "needed with ARC_CLUSTER_ENDPOINTS")?;
+        if value.starts_with("arn:") && value.contains(":route53-recovery-control::") {
+            Ok(value)
+        } else {
+            Err(invalid(var, &value, "not a routing control ARN"))
+        }
+    };
+    Ok(Some(ArcConfig {
+        endpoints,
+        primary_control_arn: arn("ARC_PRIMARY_CONTROL_ARN")?,
+        standby_control_arn: arn("ARC_STANDBY_CONTROL_ARN")?,
+        allow_safety_override: env.flag("ARC_ALLOW_SAFETY_OVERRIDE")?,
+    }))
+}
+
+fn database(env: &Env) -> Result<Option<DatabaseConfig>, ConfigError> {
+    const VAR: &str = "DB_KIND";
+    match env.optional(VAR).as_deref() {
+        None | Some("none") => Ok(None),
+        Some("rds-replica") => {
+            let days: u8 = match env.optional("DB_BACKUP_RETENTION_DAYS") {
+                None => 7,
+                Some(v) => v
+                    .parse()
+                    .ok()
+                    .filter(|d| (1..=35).contains(d))
+                    .ok_or_else(|| invalid("DB_BACKUP_RETENTION_DAYS", &v, "1 to 35 days"))?,
+            };
+            Ok(Some(DatabaseConfig::RdsReplica {
+                replica_id: env.required("DB_REPLICA_ID", "the read replica in this Region")?,
+                backup_retention_days: days,
+            }))
+        }
+        Some("aurora-global") => Ok(Some(DatabaseConfig::AuroraGlobal {
+            global_cluster_id: env.required("DB_GLOBAL_CLUSTER_ID", "the global database")?,
+            cluster_id: env.required("DB_CLUSTER_ID", "this Region's member cluster")?,
+        })),
+        Some(other) => Err(invalid(VAR, other, "none, rds-replica or aurora-global")),
+    }
+}
+
+fn capacity(env: &Env) -> Result<Option<CapacityConfig>, ConfigError> {
+    let Some(group_name) = env.optional("ASG_NAME") else {
+        return Ok(None);
+    };
+    let count = |var: &'static str| -> Result<u32, ConfigError> {
+        let value = env.required(var, "needed with ASG_NAME")?;
+        value
+            .parse()
+            .map_err(|_| invalid(var, &value, "a whole number"))
+    };
+    let (min, desired, max) = (count("ASG_MIN")?, count("ASG_DESIRED")?, count("ASG_MAX")?);
+    if !(min <= desired && desired <= max) {
+        return Err(invalid(
+            "ASG_DESIRED",
+            &desired.to_string(),
+            format!("needs ASG_MIN ({min}) <= ASG_DESIRED <= ASG_MAX ({max})"),
+        ));
+    }
+    Ok(Some(CapacityConfig {
+        group_name,
+        min,
+        desired,
+        max,
+    }))
+}
+
+fn is_name(s: &str) -> bool {
+    (1..=64).contains(&s.len())
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+}
+
+struct Env<'a>(&'a dyn Fn(&str) -> Option<String>);
+
+impl Env<'_> {
+    fn optional(&self, var: &str) -> Option<String> {
+        (self.0)(var)
+            .map(|v| v.trim().to_owned())
+            .filter(|v| !v.is_empty())
+    }
+
+    fn required(&self, var: &'static str, hint: &'static str) -> Result<String, ConfigError> {
+        self.optional(var).ok_or(ConfigError::Missing { var, hint })
+    }
+
+    fn parsed<T: FromStr<Err = String>>(
+        &self,
+        var: &'static str,
+        hint: &'static str,
+    ) -> Result<T, ConfigError> {
+        let value = self.required(var, hint)?;
+        value.parse().map_err(|reason| invalid(var, &value, reason))
+    }
+
+    fn flag(&self, var: &'static str) -> Result<bool, ConfigError> {
+        match self.optional(var).as_deref() {
+            None | Some("false") => Ok(false),
+            Some("true") => Ok(true),
+            Some(other) => Err(invalid(var, other, "true or false")),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::from_lookup(|k| map.get(k).cloned())
+    }
+
+    const BASE: &[(&str, &str)] = &[
+        ("SERVICE_NAME", "orders"),
+        ("AWS_REGION", "us-west-2"),
+        ("ROLE", "SECONDARY"),
+        ("PEER_REGION", "us-east-1"),
+    ];
+
+    fn with(extra: &[(&'static str, &'static str)]) -> Vec<(&'static str, &'static str)> {
+        let mut vars = BASE.to_vec();
+        for (k, v) in extra {
+            vars.retain(|(name, _)| name != k);
+            vars.push((k, v));
+        }
+        vars
+    }
+
+    #[test]
+    fn minimal_config_has_no_switches_and_a_default_parameter() {
+        let cfg = config(BASE).unwrap();
+        assert_eq!(cfg.service, "orders");
+        assert_eq!(cfg.region.as_str(), "us-west-2");
+        assert_eq!(cfg.role, Role::Secondary);
+        assert_eq!(cfg.standby_region().as_str(), "us-west-2");
+        assert_eq!(cfg.primary_region().as_str(), "us-east-1");
+        assert_eq!(cfg.decision_parameter, "/stop/orders/decision");
+        assert!(cfg.stop_metric.is_none() && cfg.arc.is_none());
+        assert!(cfg.database.is_none() && cfg.capacity.is_none());
+    }
+
+    #[test]
+    fn each_missing_required_variable_is_named() {
+        for var in ["SERVICE_NAME", "AWS_REGION", "ROLE", "PEER_REGION"] {
+            let vars: Vec<_> = BASE.iter().copied().filter(|(k, _)| *k != var).collect();
+            match config(&vars) {
+                Err(ConfigError::Missing { var: named, .. }) => assert_eq!(named, var),
+                other => panic!("{var}: expected Missing, got {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn blank_counts_as_missing() {
+        let err = config(&with(&[("ROLE", "  ")])).unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("missing environment variable ROLE")
+        );
+    }
+
+    #[test]
+    fn invalid_values_are_named_with_the_reason() {
+        let cases: &[(&str, &str)] = &[
+            ("SERVICE_NAME", "orders; rm -rf /"),
+            ("AWS_REGION", "moon-base"),
+            ("ROLE", "primary"),
+            ("PEER_REGION", "us-west-2"),
+            ("DECISION_PARAMETER", "no-slash"),
+            ("DB_KIND", "mongo"),
+            ("ARC_CLUSTER_ENDPOINTS", "us-east-1=http://plain"),
+        ];
+        for (var, value) in cases {
+            let err = config(&with(&[(var, value)])).unwrap_err();
+            match &err {
+                ConfigError::Invalid { var: named, .. } => assert_eq!(named, var, "{err}"),
+                other => panic!("{var}: expected Invalid, got {other:?}"),
+            }
+            assert!(err.to_string().contains(var), "{err}");
+        }
+    }
+
+    #[test]
+    fn stop_metric_needs_its_alarm() {
+        let err = config(&with(&[("STOP_METRIC_NAMESPACE", "StopPattern")])).unwrap_err();
+        assert!(matches!(
+            err,
+            ConfigError::Missing {
+                var: "STOP_METRIC_NAME",
+                ..
+            }
+        ));
+        let cfg = config(&with(&[
+            ("STOP_METRIC_NAMESPACE", "StopPattern"),
+            ("STOP_METRIC_NAME", "FailoverToSecondary"),
+            ("STOP_ALARM_NAME", "orders-stop"),
+        ]))
+        .unwrap();
+        assert_eq!(cfg.stop_metric.unwrap().alarm_name, "orders-stop");
+    }
+
+    #[test]
+    fn arc_endpoints_and_controls_are_parsed() {
+        let ctl =
+            "arn:aws:route53-recovery-control::111122223333:controlpanel/abc/routingcontrol/def";
+        let cfg = config(&with(&[
+            (
+                "ARC_CLUSTER_ENDPOINTS",
+                "us-east-1=https://a.example/v1, us-west-2=https://b.example/v1",
+            ),
+            ("ARC_PRIMARY_CONTROL_ARN", ctl),
+            ("ARC_STANDBY_CONTROL_ARN", ctl),
+            ("ARC_ALLOW_SAFETY_OVERRIDE", "true"),
+        ]))
+        .unwrap();
+        let arc = cfg.arc.unwrap();
+        assert_eq!(arc.endpoints.len(), 2);
+        assert_eq!(arc.endpoints[1].region.as_str(), "us-west-2");
+        assert!(arc.allow_safety_override);
+
+        let err = config(&with(&[
+            ("ARC_CLUSTER_ENDPOINTS", "us-east-1=https://a.example"),
+            ("ARC_PRIMARY_CONTROL_ARN", "arn:aws:s3:::bucket"),
+            ("ARC_STANDBY_CONTROL_ARN", ctl),
+        ]))
+        .unwrap_err();
+        assert!(matches!(
+            err,
+            ConfigError::Invalid {
+                var: "ARC_PRIMARY_CONTROL_ARN",
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn database_kinds() {
+        let cfg = config(&with(&[
+            ("DB_KIND", "rds-replica"),
+            ("DB_REPLICA_ID", "db-r"),
+        ]))
+        .unwrap();
+        assert_eq!(
+            cfg.database,
+            Some(DatabaseConfig::RdsReplica {
+                replica_id: "db-r".into(),
+                backup_retention_days: 7
+            })
+        );
+        let err = config(&with(&[("DB_KIND", "aurora-global")])).unwrap_err();
+        assert!(matches!(
+            err,
+            ConfigError::Missing {
+                var: "DB_GLOBAL_CLUSTER_ID",
+                ..
+            }
+        ));
+        let err = config(&with(&[
+            ("DB_KIND", "rds-replica"),
+            ("DB_REPLICA_ID", "db-r"),
+            ("DB_BACKUP_RETENTION_DAYS", "0"),
+        ]))
+        .unwrap_err();
+        assert!(matches!(
+            err,
+            ConfigError::Invalid {
+                var: "DB_BACKUP_RETENTION_DAYS",
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn capacity_must_be_ordered() {
+        let ok = config(&with(&[
+            ("ASG_NAME", "web"),
+            ("ASG_MIN", "2"),
+            ("ASG_DESIRED", "4"),
+            ("ASG_MAX", "8"),
+        ]))
+        .unwrap();
+        assert_eq!(ok.capacity.unwrap().max, 8);
+        let err = config(&with(&[
+            ("ASG_NAME", "web"),
+            ("ASG_MIN", "2"),
+            ("ASG_DESIRED", "9"),
+            ("ASG_MAX", "8"),
+        ]))
+        .unwrap_err();
+        assert!(err.to_string().contains("ASG_DESIRED"), "{err}");
+        let err = config(&with(&[
+            ("ASG_NAME", "web"),
+            ("ASG_MIN", "-1"),
+            ("ASG_DESIRED", "1"),
+            ("ASG_MAX", "1"),
+        ]))
+        .unwrap_err();
+        assert!(matches!(err, ConfigError::Invalid { var: "ASG_MIN", .. }));
+    }
+
+    #[test]
+    fn region_shapes() {
+        for ok in [
+            "us-east-1",
+            "ap-southeast-2",
+            "us-gov-west-1",
+            "eu-central-2",
+        ] {
+            assert!(ok.parse::<Region>().is_ok(), "{ok}");
+        }
+        for bad in [
+            "",
+            "us",
+            "us-east",
+            "US-EAST-1",
+            "us-east-x",
+            "us--1",
+            "-east-1",
+        ] {
+            assert!(bad.parse::<Region>().is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,232 @@
+//! The one decision record: which Region should serve, and why.
+//!
+//! It lives in the standby Region (SSM Parameter Store) and every action converges
+//! to it. Its epoch only grows, so of two concurrent decisions the later one wins
+//! everywhere, in the same way.
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use crate::config::Region;
+
+/// How a failover treats the Region it leaves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    /// Both Regions are up: no data loss (Aurora switchover, replication drained).
+    Graceful,
+    /// The Region being left is impaired: act with the standby alone, accept the RPO.
+    Ungraceful,
+}
+
+impl std::str::FromStr for Mode {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "graceful" => Ok(Mode::Graceful),
+            "ungraceful" => Ok(Mode::Ungraceful),
+            other => Err(format!("{other:?} is neither graceful nor ungraceful")),
+        }
+    }
+}
+
+/// The state of one runbook step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StepState {
+    Pending,
+    InProgress,
+    Done,
+    Failed,
+    Skipped,
+}
+
+/// What happened to one runbook step under this decision.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StepRecord {
+    pub name: String,
+    pub state: StepState,
+    #[serde(with = "time::serde::rfc3339::option", default)]
+    pub started_at: Option<OffsetDateTime>,
+    #[serde(with = "time::serde::rfc3339::option", default)]
+    pub finished_at: Option<OffsetDateTime>,
+    /// A short human-readable outcome; never a secret.
+    #[serde(default)]
+    pub detail: String,
+}
+
+impl StepRecord {
+    /// Milliseconds from start to finish, once both are known.
+    pub fn duration_ms(&self) -> Option<i128> {
+        Some((self.finished_at? - self.started_at?).whole_milliseconds())
+    }
+}
+
+/// The desired state of one service.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Decision {
+    pub service: String,
+    pub active_region: Region,
+    /// Grows by one with every decision; never reused, never lowered.
+    pub epoch: u64,
+    /// Who decided: an operator's identity or the alarm that fired.
+    pub actor: String,
+    pub reason: String,
+    pub mode: Mode,
+    #[serde(with = "time::serde::rfc3339")]
+    pub decided_at: OffsetDateTime,
+    /// The runbook's steps towards this decision, in order.
+    #[serde(default)]
+    pub steps: Vec<StepRecord>,
+}
+
+impl Decision {
+    /// The state before anyone has decided anything: the primary serves, epoch 0.
+    pub fn initial(service: &str, primary: &Region, now: OffsetDateTime) -> Self {
+        Decision {
+            service: service.to_owned(),
+            active_region: primary.clone(),
+            epoch: 0,
+            actor: "deployment".to_owned(),
+            reason: "initial state".to_owned(),
+            mode: Mode::Graceful,
+            decided_at: now,
+            steps: Vec::new(),
+        }
+    }
+
+    /// The decision that follows this one: epoch + 1, no steps taken yet.
+    pub fn next(
+        &self,
+        active_region: Region,
+        actor: &str,
+        reason: &str,
+        mode: Mode,
+        now: OffsetDateTime,
+    ) -> Self {
+        Decision {
+            service: self.service.clone(),
+            active_region,
+            epoch: self.epoch + 1,
+            actor: actor.to_owned(),
+            reason: reason.to_owned(),
+            mode,
+            decided_at: now,
+            steps: Vec::new(),
+        }
+    }
+
+    /// Of two records for the same service, the one every Region must converge to.
+    /// Epochs order them; equal epochs (two writers racing) are broken by the
+    /// decision time and then by the Region name, so that every reader agrees.
+    pub fn supersedes(&self, other: &Decision) -> bool {
+        (self.epoch, self.decided_at, &self.active_region)
+            > (other.epoch, other.decided_at, &other.active_region)
+    }
+
+    pub fn step(&self, name: &str) -> Option<&StepRecord> {
+        self.steps.iter().find(|s| s.name == name)
+    }
+
+    /// Records a step's new state, adding it on first sight.
+    pub fn record_step(&mut self, name: &str, state: StepState, now: OffsetDateTime, detail: &str) {
+        let index = match self.steps.iter().position(|s| s.name == name) {
+            Some(i) => i,
+            None => {
+                self.steps.push(StepRecord {
+                    name: name.to_owned(),
+                    state: StepState::Pending,
+                    started_at: None,
+                    finished_at: None,
+                    detail: String::new(),
+                });
+                self.steps.len() - 1
+            }
+        };
+        let step = &mut self.steps[index];
+        if state != StepState::Pending && step.started_at.is_none() {
+            step.started_at = Some(now);
+        }
+        if matches!(
+            state,
+            StepState::Done | StepState::Failed | StepState::Skipped
+        ) {
+            step.finished_at = Some(now);
+        }
+        step.state = state;
+        step.detail = detail.to_owned();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    fn region(code: &str) -> Region {
+        code.parse().unwrap()
+    }
+
+    #[test]
+    fn next_grows_the_epoch_and_clears_the_steps() {
+        let t0 = datetime!(2026-11-22 03:00 UTC);
+        let mut first = Decision::initial("orders", &region("us-east-1"), t0);
+        first.record_step("stop-metric", StepState::Done, t0, "");
+        let second = first.next(
+            region("us-west-2"),
+            "alice",
+            "primary down",
+            Mode::Ungraceful,
+            t0,
+        );
+        assert_eq!(second.epoch, 1);
+        assert_eq!(second.active_region, region("us-west-2"));
+        assert!(second.steps.is_empty());
+        assert!(second.supersedes(&first));
+        assert!(!first.supersedes(&second));
+    }
+
+    #[test]
+    fn equal_epochs_resolve_the_same_way_for_every_reader() {
+        let t0 = datetime!(2026-11-22 03:00 UTC);
+        let base = Decision::initial("orders", &region("us-east-1"), t0);
+        let a = base.next(region("us-west-2"), "alice", "x", Mode::Graceful, t0);
+        let b = base.next(region("us-east-1"), "bob", "y", Mode::Graceful, t0);
+        assert_ne!(a.supersedes(&b), b.supersedes(&a));
+        assert!(!a.supersedes(&a));
+    }
+
+    #[test]
+    fn steps_record_start_finish_and_duration() {
+        let t0 = datetime!(2026-11-22 03:00 UTC);
+        let t1 = datetime!(2026-11-22 03:00:02.5 UTC);
+        let mut d = Decision::initial("orders", &region("us-east-1"), t0);
+        d.record_step("promote", StepState::InProgress, t0, "started");
+        d.record_step("promote", StepState::Done, t1, "writer");
+        let step = d.step("promote").unwrap();
+        assert_eq!(step.state, StepState::Done);
+        assert_eq!(step.duration_ms(), Some(2500));
+        assert_eq!(d.steps.len(), 1);
+    }
+
+    #[test]
+    fn round_trips_through_json_with_rfc3339_times() {
+        let t0 = datetime!(2026-11-22 03:00 UTC);
+        let d = Decision::initial("orders", &region("us-east-1"), t0);
+        let json = serde_json::to_string(&d).unwrap();
+        assert!(
+            json.contains(r#""decided_at":"2026-11-22T03:00:00Z""#),
+            "{json}"
+        );
+        assert!(json.contains(r#""mode":"graceful""#), "{json}");
+        let back: Decision = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, d);
+    }
+
+    #[test]
+    fn a_record_with_a_bad_region_is_rejected() {
+        let json = r#"{"service":"orders","active_region":"nowhere","epoch":1,"actor":"a",
+            "reason":"r","mode":"graceful","decided_at":"2026-11-22T03:00:00Z"}"#;
+        assert!(serde_json::from_str::<Decision>(json).is_err());
+    }
+}

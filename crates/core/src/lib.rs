@@ -1,0 +1,13 @@
+//! The core of stop: what a failover is, with no AWS SDK in it.
+//!
+//! - [`config`]: the configuration model, read and validated from the environment;
+//! - [`decision`]: the desired-state record that every action converges to;
+//! - [`ports`]: one trait per external effect; [`memory`] implements each in memory.
+
+pub mod config;
+pub mod decision;
+pub mod memory;
+pub mod ports;
+
+pub use config::{Config, ConfigError, Region, Role};
+pub use decision::{Decision, Mode, StepRecord, StepState};

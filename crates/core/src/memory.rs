@@ -1,0 +1,574 @@
+//! In-memory implementations of every port, for unit tests of handlers and the
+//! runbook. Each records the calls it receives in a shared [`CallLog`] (so a test
+//! can assert that bad input reached no port) and can be told to fail the next
+//! calls with given errors.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use time::OffsetDateTime;
+
+use crate::config::ArcEndpoint;
+use crate::decision::Decision;
+use crate::ports::*;
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// The calls made to the in-memory ports, in order, as `port.operation(args)`.
+#[derive(Debug, Clone, Default)]
+pub struct CallLog(Arc<Mutex<Vec<String>>>);
+
+impl CallLog {
+    pub fn record(&self, call: impl Into<String>) {
+        lock(&self.0).push(call.into());
+    }
+    pub fn calls(&self) -> Vec<String> {
+        lock(&self.0).clone()
+    }
+    pub fn count(&self, prefix: &str) -> usize {
+        lock(&self.0)
+            .iter()
+            .filter(|c| c.starts_with(prefix))
+            .count()
+    }
+}
+
+/// Errors to return from the next calls, one per call, before behaving normally.
+#[derive(Debug, Default)]
+pub struct Faults(Mutex<VecDeque<PortError>>);
+
+impl Faults {
+    pub fn push(&self, error: PortError) {
+        lock(&self.0).push_back(error);
+    }
+    fn next(&self) -> PortResult<()> {
+        match lock(&self.0).pop_front() {
+            Some(error) => Err(error),
+            None => Ok(()),
+        }
+    }
+}
+
+/// A clock that only moves when told to.
+#[derive(Debug)]
+pub struct ManualClock(Mutex<OffsetDateTime>);
+
+impl ManualClock {
+    pub fn new(start: OffsetDateTime) -> Self {
+        ManualClock(Mutex::new(start))
+    }
+    pub fn advance(&self, by: time::Duration) {
+        *lock(&self.0) += by;
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> OffsetDateTime {
+        *lock(&self.0)
+    }
+}
+
+#[derive(Debug, Default)]
+pub struct MemoryDecisionStore {
+    pub log: CallLog,
+    pub faults: Faults,
+    records: Mutex<Vec<Decision>>,
+}
+
+impl MemoryDecisionStore {
+    pub fn new(log: CallLog) -> Self {
+        MemoryDecisionStore {
+            log,
+            ..Default::default()
+        }
+    }
+}
+
+impl DecisionStore for MemoryDecisionStore {
+    async fn load(&self) -> PortResult<Option<Decision>> {
+        self.log.record("decisions.load");
+        self.faults.next()?;
+        Ok(lock(&self.records).last().cloned())
+    }
+    async fn store(&self, decision: &Decision) -> PortResult<()> {
+        self.log
+            .record(format!("decisions.store(epoch={})", decision.epoch));
+        self.faults.next()?;
+        lock(&self.records).push(decision.clone());
+        Ok(())
+    }
+    async fn history(&self) -> PortResult<Vec<Decision>> {
+        self.log.record("decisions.history");
+        self.faults.next()?;
+        Ok(lock(&self.records).clone())
+    }
+}
+
+/// The STOP metric with an alarm that evaluates instantly: ALARM at >= 1.
+#[derive(Debug, Default)]
+pub struct MemoryStopSwitch {
+    pub log: CallLog,
+    pub faults: Faults,
+    values: Mutex<Vec<f64>>,
+}
+
+impl MemoryStopSwitch {
+    pub fn new(log: CallLog) -> Self {
+        MemoryStopSwitch {
+            log,
+            ..Default::default()
+        }
+    }
+}
+
+impl StopSwitch for MemoryStopSwitch {
+    async fn publish(&self, value: f64) -> PortResult<()> {
+        self.log.record(format!("stop.publish({value})"));
+        self.faults.next()?;
+        lock(&self.values).push(value);
+        Ok(())
+    }
+    async fn read(&self) -> PortResult<StopSwitchState> {
+        self.log.record("stop.read");
+        self.faults.next()?;
+        let last_value = lock(&self.values).last().copied();
+        let alarm_state = match last_value {
+            None => AlarmState::InsufficientData,
+            Some(v) if v >= 1.0 => AlarmState::Alarm,
+            Some(_) => AlarmState::Ok,
+        };
+        Ok(StopSwitchState {
+            alarm_state,
+            last_value,
+        })
+    }
+}
+
+/// Routing controls with an "at least one On" safety rule, endpoints that can be
+/// marked down, and break-glass overrides.
+#[derive(Debug, Default)]
+pub struct MemoryRoutingControls {
+    pub log: CallLog,
+    pub faults: Faults,
+    states: Mutex<HashMap<String, ControlState>>,
+    down: Mutex<HashSet<String>>,
+}
+
+impl MemoryRoutingControls {
+    pub fn new(log: CallLog, initial: &[(&str, ControlState)]) -> Self {
+        let controls = MemoryRoutingControls {
+            log,
+            ..Default::default()
+        };
+        lock(&controls.states).extend(initial.iter().map(|(arn, s)| (arn.to_string(), *s)));
+        controls
+    }
+    pub fn set_endpoint_down(&self, url: &str, down: bool) {
+        let mut set = lock(&self.down);
+        if down {
+            set.insert(url.to_owned());
+        } else {
+            set.remove(url);
+        }
+    }
+    fn reachable(&self, endpoint: &ArcEndpoint) -> PortResult<()> {
+        if lock(&self.down).contains(&endpoint.url) {
+            return Err(PortError::Unavailable(format!(
+                "connection to {} refused",
+                endpoint.url
+            )));
+        }
+        self.faults.next()
+    }
+}
+
+impl RoutingControls for MemoryRoutingControls {
+    async fn get_state(
+        &self,
+        endpoint: &ArcEndpoint,
+        control_arn: &str,
+    ) -> PortResult<ControlState> {
+        self.log
+            .record(format!("arc.get_state({}, {control_arn})", endpoint.region));
+        self.reachable(endpoint)?;
+        lock(&self.states)
+            .get(control_arn)
+            .copied()
+            .ok_or_else(|| PortError::NotFound(control_arn.to_owned()))
+    }
+
+    async fn update_states(
+        &self,
+        endpoint: &ArcEndpoint,
+        states: &[(String, ControlState)],
+        override_rules: &[String],
+    ) -> PortResult<()> {
+        self.log.record(format!(
+            "arc.update_states({}, {states:?}, override={})",
+            endpoint.region,
+            !override_rules.is_empty()
+        ));
+        self.reachable(endpoint)?;
+        let mut current = lock(&self.states);
+        let mut next = current.clone();
+        for (arn, state) in states {
+            if !next.contains_key(arn) {
+                return Err(PortError::NotFound(arn.clone()));
+            }
+            next.insert(arn.clone(), *state);
+        }
+        let any_on = next.values().any(|s| *s == ControlState::On);
+        if !any_on && override_rules.is_empty() {
+            return Err(PortError::Rejected(
+                "safety rule: at least one routing control must be On".to_owned(),
+            ));
+        }
+        *current = next;
+        Ok(())
+    }
+}
+
+#[derive(Debug, Default)]
+pub struct MemoryDatabase {
+    pub log: CallLog,
+    pub faults: Faults,
+    pub instances: Mutex<HashMap<String, ReplicaStatus>>,
+    pub globals: Mutex<HashMap<String, GlobalClusterStatus>>,
+    pub cluster_endpoints: Mutex<HashMap<String, (String, u16)>>,
+}
+
+impl MemoryDatabase {
+    pub fn new(log: CallLog) -> Self {
+        MemoryDatabase {
+            log,
+            ..Default::default()
+        }
+    }
+    pub fn add_instance(&self, status: ReplicaStatus) {
+        lock(&self.instances).insert(status.instance_id.clone(), status);
+    }
+    pub fn add_global(&self, status: GlobalClusterStatus) {
+        lock(&self.globals).insert(status.global_cluster_id.clone(), status);
+    }
+    fn move_writer(&self, global_cluster_id: &str, target: &str) -> PortResult<()> {
+        let mut globals = lock(&self.globals);
+        let global = globals
+            .get_mut(global_cluster_id)
+            .ok_or_else(|| PortError::NotFound(global_cluster_id.to_owned()))?;
+        if !global.member_cluster_arns.iter().any(|m| m == target) {
+            return Err(PortError::Rejected(format!(
+                "{target} is not a member of {global_cluster_id}"
+            )));
+        }
+        global.writer_cluster_arn = Some(target.to_owned());
+        Ok(())
+    }
+}
+
+impl Database for MemoryDatabase {
+    async fn describe_instance(&self, instance_id: &str) -> PortResult<ReplicaStatus> {
+        self.log
+            .record(format!("rds.describe_instance({instance_id})"));
+        self.faults.next()?;
+        lock(&self.instances)
+            .get(instance_id)
+            .cloned()
+            .ok_or_else(|| PortError::NotFound(instance_id.to_owned()))
+    }
+
+    async fn promote_replica(
+        &self,
+        instance_id: &str,
+        backup_retention_days: u8,
+    ) -> PortResult<()> {
+        self.log.record(format!(
+            "rds.promote_replica({instance_id}, retention={backup_retention_days})"
+        ));
+        self.faults.next()?;
+        let mut instances = lock(&self.instances);
+        let instance = instances
+            .get_mut(instance_id)
+            .ok_or_else(|| PortError::NotFound(instance_id.to_owned()))?;
+        if instance.source.is_none() {
+            return Err(PortError::Rejected(format!(
+                "{instance_id} is not a read replica"
+            )));
+        }
+        instance.source = None;
+        instance.replica_lag_seconds = None;
+        Ok(())
+    }
+
+    async fn describe_global_cluster(
+        &self,
+        global_cluster_id: &str,
+    ) -> PortResult<GlobalClusterStatus> {
+        self.log
+            .record(format!("rds.describe_global_cluster({global_cluster_id})"));
+        self.faults.next()?;
+        lock(&self.globals)
+            .get(global_cluster_id)
+            .cloned()
+            .ok_or_else(|| PortError::NotFound(global_cluster_id.to_owned()))
+    }
+
+    async fn switchover_global_cluster(
+        &self,
+        global_cluster_id: &str,
+        target: &str,
+    ) -> PortResult<()> {
+        self.log.record(format!(
+            "rds.switchover_global_cluster({global_cluster_id}, {target})"
+        ));
+        self.faults.next()?;
+        self.move_writer(global_cluster_id, target)
+    }
+
+    async fn failover_global_cluster_allow_data_loss(
+        &self,
+        global_cluster_id: &str,
+        target: &str,
+    ) -> PortResult<()> {
+        self.log.record(format!(
+            "rds.failover_global_cluster({global_cluster_id}, {target}, allow_data_loss)"
+        ));
+        self.faults.next()?;
+        self.move_writer(global_cluster_id, target)
+    }
+
+    async fn cluster_writer_endpoint(&self, cluster_id: &str) -> PortResult<(String, u16)> {
+        self.log
+            .record(format!("rds.cluster_writer_endpoint({cluster_id})"));
+        self.faults.next()?;
+        lock(&self.cluster_endpoints)
+            .get(cluster_id)
+            .cloned()
+            .ok_or_else(|| PortError::NotFound(cluster_id.to_owned()))
+    }
+}
+
+#[derive(Debug, Default)]
+pub struct MemoryCapacity {
+    pub log: CallLog,
+    pub faults: Faults,
+    groups: Mutex<HashMap<String, GroupCapacity>>,
+}
+
+impl MemoryCapacity {
+    pub fn new(log: CallLog, groups: &[(&str, GroupCapacity)]) -> Self {
+        let capacity = MemoryCapacity {
+            log,
+            ..Default::default()
+        };
+        lock(&capacity.groups).extend(groups.iter().map(|(n, c)| (n.to_string(), *c)));
+        capacity
+    }
+}
+
+impl Capacity for MemoryCapacity {
+    async fn describe_group(&self, group_name: &str) -> PortResult<GroupCapacity> {
+        self.log.record(format!("asg.describe_group({group_name})"));
+        self.faults.next()?;
+        lock(&self.groups)
+            .get(group_name)
+            .copied()
+            .ok_or_else(|| PortError::NotFound(group_name.to_owned()))
+    }
+
+    async fn set_group(&self, group_name: &str, capacity: GroupCapacity) -> PortResult<()> {
+        self.log
+            .record(format!("asg.set_group({group_name}, {capacity:?})"));
+        self.faults.next()?;
+        let mut groups = lock(&self.groups);
+        let group = groups
+            .get_mut(group_name)
+            .ok_or_else(|| PortError::NotFound(group_name.to_owned()))?;
+        if !(capacity.min <= capacity.desired && capacity.desired <= capacity.max) {
+            return Err(PortError::Rejected(format!(
+                "invalid capacity {capacity:?}"
+            )));
+        }
+        *group = capacity;
+        Ok(())
+    }
+}
+
+#[derive(Debug)]
+struct StoredSecret {
+    /// (client request token, value), oldest first; the last is AWSCURRENT.
+    versions: Vec<(String, Sensitive)>,
+    replica_of: Option<String>,
+}
+
+#[derive(Debug, Default)]
+pub struct MemorySecrets {
+    pub log: CallLog,
+    pub faults: Faults,
+    secrets: Mutex<HashMap<String, StoredSecret>>,
+}
+
+impl MemorySecrets {
+    pub fn new(log: CallLog) -> Self {
+        MemorySecrets {
+            log,
+            ..Default::default()
+        }
+    }
+    pub fn add(&self, secret_id: &str, value: &str, replica_of: Option<&str>) {
+        lock(&self.secrets).insert(
+            secret_id.to_owned(),
+            StoredSecret {
+                versions: vec![("initial".to_owned(), Sensitive::new(value))],
+                replica_of: replica_of.map(str::to_owned),
+            },
+        );
+    }
+    pub fn version_count(&self, secret_id: &str) -> usize {
+        lock(&self.secrets)
+            .get(secret_id)
+            .map_or(0, |s| s.versions.len())
+    }
+}
+
+impl Secrets for MemorySecrets {
+    async fn get_current(&self, secret_id: &str) -> PortResult<SecretValue> {
+        // The id only: values never enter the log.
+        self.log.record(format!("secrets.get_current({secret_id})"));
+        self.faults.next()?;
+        let secrets = lock(&self.secrets);
+        let secret = secrets
+            .get(secret_id)
+            .ok_or_else(|| PortError::NotFound(secret_id.to_owned()))?;
+        let (token, value) = secret
+            .versions
+            .last()
+            .ok_or_else(|| PortError::NotFound(format!("{secret_id} has no AWSCURRENT version")))?;
+        Ok(SecretValue {
+            version_id: token.clone(),
+            value: value.clone(),
+            replica_of: secret.replica_of.clone(),
+        })
+    }
+
+    async fn put_value(&self, secret_id: &str, value: &Sensitive, token: &str) -> PortResult<()> {
+        self.log
+            .record(format!("secrets.put_value({secret_id}, token={token})"));
+        self.faults.next()?;
+        let mut secrets = lock(&self.secrets);
+        let secret = secrets
+            .get_mut(secret_id)
+            .ok_or_else(|| PortError::NotFound(secret_id.to_owned()))?;
+        if secret.replica_of.is_some() {
+            return Err(PortError::Rejected(format!(
+                "{secret_id} is a replica and cannot be written"
+            )));
+        }
+        match secret.versions.iter().find(|(t, _)| t == token) {
+            // Same token, same value: Secrets Manager treats it as a no-op.
+            Some((_, existing)) if existing == value => Ok(()),
+            Some(_) => Err(PortError::Rejected(format!(
+                "token {token} was already used with another value"
+            ))),
+            None => {
+                secret.versions.push((token.to_owned(), value.clone()));
+                Ok(())
+            }
+        }
+    }
+
+    async fn stop_replication(&self, secret_id: &str) -> PortResult<()> {
+        self.log
+            .record(format!("secrets.stop_replication({secret_id})"));
+        self.faults.next()?;
+        let mut secrets = lock(&self.secrets);
+        let secret = secrets
+            .get_mut(secret_id)
+            .ok_or_else(|| PortError::NotFound(secret_id.to_owned()))?;
+        secret.replica_of = None;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Region;
+
+    fn endpoint(region: &str, url: &str) -> ArcEndpoint {
+        ArcEndpoint {
+            region: region.parse::<Region>().unwrap(),
+            url: url.to_owned(),
+        }
+    }
+
+    #[tokio::test]
+    async fn routing_controls_enforce_the_safety_rule_unless_overridden() {
+        let log = CallLog::default();
+        let arc = MemoryRoutingControls::new(
+            log.clone(),
+            &[("p", ControlState::On), ("s", ControlState::Off)],
+        );
+        let ep = endpoint("us-west-2", "https://b");
+        let all_off = [("p".to_owned(), ControlState::Off)];
+        let err = arc.update_states(&ep, &all_off, &[]).await.unwrap_err();
+        assert!(matches!(err, PortError::Rejected(_)));
+        assert!(!err.is_retryable());
+        assert_eq!(arc.get_state(&ep, "p").await.unwrap(), ControlState::On);
+        arc.update_states(&ep, &all_off, &["rule".to_owned()])
+            .await
+            .unwrap();
+        assert_eq!(arc.get_state(&ep, "p").await.unwrap(), ControlState::Off);
+        arc.set_endpoint_down("https://b", true);
+        let err = arc.get_state(&ep, "p").await.unwrap_err();
+        assert!(err.is_retryable());
+        assert_eq!(log.count("arc."), 5);
+    }
+
+    #[tokio::test]
+    async fn secrets_put_is_idempotent_per_token_and_refused_on_a_replica() {
+        let secrets = MemorySecrets::new(CallLog::default());
+        secrets.add("db", r#"{"host":"a"}"#, Some("us-east-1"));
+        let value = Sensitive::new(r#"{"host":"b"}"#);
+        let err = secrets.put_value("db", &value, "t1").await.unwrap_err();
+        assert!(matches!(err, PortError::Rejected(_)));
+        secrets.stop_replication("db").await.unwrap();
+        secrets.put_value("db", &value, "t1").await.unwrap();
+        secrets.put_value("db", &value, "t1").await.unwrap();
+        assert_eq!(secrets.version_count("db"), 2);
+        let current = secrets.get_current("db").await.unwrap();
+        assert_eq!(current.value.expose(), r#"{"host":"b"}"#);
+        assert!(!format!("{current:?}").contains("host"));
+        let other = Sensitive::new("x");
+        assert!(secrets.put_value("db", &other, "t1").await.is_err());
+    }
+
+    #[tokio::test]
+    async fn faults_fail_the_next_calls_then_clear() {
+        let stop = MemoryStopSwitch::new(CallLog::default());
+        stop.faults.push(PortError::Throttled("slow down".into()));
+        assert!(stop.publish(1.0).await.is_err());
+        stop.publish(1.0).await.unwrap();
+        let state = stop.read().await.unwrap();
+        assert_eq!(state.alarm_state, AlarmState::Alarm);
+        assert_eq!(state.last_value, Some(1.0));
+    }
+
+    #[tokio::test]
+    async fn capacity_refuses_unordered_sizes() {
+        let cap = GroupCapacity {
+            min: 0,
+            desired: 0,
+            max: 0,
+        };
+        let asg = MemoryCapacity::new(CallLog::default(), &[("web", cap)]);
+        let bad = GroupCapacity {
+            min: 3,
+            desired: 2,
+            max: 4,
+        };
+        assert!(asg.set_group("web", bad).await.is_err());
+        assert_eq!(asg.describe_group("web").await.unwrap(), cap);
+    }
+}

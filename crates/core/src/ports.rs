@@ -1,0 +1,241 @@
+//! One trait (port) per external effect. The `aws` crate implements them with the
+//! AWS SDK, `sim` with a two-Region world on a virtual clock, and [`crate::memory`]
+//! in memory for unit tests. Nothing here knows which one it talks to.
+//!
+//! Every port is bound to one Region when it is built; on the failover path only
+//! standby-Region ports exist, so nothing there can reach the primary Region.
+
+use std::fmt;
+use std::future::Future;
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use crate::config::ArcEndpoint;
+use crate::decision::Decision;
+
+/// Why a call to the outside failed, in the terms the runbook acts on.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PortError {
+    /// Slow down and try again (HTTP 429, `Throttling*`).
+    #[error("throttled: {0}")]
+    Throttled(String),
+    /// Someone else is changing the same thing (`ConflictException`); try again.
+    #[error("conflict: {0}")]
+    Conflict(String),
+    /// Could not reach the service, it timed out or answered 5xx; another endpoint may work.
+    #[error("unavailable: {0}")]
+    Unavailable(String),
+    /// The thing asked for does not exist.
+    #[error("not found: {0}")]
+    NotFound(String),
+    /// The service refused the request as it stands (validation, a safety rule,
+    /// a wrong state); repeating it will not help.
+    #[error("rejected: {0}")]
+    Rejected(String),
+}
+
+impl PortError {
+    /// Worth trying again, after a pause or on another endpoint.
+    pub fn is_retryable(&self) -> bool {
+        matches!(
+            self,
+            PortError::Throttled(_) | PortError::Conflict(_) | PortError::Unavailable(_)
+        )
+    }
+}
+
+pub type PortResult<T> = Result<T, PortError>;
+
+/// A value that must never be printed: `Debug` and `Display` show a placeholder.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Sensitive(String);
+
+impl Sensitive {
+    pub fn new(value: impl Into<String>) -> Self {
+        Sensitive(value.into())
+    }
+    /// The value itself, for the one place that must parse or send it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Sensitive {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Sensitive(***)")
+    }
+}
+
+impl fmt::Display for Sensitive {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("***")
+    }
+}
+
+/// The time, from the system or from a simulation's virtual clock.
+pub trait Clock: Send + Sync {
+    fn now(&self) -> OffsetDateTime;
+}
+
+/// The decision record (SSM Parameter Store in the standby Region).
+pub trait DecisionStore: Send + Sync {
+    /// The newest record, or `None` before the first decision.
+    fn load(&self) -> impl Future<Output = PortResult<Option<Decision>>> + Send;
+    /// Writes a record as the newest; earlier ones stay in the history.
+    fn store(&self, decision: &Decision) -> impl Future<Output = PortResult<()>> + Send;
+    /// Every record written, oldest first.
+    fn history(&self) -> impl Future<Output = PortResult<Vec<Decision>>> + Send;
+}
+
+/// A CloudWatch alarm's state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum AlarmState {
+    Ok,
+    Alarm,
+    InsufficientData,
+}
+
+/// What the STOP switch reads now.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StopSwitchState {
+    pub alarm_state: AlarmState,
+    /// The newest datapoint of the STOP metric, if any is retained.
+    pub last_value: Option<f64>,
+}
+
+/// Switch 1: the STOP metric and its alarm, in the standby Region.
+pub trait StopSwitch: Send + Sync {
+    /// `PutMetricData`: 1 to fail over, 0 to fail back.
+    fn publish(&self, value: f64) -> impl Future<Output = PortResult<()>> + Send;
+    fn read(&self) -> impl Future<Output = PortResult<StopSwitchState>> + Send;
+}
+
+/// A routing control's state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ControlState {
+    On,
+    Off,
+}
+
+/// Switch 2: Route 53 ARC routing controls, through one cluster endpoint per call,
+/// so that the caller decides which endpoint to try next.
+pub trait RoutingControls: Send + Sync {
+    fn get_state(
+        &self,
+        endpoint: &ArcEndpoint,
+        control_arn: &str,
+    ) -> impl Future<Output = PortResult<ControlState>> + Send;
+    /// One batch `UpdateRoutingControlStates`; `override_rules` lists the safety
+    /// rule ARNs to bypass (break glass), normally none.
+    fn update_states(
+        &self,
+        endpoint: &ArcEndpoint,
+        states: &[(String, ControlState)],
+        override_rules: &[String],
+    ) -> impl Future<Output = PortResult<()>> + Send;
+}
+
+/// An RDS instance as the promoter sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ReplicaStatus {
+    pub instance_id: String,
+    pub arn: String,
+    /// The source instance while it is a replica; `None` once standalone.
+    pub source: Option<String>,
+    /// RDS's status string: available, modifying, rebooting, …
+    pub status: String,
+    pub replica_lag_seconds: Option<u32>,
+    pub endpoint: Option<(String, u16)>,
+}
+
+/// An Aurora global database as the promoter sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct GlobalClusterStatus {
+    pub global_cluster_id: String,
+    pub writer_cluster_arn: Option<String>,
+    pub member_cluster_arns: Vec<String>,
+    /// RDS's status string, e.g. available, failing-over, switching-over.
+    pub status: String,
+}
+
+/// The database tier in one Region.
+pub trait Database: Send + Sync {
+    fn describe_instance(
+        &self,
+        instance_id: &str,
+    ) -> impl Future<Output = PortResult<ReplicaStatus>> + Send;
+    fn promote_replica(
+        &self,
+        instance_id: &str,
+        backup_retention_days: u8,
+    ) -> impl Future<Output = PortResult<()>> + Send;
+    fn describe_global_cluster(
+        &self,
+        global_cluster_id: &str,
+    ) -> impl Future<Output = PortResult<GlobalClusterStatus>> + Send;
+    /// No data loss; needs both Regions healthy.
+    fn switchover_global_cluster(
+        &self,
+        global_cluster_id: &str,
+        target_cluster_arn: &str,
+    ) -> impl Future<Output = PortResult<()>> + Send;
+    /// For a lost primary: always with `AllowDataLoss`, never the bare call that
+    /// quietly turns into a switchover.
+    fn failover_global_cluster_allow_data_loss(
+        &self,
+        global_cluster_id: &str,
+        target_cluster_arn: &str,
+    ) -> impl Future<Output = PortResult<()>> + Send;
+    /// The writer endpoint of a cluster in this Region: host and port.
+    fn cluster_writer_endpoint(
+        &self,
+        cluster_id: &str,
+    ) -> impl Future<Output = PortResult<(String, u16)>> + Send;
+}
+
+/// The minimum, desired and maximum size of an Auto Scaling group.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GroupCapacity {
+    pub min: u32,
+    pub desired: u32,
+    pub max: u32,
+}
+
+/// Compute capacity in one Region.
+pub trait Capacity: Send + Sync {
+    fn describe_group(
+        &self,
+        group_name: &str,
+    ) -> impl Future<Output = PortResult<GroupCapacity>> + Send;
+    fn set_group(
+        &self,
+        group_name: &str,
+        capacity: GroupCapacity,
+    ) -> impl Future<Output = PortResult<()>> + Send;
+}
+
+/// A secret's current version.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SecretValue {
+    pub version_id: String,
+    pub value: Sensitive,
+    /// The primary Region this secret is a replica of, if it is one.
+    pub replica_of: Option<String>,
+}
+
+/// Secrets Manager in one Region.
+pub trait Secrets: Send + Sync {
+    /// The `AWSCURRENT` version.
+    fn get_current(&self, secret_id: &str) -> impl Future<Output = PortResult<SecretValue>> + Send;
+    /// A new `AWSCURRENT` version; the same `token` twice is a no-op.
+    fn put_value(
+        &self,
+        secret_id: &str,
+        value: &Sensitive,
+        token: &str,
+    ) -> impl Future<Output = PortResult<()>> + Send;
+    /// Makes a replica secret standalone so that it can be written.
+    fn stop_replication(&self, secret_id: &str) -> impl Future<Output = PortResult<()>> + Send;
+}
