@@ -1,3 +1,5 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failure should panic
+
 //! Every sample event in events/region-info/ through the real handler, as Lambda
 //! would deliver it: parsed by lambda_http, answered by `handle`.
 
