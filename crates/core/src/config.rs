@@ -122,7 +122,8 @@ impl fmt::Display for Role {
 
 /// Switch 1: the STOP metric in the standby Region and the alarm on it that the
 /// primary record's health check follows.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct StopMetricConfig {
     pub namespace: String,
     pub metric_name: String,
@@ -130,20 +131,38 @@ pub struct StopMetricConfig {
 }
 
 /// One regional endpoint of a Route 53 ARC cluster.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ArcEndpoint {
     pub region: Region,
     pub url: String,
 }
 
 /// Switch 2: ARC routing controls, one per Region, flipped in one batch.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ArcConfig {
     pub endpoints: Vec<ArcEndpoint>,
     pub primary_control_arn: String,
     pub standby_control_arn: String,
     /// Whether an operator may ask to bypass the safety rules (break glass).
+    #[serde(default)]
     pub allow_safety_override: bool,
+    /// The safety rules to bypass when break glass is allowed and asked for.
+    #[serde(default)]
+    pub safety_rule_arns: Vec<String>,
+}
+
+/// One service and the switches that move its traffic. Several services can share
+/// the stacks and fail over independently, each with its own switches and record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceConfig {
+    pub name: String,
+    #[serde(default)]
+    pub stop_metric: Option<StopMetricConfig>,
+    #[serde(default)]
+    pub arc: Option<ArcConfig>,
 }
 
 /// The database that follows the decision.
@@ -174,13 +193,19 @@ pub struct CapacityConfig {
 /// Everything a function of this project needs to know, validated.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Config {
+    /// The stack's own service (`SERVICE_NAME`), the default for requests.
     pub service: String,
     pub region: Region,
     pub role: Role,
     pub peer_region: Region,
-    pub decision_parameter: String,
-    pub stop_metric: Option<StopMetricConfig>,
-    pub arc: Option<ArcConfig>,
+    /// SSM path prefix of the decision records: `<prefix>/<service>/decision`.
+    pub decision_prefix: String,
+    /// `SERVICE_NAME` with the flat switch variables first, then `EXTRA_SERVICES`.
+    pub services: Vec<ServiceConfig>,
+    /// The Cognito group whose members may fail over and back.
+    pub operator_group: String,
+    /// Anti-flap: the least time between two decisions that change the Region.
+    pub cooldown_seconds: u32,
     pub database: Option<DatabaseConfig>,
     pub capacity: Option<CapacityConfig>,
     pub secret_id: Option<String>,
@@ -220,20 +245,47 @@ impl Config {
                 "must differ from AWS_REGION",
             ));
         }
-        let decision_parameter = env
-            .optional("DECISION_PARAMETER")
-            .unwrap_or_else(|| format!("/stop/{service}/decision"));
-        if !decision_parameter.starts_with('/') {
+        let decision_prefix = env
+            .optional("DECISION_PARAMETER_PREFIX")
+            .unwrap_or_else(|| "/stop".to_owned());
+        if !decision_prefix.starts_with('/') || decision_prefix.ends_with('/') {
             return Err(invalid(
-                "DECISION_PARAMETER",
-                &decision_parameter,
-                "an SSM parameter path starting with '/'",
+                "DECISION_PARAMETER_PREFIX",
+                &decision_prefix,
+                "an SSM path like /stop: a leading '/', no trailing '/'",
             ));
         }
-
-        Ok(Config {
+        let mut services = vec![ServiceConfig {
+            name: service.clone(),
             stop_metric: stop_metric(&env)?,
             arc: arc(&env)?,
+        }];
+        services.extend(extra_services(&env)?);
+        let mut names: Vec<&str> = services.iter().map(|s| s.name.as_str()).collect();
+        names.sort_unstable();
+        if let Some(twice) = names.windows(2).find(|w| w[0] == w[1]) {
+            return Err(invalid(
+                "EXTRA_SERVICES",
+                twice[0],
+                "names a service twice (SERVICE_NAME counts)",
+            ));
+        }
+        let operator_group = env
+            .optional("OPERATOR_GROUP")
+            .unwrap_or_else(|| "operators".to_owned());
+        let cooldown_seconds = match env.optional("COOLDOWN_SECONDS") {
+            None => 300,
+            Some(v) => v
+                .parse()
+                .ok()
+                .filter(|s| *s <= 86_400)
+                .ok_or_else(|| invalid("COOLDOWN_SECONDS", &v, "0 to 86400 seconds"))?,
+        };
+
+        Ok(Config {
+            services,
+            operator_group,
+            cooldown_seconds,
             database: database(&env)?,
             capacity: capacity(&env)?,
             secret_id: env.optional("DB_SECRET_ID"),
@@ -241,8 +293,18 @@ impl Config {
             region,
             role,
             peer_region,
-            decision_parameter,
+            decision_prefix,
         })
+    }
+
+    /// The SSM parameter holding `service`'s decision record.
+    pub fn decision_parameter(&self, service: &str) -> String {
+        format!("{}/{service}/decision", self.decision_prefix)
+    }
+
+    /// The configuration of a service by name.
+    pub fn service(&self, name: &str) -> Option<&ServiceConfig> {
+        self.services.iter().find(|s| s.name == name)
     }
 
     /// The Region that takes over: the SECONDARY stack's own, or its peer.
@@ -298,7 +360,7 @@ fn arc(env: &Env) -> Result<Option<ArcConfig>, ConfigError> {
     }
     let arn = |var: &'static str| -> Result<String, ConfigError> {
         let value = env.required(var, "needed with ARC_CLUSTER_ENDPOINTS")?;
-        if value.starts_with("arn:") && value.contains(":route53-recovery-control::") {
+        if is_control_arn(&value) {
             Ok(value)
         } else {
             Err(invalid(var, &value, "not a routing control ARN"))
@@ -309,7 +371,64 @@ fn arc(env: &Env) -> Result<Option<ArcConfig>, ConfigError> {
         primary_control_arn: arn("ARC_PRIMARY_CONTROL_ARN")?,
         standby_control_arn: arn("ARC_STANDBY_CONTROL_ARN")?,
         allow_safety_override: env.flag("ARC_ALLOW_SAFETY_OVERRIDE")?,
+        safety_rule_arns: env
+            .optional("ARC_SAFETY_RULE_ARNS")
+            .map(|v| {
+                v.split(',')
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_owned)
+                    .collect()
+            })
+            .unwrap_or_default(),
     }))
+}
+
+fn is_control_arn(value: &str) -> bool {
+    value.starts_with("arn:") && value.contains(":route53-recovery-control::")
+}
+
+/// More services beside SERVICE_NAME, as a JSON array of [`ServiceConfig`].
+fn extra_services(env: &Env) -> Result<Vec<ServiceConfig>, ConfigError> {
+    const VAR: &str = "EXTRA_SERVICES";
+    let Some(json) = env.optional(VAR) else {
+        return Ok(Vec::new());
+    };
+    let services: Vec<ServiceConfig> =
+        serde_json::from_str(&json).map_err(|e| invalid(VAR, &json, e.to_string()))?;
+    for service in &services {
+        let name = &service.name;
+        if !is_name(name) {
+            return Err(invalid(
+                VAR,
+                &json,
+                format!("{name:?} is not a service name"),
+            ));
+        }
+        if let Some(arc) = &service.arc {
+            let bad_url = arc
+                .endpoints
+                .iter()
+                .find(|e| !e.url.starts_with("https://"));
+            if arc.endpoints.is_empty() || bad_url.is_some() {
+                return Err(invalid(
+                    VAR,
+                    &json,
+                    format!("{name}: ARC needs https endpoints"),
+                ));
+            }
+            if !is_control_arn(&arc.primary_control_arn)
+                || !is_control_arn(&arc.standby_control_arn)
+            {
+                return Err(invalid(
+                    VAR,
+                    &json,
+                    format!("{name}: not a routing control ARN"),
+                ));
+            }
+        }
+    }
+    Ok(services)
 }
 
 fn database(env: &Env) -> Result<Option<DatabaseConfig>, ConfigError> {
@@ -438,8 +557,12 @@ mod tests {
         assert_eq!(cfg.role, Role::Secondary);
         assert_eq!(cfg.standby_region().as_str(), "us-west-2");
         assert_eq!(cfg.primary_region().as_str(), "us-east-1");
-        assert_eq!(cfg.decision_parameter, "/stop/orders/decision");
-        assert!(cfg.stop_metric.is_none() && cfg.arc.is_none());
+        assert_eq!(cfg.decision_parameter("orders"), "/stop/orders/decision");
+        assert_eq!(cfg.services.len(), 1);
+        assert_eq!(cfg.operator_group, "operators");
+        assert_eq!(cfg.cooldown_seconds, 300);
+        let own = cfg.service("orders").unwrap();
+        assert!(own.stop_metric.is_none() && own.arc.is_none());
         assert!(cfg.database.is_none() && cfg.capacity.is_none());
     }
 
@@ -470,7 +593,10 @@ mod tests {
             ("AWS_REGION", "moon-base"),
             ("ROLE", "primary"),
             ("PEER_REGION", "us-west-2"),
-            ("DECISION_PARAMETER", "no-slash"),
+            ("DECISION_PARAMETER_PREFIX", "no-slash"),
+            ("COOLDOWN_SECONDS", "soon"),
+            ("EXTRA_SERVICES", "[{\"name\": \"orders\"}]"),
+            ("EXTRA_SERVICES", "{not json"),
             ("DB_KIND", "mongo"),
             ("ARC_CLUSTER_ENDPOINTS", "us-east-1=http://plain"),
         ];
@@ -500,7 +626,8 @@ mod tests {
             ("STOP_ALARM_NAME", "orders-stop"),
         ]))
         .unwrap();
-        assert_eq!(cfg.stop_metric.unwrap().alarm_name, "orders-stop");
+        let own = cfg.service("orders").unwrap();
+        assert_eq!(own.stop_metric.as_ref().unwrap().alarm_name, "orders-stop");
     }
 
     #[test]
@@ -517,7 +644,7 @@ mod tests {
             ("ARC_ALLOW_SAFETY_OVERRIDE", "true"),
         ]))
         .unwrap();
-        let arc = cfg.arc.unwrap();
+        let arc = cfg.services[0].arc.clone().unwrap();
         assert_eq!(arc.endpoints.len(), 2);
         assert_eq!(arc.endpoints[1].region.as_str(), "us-west-2");
         assert!(arc.allow_safety_override);
@@ -534,6 +661,38 @@ mod tests {
                 var: "ARC_PRIMARY_CONTROL_ARN",
                 ..
             }
+        ));
+    }
+
+    #[test]
+    fn extra_services_fail_over_on_their_own_switches() {
+        let cfg = config(&with(&[(
+            "EXTRA_SERVICES",
+            r#"[{"name": "payments", "stop_metric": {"namespace": "StopPattern",
+                 "metric_name": "FailoverToSecondary", "alarm_name": "payments-stop-failover"}}]"#,
+        )]))
+        .unwrap();
+        assert_eq!(cfg.services.len(), 2);
+        let payments = cfg.service("payments").unwrap();
+        assert_eq!(
+            payments.stop_metric.as_ref().unwrap().alarm_name,
+            "payments-stop-failover"
+        );
+        assert_eq!(
+            cfg.decision_parameter("payments"),
+            "/stop/payments/decision"
+        );
+
+        let err = config(&with(&[(
+            "EXTRA_SERVICES",
+            r#"[{"name": "x", "surprise": 1}]"#,
+        )]));
+        assert!(matches!(
+            err,
+            Err(ConfigError::Invalid {
+                var: "EXTRA_SERVICES",
+                ..
+            })
         ));
     }
 

@@ -124,6 +124,16 @@ impl Decision {
             > (other.epoch, other.decided_at, &other.active_region)
     }
 
+    /// The record that counts among a service's history (oldest first): the one
+    /// that supersedes all others; of several versions of that same decision
+    /// (its steps recorded as they progress), the newest.
+    pub fn current(history: &[Decision]) -> Option<&Decision> {
+        history.iter().fold(None, |best, candidate| match best {
+            Some(best) if best.supersedes(candidate) => Some(best),
+            _ => Some(candidate),
+        })
+    }
+
     pub fn step(&self, name: &str) -> Option<&StepRecord> {
         self.steps.iter().find(|s| s.name == name)
     }
@@ -194,6 +204,36 @@ mod tests {
         let b = base.next(region("us-east-1"), "bob", "y", Mode::Graceful, t0);
         assert_ne!(a.supersedes(&b), b.supersedes(&a));
         assert!(!a.supersedes(&a));
+    }
+
+    #[test]
+    fn current_is_the_superseding_record_whatever_the_write_order() {
+        let t0 = datetime!(2026-11-22 03:00 UTC);
+        let t1 = datetime!(2026-11-22 03:00:01 UTC);
+        let base = Decision::initial("orders", &region("us-east-1"), t0);
+        let failover = base.next(region("us-west-2"), "alice", "x", Mode::Graceful, t1);
+        let failback = base.next(region("us-east-1"), "bob", "y", Mode::Graceful, t0);
+        let mut progressed = failover.clone();
+        progressed.record_step("stop-metric", StepState::Done, t1, "");
+
+        let a = [
+            base.clone(),
+            failover.clone(),
+            failback.clone(),
+            progressed.clone(),
+        ];
+        let b = [
+            base.clone(),
+            failback.clone(),
+            failover.clone(),
+            progressed.clone(),
+        ];
+        assert_eq!(Decision::current(&a), Some(&progressed));
+        assert_eq!(Decision::current(&b), Some(&progressed));
+        // A late, stale write of an older epoch never wins.
+        let c = [failover.clone(), base.clone()];
+        assert_eq!(Decision::current(&c), Some(&failover));
+        assert_eq!(Decision::current(&[]), None);
     }
 
     #[test]

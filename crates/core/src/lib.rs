@@ -2,12 +2,16 @@
 //!
 //! - [`config`]: the configuration model, read and validated from the environment;
 //! - [`decision`]: the desired-state record that every action converges to;
-//! - [`ports`]: one trait per external effect; [`memory`] implements each in memory.
+//! - [`ports`]: one trait per external effect; [`memory`] implements each in memory;
+//! - [`switches`]: the STOP metric and ARC routing controls, driven idempotently;
+//! - [`operator`]: the Failover / Failback button as a reconcile loop.
 
 pub mod config;
 pub mod decision;
 pub mod memory;
+pub mod operator;
 pub mod ports;
+pub mod switches;
 
 pub use config::{Config, ConfigError, Region, Role};
 pub use decision::{Decision, Mode, StepRecord, StepState};

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use time::OffsetDateTime;
 
-use crate::config::ArcEndpoint;
+use crate::config::{ArcEndpoint, StopMetricConfig};
 use crate::decision::Decision;
 use crate::ports::*;
 
@@ -68,13 +68,16 @@ impl Clock for ManualClock {
     fn now(&self) -> OffsetDateTime {
         *lock(&self.0)
     }
+    async fn sleep(&self, duration: std::time::Duration) {
+        self.advance(time::Duration::try_from(duration).unwrap_or(time::Duration::MAX));
+    }
 }
 
 #[derive(Debug, Default)]
 pub struct MemoryDecisionStore {
     pub log: CallLog,
     pub faults: Faults,
-    records: Mutex<Vec<Decision>>,
+    records: Mutex<HashMap<String, Vec<Decision>>>,
 }
 
 impl MemoryDecisionStore {
@@ -87,31 +90,34 @@ impl MemoryDecisionStore {
 }
 
 impl DecisionStore for MemoryDecisionStore {
-    async fn load(&self) -> PortResult<Option<Decision>> {
-        self.log.record("decisions.load");
+    async fn history(&self, service: &str) -> PortResult<Vec<Decision>> {
+        self.log.record(format!("decisions.history({service})"));
         self.faults.next()?;
-        Ok(lock(&self.records).last().cloned())
+        Ok(lock(&self.records)
+            .get(service)
+            .cloned()
+            .unwrap_or_default())
     }
     async fn store(&self, decision: &Decision) -> PortResult<()> {
-        self.log
-            .record(format!("decisions.store(epoch={})", decision.epoch));
+        self.log.record(format!(
+            "decisions.store({}, epoch={})",
+            decision.service, decision.epoch
+        ));
         self.faults.next()?;
-        lock(&self.records).push(decision.clone());
+        lock(&self.records)
+            .entry(decision.service.clone())
+            .or_default()
+            .push(decision.clone());
         Ok(())
-    }
-    async fn history(&self) -> PortResult<Vec<Decision>> {
-        self.log.record("decisions.history");
-        self.faults.next()?;
-        Ok(lock(&self.records).clone())
     }
 }
 
-/// The STOP metric with an alarm that evaluates instantly: ALARM at >= 1.
+/// The STOP metric per service, with an alarm that evaluates instantly: ALARM at >= 1.
 #[derive(Debug, Default)]
 pub struct MemoryStopSwitch {
     pub log: CallLog,
     pub faults: Faults,
-    values: Mutex<Vec<f64>>,
+    values: Mutex<HashMap<String, Vec<f64>>>,
 }
 
 impl MemoryStopSwitch {
@@ -124,16 +130,21 @@ impl MemoryStopSwitch {
 }
 
 impl StopSwitch for MemoryStopSwitch {
-    async fn publish(&self, value: f64) -> PortResult<()> {
-        self.log.record(format!("stop.publish({value})"));
+    async fn publish(&self, _: &StopMetricConfig, service: &str, value: f64) -> PortResult<()> {
+        self.log.record(format!("stop.publish({service}, {value})"));
         self.faults.next()?;
-        lock(&self.values).push(value);
+        lock(&self.values)
+            .entry(service.to_owned())
+            .or_default()
+            .push(value);
         Ok(())
     }
-    async fn read(&self) -> PortResult<StopSwitchState> {
-        self.log.record("stop.read");
+    async fn read(&self, _: &StopMetricConfig, service: &str) -> PortResult<StopSwitchState> {
+        self.log.record(format!("stop.read({service})"));
         self.faults.next()?;
-        let last_value = lock(&self.values).last().copied();
+        let last_value = lock(&self.values)
+            .get(service)
+            .and_then(|v| v.last().copied());
         let alarm_state = match last_value {
             None => AlarmState::InsufficientData,
             Some(v) if v >= 1.0 => AlarmState::Alarm,
@@ -154,6 +165,7 @@ pub struct MemoryRoutingControls {
     pub faults: Faults,
     states: Mutex<HashMap<String, ControlState>>,
     down: Mutex<HashSet<String>>,
+    gating_rule: Mutex<Option<String>>,
 }
 
 impl MemoryRoutingControls {
@@ -172,6 +184,10 @@ impl MemoryRoutingControls {
         } else {
             set.remove(url);
         }
+    }
+    /// A safety rule that refuses every change made without an override.
+    pub fn set_gating_rule(&self, message: Option<&str>) {
+        *lock(&self.gating_rule) = message.map(str::to_owned);
     }
     fn reachable(&self, endpoint: &ArcEndpoint) -> PortResult<()> {
         if lock(&self.down).contains(&endpoint.url) {
@@ -211,6 +227,11 @@ impl RoutingControls for MemoryRoutingControls {
             !override_rules.is_empty()
         ));
         self.reachable(endpoint)?;
+        if let Some(rule) = lock(&self.gating_rule).as_ref()
+            && override_rules.is_empty()
+        {
+            return Err(PortError::Rejected(rule.clone()));
+        }
         let mut current = lock(&self.states);
         let mut next = current.clone();
         for (arn, state) in states {
@@ -547,10 +568,17 @@ mod tests {
     #[tokio::test]
     async fn faults_fail_the_next_calls_then_clear() {
         let stop = MemoryStopSwitch::new(CallLog::default());
+        let switch = StopMetricConfig {
+            namespace: "StopPattern".into(),
+            metric_name: "FailoverToSecondary".into(),
+            alarm_name: "orders-stop-failover".into(),
+        };
         stop.faults.push(PortError::Throttled("slow down".into()));
-        assert!(stop.publish(1.0).await.is_err());
-        stop.publish(1.0).await.unwrap();
-        let state = stop.read().await.unwrap();
+        assert!(stop.publish(&switch, "orders", 1.0).await.is_err());
+        stop.publish(&switch, "orders", 1.0).await.unwrap();
+        let state = stop.read(&switch, "orders").await.unwrap();
+        let other = stop.read(&switch, "payments").await.unwrap();
+        assert_eq!(other.alarm_state, AlarmState::InsufficientData);
         assert_eq!(state.alarm_state, AlarmState::Alarm);
         assert_eq!(state.last_value, Some(1.0));
     }

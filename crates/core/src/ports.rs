@@ -7,11 +7,12 @@
 
 use std::fmt;
 use std::future::Future;
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use crate::config::ArcEndpoint;
+use crate::config::{ArcEndpoint, StopMetricConfig};
 use crate::decision::Decision;
 
 /// Why a call to the outside failed, in the terms the runbook acts on.
@@ -76,16 +77,18 @@ impl fmt::Display for Sensitive {
 /// The time, from the system or from a simulation's virtual clock.
 pub trait Clock: Send + Sync {
     fn now(&self) -> OffsetDateTime;
+    /// Waits (a backoff between retries); a virtual clock just moves on.
+    fn sleep(&self, duration: Duration) -> impl Future<Output = ()> + Send;
 }
 
-/// The decision record (SSM Parameter Store in the standby Region).
+/// The decision records of every service (SSM Parameter Store in the standby
+/// Region, one parameter per service, its versions the history).
 pub trait DecisionStore: Send + Sync {
-    /// The newest record, or `None` before the first decision.
-    fn load(&self) -> impl Future<Output = PortResult<Option<Decision>>> + Send;
-    /// Writes a record as the newest; earlier ones stay in the history.
+    /// Every record written for `service`, oldest first; empty before the first
+    /// decision. [`Decision::current`] picks the one that counts.
+    fn history(&self, service: &str) -> impl Future<Output = PortResult<Vec<Decision>>> + Send;
+    /// Writes a record as the newest version; earlier ones stay in the history.
     fn store(&self, decision: &Decision) -> impl Future<Output = PortResult<()>> + Send;
-    /// Every record written, oldest first.
-    fn history(&self) -> impl Future<Output = PortResult<Vec<Decision>>> + Send;
 }
 
 /// A CloudWatch alarm's state.
@@ -105,11 +108,21 @@ pub struct StopSwitchState {
     pub last_value: Option<f64>,
 }
 
-/// Switch 1: the STOP metric and its alarm, in the standby Region.
+/// Switch 1: the STOP metric and its alarm, in the standby Region. The metric
+/// carries the dimension `Service=<service>`, so services switch independently.
 pub trait StopSwitch: Send + Sync {
     /// `PutMetricData`: 1 to fail over, 0 to fail back.
-    fn publish(&self, value: f64) -> impl Future<Output = PortResult<()>> + Send;
-    fn read(&self) -> impl Future<Output = PortResult<StopSwitchState>> + Send;
+    fn publish(
+        &self,
+        switch: &StopMetricConfig,
+        service: &str,
+        value: f64,
+    ) -> impl Future<Output = PortResult<()>> + Send;
+    fn read(
+        &self,
+        switch: &StopMetricConfig,
+        service: &str,
+    ) -> impl Future<Output = PortResult<StopSwitchState>> + Send;
 }
 
 /// A routing control's state.

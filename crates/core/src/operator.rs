@@ -1,0 +1,451 @@
+//! The operator's Failover / Failback button, decided in the standby Region.
+//!
+//! A reconcile loop: read the decision record and the switches, decide (a new
+//! epoch only when the Region changes), record, drive every switch to the
+//! decision, record again. Pressing twice, or a retry after a timeout, converges
+//! on the same state and never toggles back.
+
+use serde::{Deserialize, Serialize};
+
+use crate::config::{Config, ServiceConfig};
+use crate::decision::{Decision, Mode, StepState};
+use crate::ports::{
+    Clock, ControlState, DecisionStore, PortError, RoutingControls, StopSwitch, StopSwitchState,
+};
+use crate::switches::{
+    RetryPolicy, SwitchError, SwitchReport, drive_routing_controls, drive_stop_metric,
+    on_any_endpoint, stop_value,
+};
+
+/// Which way the button was pressed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Direction {
+    Failover,
+    Failback,
+}
+
+/// The body of `POST /failover` and `POST /failback`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OperatorRequest {
+    #[serde(default)]
+    pub service: Option<String>,
+    pub reason: String,
+    pub mode: Mode,
+    #[serde(default)]
+    pub dry_run: bool,
+    #[serde(default)]
+    pub override_safety: bool,
+}
+
+/// Larger bodies are refused before parsing.
+pub const MAX_BODY_BYTES: usize = 4096;
+const MAX_REASON_CHARS: usize = 500;
+
+/// Why a request was refused before anything was read or changed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RequestError {
+    #[error("the body is {0} bytes; at most {MAX_BODY_BYTES} are accepted")]
+    TooLarge(usize),
+    #[error("the body is not valid JSON for this request: {0}")]
+    Malformed(String),
+    #[error("reason is required: say why, it goes into the audit trail")]
+    MissingReason,
+    #[error("reason is longer than {MAX_REASON_CHARS} characters or holds control characters")]
+    BadReason,
+    #[error("unknown service {0:?}")]
+    UnknownService(String),
+}
+
+/// Parses and checks a request body. Touches nothing.
+pub fn parse_request(body: &[u8], config: &Config) -> Result<OperatorRequest, RequestError> {
+    if body.len() > MAX_BODY_BYTES {
+        return Err(RequestError::TooLarge(body.len()));
+    }
+    let request: OperatorRequest = serde_json::from_slice(body).map_err(|e| {
+        // serde's message, without echoing the body back.
+        RequestError::Malformed(e.to_string())
+    })?;
+    let reason = request.reason.trim();
+    if reason.is_empty() {
+        return Err(RequestError::MissingReason);
+    }
+    if reason.chars().count() > MAX_REASON_CHARS || reason.chars().any(char::is_control) {
+        return Err(RequestError::BadReason);
+    }
+    if let Some(service) = &request.service
+        && config.service(service).is_none()
+    {
+        return Err(RequestError::UnknownService(service.clone()));
+    }
+    Ok(request)
+}
+
+/// Why a button press could not be carried out. Nothing is half-decided: an
+/// error before the record is written changes nothing; one after it leaves the
+/// record saying where to converge, and pressing again carries on.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DecideError {
+    #[error("service {0} has no switch configured (STOP metric or ARC routing controls)")]
+    NoSwitch(String),
+    #[error(
+        "anti-flap cooldown: the last decision (epoch {epoch}) moved traffic {seconds_ago} s ago; \
+         wait {wait_seconds} s more or set override_safety"
+    )]
+    Cooldown {
+        epoch: u64,
+        seconds_ago: i64,
+        wait_seconds: i64,
+    },
+    #[error("the decision record could not be {action}: {error}")]
+    Record {
+        action: &'static str,
+        error: PortError,
+    },
+    #[error(
+        "decision epoch {epoch} is recorded but a switch failed; press again to carry on: {error}"
+    )]
+    Switch { epoch: u64, error: SwitchError },
+}
+
+/// A check made before acting, reported whatever its outcome.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Precondition {
+    pub check: String,
+    pub ok: bool,
+    pub detail: String,
+}
+
+/// What a press did, or in a dry run would do.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Outcome {
+    pub service: String,
+    pub direction: Direction,
+    pub dry_run: bool,
+    /// Whether this press made a new decision (a new epoch).
+    pub decided: bool,
+    /// The decision every switch now converges to. When another operator's
+    /// concurrent press won, it is theirs, and `superseded` says so.
+    pub decision: Decision,
+    pub superseded: bool,
+    pub previous: Decision,
+    pub preconditions: Vec<Precondition>,
+    pub switches: Vec<SwitchReport>,
+}
+
+/// The live state of one service's switches and record.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ServiceStatus {
+    pub service: String,
+    pub decision: Decision,
+    pub recent: Vec<Decision>,
+    pub stop_metric: Option<Result<StopSwitchState, String>>,
+    pub routing_controls: Vec<(String, Result<ControlState, String>)>,
+}
+
+/// The button, wired to its ports.
+pub struct Operator<'a, D, S, R, C> {
+    pub config: &'a Config,
+    pub decisions: &'a D,
+    pub stop: &'a S,
+    pub controls: &'a R,
+    pub clock: &'a C,
+    pub retry: RetryPolicy,
+}
+
+impl<D, S, R, C> Operator<'_, D, S, R, C>
+where
+    D: DecisionStore,
+    S: StopSwitch,
+    R: RoutingControls,
+    C: Clock,
+{
+    async fn current(&self, service: &str) -> Result<(Decision, Vec<Decision>), DecideError> {
+        let history =
+            self.decisions
+                .history(service)
+                .await
+                .map_err(|error| DecideError::Record {
+                    action: "read",
+                    error,
+                })?;
+        let current = Decision::current(&history).cloned().unwrap_or_else(|| {
+            // Before any decision the primary serves, as deployed.
+            Decision::initial(service, self.config.primary_region(), self.clock.now())
+        });
+        Ok((current, history))
+    }
+
+    async fn store(&self, decision: &Decision) -> Result<(), DecideError> {
+        self.decisions
+            .store(decision)
+            .await
+            .map_err(|error| DecideError::Record {
+                action: "written",
+                error,
+            })
+    }
+
+    /// Carries out a press of the button by `actor`.
+    pub async fn press(
+        &self,
+        direction: Direction,
+        request: &OperatorRequest,
+        actor: &str,
+    ) -> Result<Outcome, DecideError> {
+        let name = request.service.as_deref().unwrap_or(&self.config.service);
+        let service = self
+            .config
+            .service(name)
+            .ok_or_else(|| DecideError::NoSwitch(name.to_owned()))?;
+        if service.stop_metric.is_none() && service.arc.is_none() {
+            return Err(DecideError::NoSwitch(name.to_owned()));
+        }
+        let target = match direction {
+            Direction::Failover => self.config.standby_region().clone(),
+            Direction::Failback => self.config.primary_region().clone(),
+        };
+        let (previous, _) = self.current(name).await?;
+        let now = self.clock.now();
+        let mut preconditions = vec![Precondition {
+            check: "decision record readable".into(),
+            ok: true,
+            detail: format!(
+                "epoch {}, active {}",
+                previous.epoch, previous.active_region
+            ),
+        }];
+
+        let moves = previous.active_region != target;
+        if moves && previous.epoch > 0 {
+            let seconds_ago = (now - previous.decided_at).whole_seconds();
+            let wait_seconds = i64::from(self.config.cooldown_seconds) - seconds_ago;
+            let cooled = wait_seconds <= 0;
+            preconditions.push(Precondition {
+                check: "anti-flap cooldown".into(),
+                ok: cooled || request.override_safety,
+                detail: if cooled {
+                    format!("last move {seconds_ago} s ago")
+                } else {
+                    format!("last move {seconds_ago} s ago; {wait_seconds} s to go")
+                },
+            });
+            if !cooled && !request.override_safety {
+                return Err(DecideError::Cooldown {
+                    epoch: previous.epoch,
+                    seconds_ago,
+                    wait_seconds,
+                });
+            }
+        }
+
+        let mut decision = if moves {
+            previous.next(
+                target.clone(),
+                actor,
+                request.reason.trim(),
+                request.mode,
+                now,
+            )
+        } else {
+            previous.clone()
+        };
+        let mut superseded = false;
+        if moves && !request.dry_run {
+            self.store(&decision).await?;
+            // Two presses at once both write the next epoch; every reader picks
+            // the same winner, and this press converges to it.
+            let (winner, _) = self.current(name).await?;
+            superseded = winner.supersedes(&decision);
+            decision = winner;
+        }
+        let to_standby = &decision.active_region == self.config.standby_region();
+
+        let switches = self
+            .drive(
+                service,
+                &mut decision,
+                to_standby,
+                request,
+                &mut preconditions,
+            )
+            .await;
+        let switches = match switches {
+            Ok(reports) => reports,
+            Err(error) => {
+                if !request.dry_run {
+                    // Keep the failure in the record: the status shows it.
+                    let _ = self.store(&decision).await;
+                }
+                return Err(DecideError::Switch {
+                    epoch: decision.epoch,
+                    error,
+                });
+            }
+        };
+        let changed = switches.iter().any(|s| s.changed);
+        if !request.dry_run && (moves || changed) {
+            self.store(&decision).await?;
+        }
+        let outcome = Outcome {
+            service: name.to_owned(),
+            direction,
+            dry_run: request.dry_run,
+            decided: moves && !request.dry_run && !superseded,
+            decision,
+            superseded,
+            previous,
+            preconditions,
+            switches,
+        };
+        if !request.dry_run {
+            tracing::info!(
+                target: "audit",
+                service = %outcome.service,
+                epoch = outcome.decision.epoch,
+                actor,
+                reason = %request.reason.trim(),
+                direction = ?direction,
+                before = %outcome.previous.active_region,
+                after = %outcome.decision.active_region,
+                decided = outcome.decided,
+                superseded,
+                "decision"
+            );
+        }
+        Ok(outcome)
+    }
+
+    async fn drive(
+        &self,
+        service: &ServiceConfig,
+        decision: &mut Decision,
+        to_standby: bool,
+        request: &OperatorRequest,
+        preconditions: &mut Vec<Precondition>,
+    ) -> Result<Vec<SwitchReport>, SwitchError> {
+        let dry_run = request.dry_run;
+        let mut reports = Vec::new();
+        let value = stop_value(&decision.active_region, self.config.standby_region());
+        let started = self.clock.now();
+        match drive_stop_metric(service, self.stop, value, dry_run).await {
+            Ok(Some(report)) => {
+                self.step(decision, "stop-metric", started, &report, dry_run);
+                preconditions.push(Precondition {
+                    check: "STOP metric readable".into(),
+                    ok: true,
+                    detail: report.detail.clone(),
+                });
+                reports.push(report);
+            }
+            Ok(None) => {}
+            Err(error) => {
+                decision.record_step(
+                    "stop-metric",
+                    StepState::Failed,
+                    self.clock.now(),
+                    &error.to_string(),
+                );
+                return Err(error);
+            }
+        }
+        let started = self.clock.now();
+        let arc = drive_routing_controls(
+            service,
+            self.controls,
+            self.clock,
+            self.retry,
+            to_standby,
+            request.override_safety,
+            dry_run,
+        )
+        .await;
+        match arc {
+            Ok(Some(report)) => {
+                self.step(decision, "arc-routing-controls", started, &report, dry_run);
+                preconditions.push(Precondition {
+                    check: "ARC cluster reachable".into(),
+                    ok: true,
+                    detail: format!(
+                        "{} failed attempts before success",
+                        report.failed_attempts.len()
+                    ),
+                });
+                reports.push(report);
+            }
+            Ok(None) => {}
+            Err(error) => {
+                decision.record_step(
+                    "arc-routing-controls",
+                    StepState::Failed,
+                    self.clock.now(),
+                    &error.to_string(),
+                );
+                return Err(error);
+            }
+        }
+        Ok(reports)
+    }
+
+    fn step(
+        &self,
+        decision: &mut Decision,
+        name: &str,
+        started: time::OffsetDateTime,
+        report: &SwitchReport,
+        dry_run: bool,
+    ) {
+        if dry_run {
+            return;
+        }
+        // A step already done under this epoch keeps its first timing.
+        if decision
+            .step(name)
+            .is_some_and(|s| s.state == StepState::Done)
+        {
+            return;
+        }
+        decision.record_step(name, StepState::InProgress, started, "");
+        decision.record_step(name, StepState::Done, self.clock.now(), &report.detail);
+    }
+
+    /// The record and the live switches of one service. Switch reads that fail are
+    /// reported in place: a status page must work while a Region is down.
+    pub async fn status(&self, name: &str) -> Result<ServiceStatus, DecideError> {
+        let service = self
+            .config
+            .service(name)
+            .ok_or_else(|| DecideError::NoSwitch(name.to_owned()))?;
+        let (decision, history) = self.current(name).await?;
+        let recent = history.iter().rev().take(10).cloned().collect();
+        let stop_metric = match &service.stop_metric {
+            Some(switch) => Some(
+                self.stop
+                    .read(switch, name)
+                    .await
+                    .map_err(|e| e.to_string()),
+            ),
+            None => None,
+        };
+        let mut routing_controls = Vec::new();
+        if let Some(arc) = &service.arc {
+            for arn in [&arc.primary_control_arn, &arc.standby_control_arn] {
+                let state = on_any_endpoint(&arc.endpoints, self.retry, self.clock, |endpoint| {
+                    self.controls.get_state(endpoint, arn)
+                })
+                .await
+                .map(|(state, _)| state)
+                .map_err(|e| e.to_string());
+                routing_controls.push((arn.clone(), state));
+            }
+        }
+        Ok(ServiceStatus {
+            service: name.to_owned(),
+            decision,
+            recent,
+            stop_metric,
+            routing_controls,
+        })
+    }
+}

@@ -1,0 +1,460 @@
+//! The switches that move traffic, driven to a target Region: read first, write
+//! only what differs, so that running them again changes nothing.
+
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::config::{ArcConfig, ArcEndpoint, Region, ServiceConfig};
+use crate::ports::{Clock, ControlState, PortError, RoutingControls, StopSwitch};
+
+/// How hard to try the ARC cluster before giving up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// Passes over the whole endpoint list.
+    pub rounds: u32,
+    pub first_backoff: Duration,
+    pub max_backoff: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        // 3 rounds of 5 endpoints with backoff capped at 2 s: a worst case of about
+        // 20 s, well inside the operator API's 29 s API Gateway limit.
+        RetryPolicy {
+            rounds: 3,
+            first_backoff: Duration::from_millis(100),
+            max_backoff: Duration::from_secs(2),
+        }
+    }
+}
+
+/// One failed attempt on one endpoint.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Attempt {
+    pub endpoint: String,
+    pub error: String,
+}
+
+/// Why the ARC cluster could not be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ArcError {
+    /// Every attempt failed with a retryable error.
+    #[error("no ARC endpoint succeeded after {} attempts: {}", .attempts.len(), summary(.attempts))]
+    Exhausted { attempts: Vec<Attempt> },
+    /// The cluster refused the request (a safety rule, a validation error).
+    #[error("ARC refused the change: {message}")]
+    Refused {
+        message: String,
+        attempts: Vec<Attempt>,
+    },
+}
+
+fn summary(attempts: &[Attempt]) -> String {
+    attempts
+        .iter()
+        .map(|a| format!("{} ({})", a.endpoint, a.error))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// Calls `call` on the cluster's endpoints in turn until one succeeds: connection
+/// errors, throttling, 5xx and `ConflictException` move on to the next endpoint
+/// after a growing pause; a refusal stops at once.
+pub async fn on_any_endpoint<'e, T, F, Fut>(
+    endpoints: &'e [ArcEndpoint],
+    policy: RetryPolicy,
+    clock: &impl Clock,
+    mut call: F,
+) -> Result<(T, Vec<Attempt>), ArcError>
+where
+    F: FnMut(&'e ArcEndpoint) -> Fut,
+    Fut: std::future::Future<Output = Result<T, PortError>>,
+{
+    let mut attempts = Vec::new();
+    let mut backoff = policy.first_backoff;
+    for _round in 0..policy.rounds {
+        for endpoint in endpoints {
+            match call(endpoint).await {
+                Ok(value) => return Ok((value, attempts)),
+                Err(error) => {
+                    let retryable = error.is_retryable();
+                    attempts.push(Attempt {
+                        endpoint: format!("{} {}", endpoint.region, endpoint.url),
+                        error: error.to_string(),
+                    });
+                    if !retryable {
+                        return Err(ArcError::Refused {
+                            message: error.to_string(),
+                            attempts,
+                        });
+                    }
+                    // Another endpoint is another Region: a pause only matters
+                    // when the whole cluster pushes back, which a round shows.
+                    if matches!(error, PortError::Throttled(_) | PortError::Conflict(_)) {
+                        clock.sleep(backoff).await;
+                        backoff = (backoff * 2).min(policy.max_backoff);
+                    }
+                }
+            }
+        }
+        clock.sleep(backoff).await;
+        backoff = (backoff * 2).min(policy.max_backoff);
+    }
+    Err(ArcError::Exhausted { attempts })
+}
+
+/// What a switch reads now and what the target needs of it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SwitchReport {
+    pub switch: &'static str,
+    /// Whether it already pointed at the target before this run.
+    pub already: bool,
+    pub changed: bool,
+    pub detail: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub failed_attempts: Vec<Attempt>,
+}
+
+/// Why a switch could not be driven.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SwitchError {
+    #[error("STOP metric: {0}")]
+    Stop(PortError),
+    #[error("ARC routing controls: {0}")]
+    Arc(ArcError),
+    #[error(
+        "ARC safety rules stop this change and break glass is not allowed by the configuration"
+    )]
+    BreakGlassNotAllowed,
+}
+
+/// The STOP metric value that sends traffic to `target`.
+pub fn stop_value(target: &Region, standby: &Region) -> f64 {
+    if target == standby { 1.0 } else { 0.0 }
+}
+
+/// Publishes the STOP value for `target` unless the metric already holds it.
+pub async fn drive_stop_metric(
+    service: &ServiceConfig,
+    stop: &impl StopSwitch,
+    target_value: f64,
+    dry_run: bool,
+) -> Result<Option<SwitchReport>, SwitchError> {
+    let Some(switch) = &service.stop_metric else {
+        return Ok(None);
+    };
+    let state = stop
+        .read(switch, &service.name)
+        .await
+        .map_err(SwitchError::Stop)?;
+    let already = state.last_value == Some(target_value);
+    if !already && !dry_run {
+        stop.publish(switch, &service.name, target_value)
+            .await
+            .map_err(SwitchError::Stop)?;
+    }
+    let detail = match (already, dry_run) {
+        (true, _) => format!("already {target_value}; alarm {:?}", state.alarm_state),
+        (false, true) => format!("would publish {target_value} (now {:?})", state.last_value),
+        (false, false) => format!("published {target_value} (was {:?})", state.last_value),
+    };
+    Ok(Some(SwitchReport {
+        switch: "stop-metric",
+        already,
+        changed: !already && !dry_run,
+        detail,
+        failed_attempts: Vec::new(),
+    }))
+}
+
+/// The routing control states that send traffic to `target`: one On, one Off.
+pub fn control_states(arc: &ArcConfig, to_standby: bool) -> Vec<(String, ControlState)> {
+    let (primary, standby) = if to_standby {
+        (ControlState::Off, ControlState::On)
+    } else {
+        (ControlState::On, ControlState::Off)
+    };
+    vec![
+        (arc.primary_control_arn.clone(), primary),
+        (arc.standby_control_arn.clone(), standby),
+    ]
+}
+
+/// Flips both routing controls in one batch unless they already point at the target.
+pub async fn drive_routing_controls(
+    service: &ServiceConfig,
+    controls: &impl RoutingControls,
+    clock: &impl Clock,
+    policy: RetryPolicy,
+    to_standby: bool,
+    override_safety: bool,
+    dry_run: bool,
+) -> Result<Option<SwitchReport>, SwitchError> {
+    let Some(arc) = &service.arc else {
+        return Ok(None);
+    };
+    let wanted = control_states(arc, to_standby);
+    let mut failed = Vec::new();
+    let mut current = Vec::new();
+    for (arn, _) in &wanted {
+        let (state, attempts) = on_any_endpoint(&arc.endpoints, policy, clock, |endpoint| {
+            controls.get_state(endpoint, arn)
+        })
+        .await
+        .map_err(SwitchError::Arc)?;
+        failed.extend(attempts);
+        current.push((arn.clone(), state));
+    }
+    let already = current == wanted;
+    let mut detail = format!("{current:?}");
+    if !already && !dry_run {
+        let no_override: Vec<String> = Vec::new();
+        let update = on_any_endpoint(&arc.endpoints, policy, clock, |endpoint| {
+            controls.update_states(endpoint, &wanted, &no_override)
+        })
+        .await;
+        match update {
+            Ok(((), attempts)) => failed.extend(attempts),
+            Err(ArcError::Refused { message, attempts }) if override_safety => {
+                if !arc.allow_safety_override {
+                    return Err(SwitchError::BreakGlassNotAllowed);
+                }
+                failed.extend(attempts);
+                detail.push_str(&format!("; safety rule overridden ({message})"));
+                let (_, attempts) = on_any_endpoint(&arc.endpoints, policy, clock, |endpoint| {
+                    controls.update_states(endpoint, &wanted, &arc.safety_rule_arns)
+                })
+                .await
+                .map_err(SwitchError::Arc)?;
+                failed.extend(attempts);
+            }
+            Err(error) => return Err(SwitchError::Arc(error)),
+        }
+    }
+    let detail = match (already, dry_run) {
+        (true, _) => format!("already {detail}"),
+        (false, true) => format!("would set {wanted:?} (now {detail})"),
+        (false, false) => format!("set {wanted:?} (was {detail})"),
+    };
+    Ok(Some(SwitchReport {
+        switch: "arc-routing-controls",
+        already,
+        changed: !already && !dry_run,
+        detail,
+        failed_attempts: failed,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::memory::{CallLog, ManualClock, MemoryRoutingControls};
+    use time::macros::datetime;
+
+    fn endpoints() -> Vec<ArcEndpoint> {
+        [
+            "us-east-1",
+            "us-west-2",
+            "eu-west-1",
+            "ap-southeast-2",
+            "ap-northeast-1",
+        ]
+        .iter()
+        .map(|r| ArcEndpoint {
+            region: r.parse().unwrap(),
+            url: format!("https://{r}.example"),
+        })
+        .collect()
+    }
+
+    fn service() -> ServiceConfig {
+        ServiceConfig {
+            name: "orders".into(),
+            stop_metric: None,
+            arc: Some(ArcConfig {
+                endpoints: endpoints(),
+                primary_control_arn: "p".into(),
+                standby_control_arn: "s".into(),
+                allow_safety_override: false,
+                safety_rule_arns: vec!["rule".into()],
+            }),
+        }
+    }
+
+    fn clock() -> ManualClock {
+        ManualClock::new(datetime!(2026-11-22 03:00 UTC))
+    }
+
+    #[tokio::test]
+    async fn endpoints_are_tried_in_turn_until_one_answers() {
+        let log = CallLog::default();
+        let arc = MemoryRoutingControls::new(
+            log.clone(),
+            &[("p", ControlState::On), ("s", ControlState::Off)],
+        );
+        for ep in &endpoints()[..4] {
+            arc.set_endpoint_down(&ep.url, true);
+        }
+        let report = drive_routing_controls(
+            &service(),
+            &arc,
+            &clock(),
+            RetryPolicy::default(),
+            true,
+            false,
+            false,
+        )
+        .await
+        .unwrap()
+        .unwrap();
+        assert!(report.changed && !report.already);
+        // 4 dead endpoints for each of the two reads and for the update.
+        assert_eq!(report.failed_attempts.len(), 12);
+        assert!(report.failed_attempts[0].endpoint.contains("us-east-1"));
+        let ep = &endpoints()[4];
+        assert_eq!(arc.get_state(ep, "p").await.unwrap(), ControlState::Off);
+        assert_eq!(arc.get_state(ep, "s").await.unwrap(), ControlState::On);
+    }
+
+    #[tokio::test]
+    async fn conflicts_are_retried_with_backoff_then_succeed() {
+        let arc = MemoryRoutingControls::new(
+            CallLog::default(),
+            &[("p", ControlState::On), ("s", ControlState::Off)],
+        );
+        for _ in 0..7 {
+            arc.faults
+                .push(PortError::Conflict("ConflictException".into()));
+        }
+        let clock = clock();
+        let before = clock.now();
+        let report = drive_routing_controls(
+            &service(),
+            &arc,
+            &clock,
+            RetryPolicy::default(),
+            true,
+            false,
+            false,
+        )
+        .await
+        .unwrap()
+        .unwrap();
+        assert!(report.changed);
+        assert_eq!(report.failed_attempts.len(), 7);
+        assert!(clock.now() - before >= time::Duration::milliseconds(700));
+    }
+
+    #[tokio::test]
+    async fn every_endpoint_down_names_every_endpoint_tried() {
+        let arc = MemoryRoutingControls::new(
+            CallLog::default(),
+            &[("p", ControlState::On), ("s", ControlState::Off)],
+        );
+        for ep in endpoints() {
+            arc.set_endpoint_down(&ep.url, true);
+        }
+        let err = drive_routing_controls(
+            &service(),
+            &arc,
+            &clock(),
+            RetryPolicy::default(),
+            true,
+            false,
+            false,
+        )
+        .await
+        .unwrap_err();
+        let text = err.to_string();
+        for ep in endpoints() {
+            assert!(text.contains(&ep.url), "{text}");
+        }
+        assert!(text.contains("15 attempts"), "{text}");
+    }
+
+    #[tokio::test]
+    async fn already_set_controls_are_not_written_again() {
+        let log = CallLog::default();
+        let arc = MemoryRoutingControls::new(
+            log.clone(),
+            &[("p", ControlState::Off), ("s", ControlState::On)],
+        );
+        let report = drive_routing_controls(
+            &service(),
+            &arc,
+            &clock(),
+            RetryPolicy::default(),
+            true,
+            false,
+            false,
+        )
+        .await
+        .unwrap()
+        .unwrap();
+        assert!(report.already && !report.changed);
+        assert_eq!(log.count("arc.update_states"), 0);
+    }
+
+    #[tokio::test]
+    async fn a_safety_rule_refusal_is_not_retried_and_break_glass_needs_the_config() {
+        let log = CallLog::default();
+        let arc = MemoryRoutingControls::new(
+            log.clone(),
+            &[("p", ControlState::On), ("s", ControlState::Off)],
+        );
+        arc.set_gating_rule(Some("gating rule: maintenance switch is Off"));
+        let refused = drive_routing_controls(
+            &service(),
+            &arc,
+            &clock(),
+            RetryPolicy::default(),
+            true,
+            false,
+            false,
+        )
+        .await
+        .unwrap_err();
+        assert!(
+            matches!(&refused, SwitchError::Arc(ArcError::Refused { attempts, .. }) if attempts.len() == 1)
+        );
+        assert_eq!(log.count("arc.update_states"), 1);
+
+        let not_allowed = drive_routing_controls(
+            &service(),
+            &arc,
+            &clock(),
+            RetryPolicy::default(),
+            true,
+            true,
+            false,
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(not_allowed, SwitchError::BreakGlassNotAllowed);
+
+        let mut allowed = service();
+        if let Some(arc_config) = allowed.arc.as_mut() {
+            arc_config.allow_safety_override = true;
+        }
+        let report = drive_routing_controls(
+            &allowed,
+            &arc,
+            &clock(),
+            RetryPolicy::default(),
+            true,
+            true,
+            false,
+        )
+        .await
+        .unwrap()
+        .unwrap();
+        assert!(report.changed);
+        assert!(
+            report.detail.contains("safety rule overridden"),
+            "{}",
+            report.detail
+        );
+        assert!(log.calls().last().unwrap().contains("override=true"));
+    }
+}
