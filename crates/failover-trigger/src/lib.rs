@@ -1,0 +1,239 @@
+//! The operator API behind the Failover / Failback button, in the standby Region.
+//!
+//! | route | what |
+//! |---|---|
+//! | `GET /`, `GET /console` | the console page (static; it calls the routes below with the operator's token) |
+//! | `GET /status[?service=…]` | the decision record, the live switches and the runbook's steps |
+//! | `POST /failover`, `POST /failback` | `{service?, reason, mode, dry_run?, override_safety?}` |
+//!
+//! The handler is thin: check the caller and the input, call `stop_core::operator`,
+//! render the outcome. Bad input is refused before any port is touched.
+
+pub mod auth;
+
+use lambda_http::http::header::CONTENT_TYPE;
+use lambda_http::http::{Method, StatusCode};
+use lambda_http::{Body, Request, RequestExt, Response};
+use serde::Serialize;
+use stop_core::Config;
+use stop_core::operator::{
+    DecideError, Direction, Operator, RequestError, ServiceStatus, parse_request,
+};
+use stop_core::ports::{Clock, DecisionStore, RoutingControls, StopSwitch};
+use stop_core::switches::{RetryPolicy, SwitchError};
+use stop_http::{error, for_method, json, method_not_allowed, not_found, route_path, with_body};
+
+use crate::auth::{AuthError, authorize};
+
+/// The console: plain HTML and JS, no build step.
+const CONSOLE_HTML: &str = include_str!("console.html");
+
+/// The console page, with the Cognito hosted UI sign-in URL if there is one.
+pub fn console_page(login_url: Option<&str>) -> String {
+    let login = serde_json::to_string(&login_url).unwrap_or_else(|_| "null".to_owned());
+    // JSON in a script: keep "</script>" and friends from closing it early.
+    let login = login.replace('<', "\\u003c");
+    CONSOLE_HTML.replace("__LOGIN_URL__", &login)
+}
+
+/// The function's configuration and ports, built once per container.
+pub struct App<D, S, R, C> {
+    pub config: Config,
+    pub decisions: D,
+    pub stop: S,
+    pub controls: R,
+    pub clock: C,
+    pub retry: RetryPolicy,
+    pub console_html: String,
+}
+
+impl<D, S, R, C> App<D, S, R, C>
+where
+    D: DecisionStore,
+    S: StopSwitch,
+    R: RoutingControls,
+    C: Clock,
+{
+    fn operator(&self) -> Operator<'_, D, S, R, C> {
+        Operator {
+            config: &self.config,
+            decisions: &self.decisions,
+            stop: &self.stop,
+            controls: &self.controls,
+            clock: &self.clock,
+            retry: self.retry,
+        }
+    }
+}
+
+const READ_ONLY: &[Method] = &[Method::GET, Method::HEAD];
+const POST_ONLY: &[Method] = &[Method::POST];
+
+/// Answers one request. Never fails: every outcome is an HTTP response.
+pub async fn handle<D, S, R, C>(app: &App<D, S, R, C>, request: Request) -> Response<Body>
+where
+    D: DecisionStore,
+    S: StopSwitch,
+    R: RoutingControls,
+    C: Clock,
+{
+    let method = request.method().clone();
+    let path = route_path(&request).to_owned();
+    let response = match path.as_str() {
+        "/" | "/console" if READ_ONLY.contains(&method) => {
+            let mut page = with_body(
+                StatusCode::OK,
+                "text/html; charset=utf-8",
+                app.console_html.clone(),
+            );
+            page.headers_mut().insert(
+                "content-security-policy",
+                lambda_http::http::HeaderValue::from_static(
+                    "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; \
+                     connect-src 'self'; form-action 'none'; frame-ancestors 'none'; base-uri 'none'",
+                ),
+            );
+            page
+        }
+        "/status" if READ_ONLY.contains(&method) => status(app, &request).await,
+        "/failover" if method == Method::POST => press(app, &request, Direction::Failover).await,
+        "/failback" if method == Method::POST => press(app, &request, Direction::Failback).await,
+        "/" | "/console" | "/status" => method_not_allowed(&method, &path, READ_ONLY),
+        "/failover" | "/failback" => method_not_allowed(&method, &path, POST_ONLY),
+        _ => not_found(&path),
+    };
+    tracing::info!(%method, %path, status = response.status().as_u16(), "request");
+    for_method(&method, response)
+}
+
+fn auth_error(err: AuthError) -> Response<Body> {
+    match err {
+        AuthError::Unauthenticated => error(
+            StatusCode::UNAUTHORIZED,
+            "unauthenticated",
+            "sign in: this API needs an operator identity",
+        ),
+        AuthError::Forbidden(why) => error(StatusCode::FORBIDDEN, "forbidden", why),
+    }
+}
+
+#[derive(Serialize)]
+struct StatusBody {
+    region: String,
+    role: String,
+    primary_region: String,
+    standby_region: String,
+    services: Vec<ServiceStatus>,
+}
+
+async fn status<D, S, R, C>(app: &App<D, S, R, C>, request: &Request) -> Response<Body>
+where
+    D: DecisionStore,
+    S: StopSwitch,
+    R: RoutingControls,
+    C: Clock,
+{
+    if let Err(err) = authorize(request, &app.config.operator_group) {
+        return auth_error(err);
+    }
+    let wanted = request
+        .query_string_parameters_ref()
+        .and_then(|q| q.first("service").map(str::to_owned));
+    let names: Vec<String> = match wanted {
+        Some(name) if app.config.service(&name).is_none() => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "unknown_service",
+                RequestError::UnknownService(name),
+            );
+        }
+        Some(name) => vec![name],
+        None => app.config.services.iter().map(|s| s.name.clone()).collect(),
+    };
+    let mut services = Vec::new();
+    for name in names {
+        match app.operator().status(&name).await {
+            Ok(status) => services.push(status),
+            Err(err) => return decide_error(&err),
+        }
+    }
+    json(
+        StatusCode::OK,
+        &StatusBody {
+            region: app.config.region.to_string(),
+            role: app.config.role.to_string(),
+            primary_region: app.config.primary_region().to_string(),
+            standby_region: app.config.standby_region().to_string(),
+            services,
+        },
+    )
+}
+
+async fn press<D, S, R, C>(
+    app: &App<D, S, R, C>,
+    request: &Request,
+    direction: Direction,
+) -> Response<Body>
+where
+    D: DecisionStore,
+    S: StopSwitch,
+    R: RoutingControls,
+    C: Clock,
+{
+    let caller = match authorize(request, &app.config.operator_group) {
+        Ok(caller) => caller,
+        Err(err) => return auth_error(err),
+    };
+    let content_type = request
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("application/json");
+    if !content_type.starts_with("application/json") {
+        return error(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            format!("send application/json, not {content_type}"),
+        );
+    }
+    let body: &[u8] = request.body().as_ref();
+    let parsed = match parse_request(body, &app.config) {
+        Ok(parsed) => parsed,
+        Err(err) => {
+            let status = match err {
+                RequestError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+                _ => StatusCode::BAD_REQUEST,
+            };
+            let code = match err {
+                RequestError::TooLarge(_) => "too_large",
+                RequestError::Malformed(_) => "malformed",
+                RequestError::MissingReason | RequestError::BadReason => "bad_reason",
+                RequestError::UnknownService(_) => "unknown_service",
+            };
+            return error(status, code, err);
+        }
+    };
+    match app
+        .operator()
+        .press(direction, &parsed, &caller.actor())
+        .await
+    {
+        Ok(outcome) => json(StatusCode::OK, &outcome),
+        Err(err) => decide_error(&err),
+    }
+}
+
+fn decide_error(err: &DecideError) -> Response<Body> {
+    let (status, code) = match err {
+        DecideError::NoSwitch(_) => (StatusCode::UNPROCESSABLE_ENTITY, "no_switch"),
+        DecideError::Cooldown { .. } => (StatusCode::CONFLICT, "cooldown"),
+        DecideError::Record { .. } => (StatusCode::SERVICE_UNAVAILABLE, "record_unavailable"),
+        DecideError::Switch {
+            error: SwitchError::BreakGlassNotAllowed,
+            ..
+        } => (StatusCode::FORBIDDEN, "break_glass_not_allowed"),
+        DecideError::Switch { .. } => (StatusCode::BAD_GATEWAY, "switch_failed"),
+    };
+    tracing::warn!(code, error = %err, "request refused or failed");
+    error(status, code, err)
+}

@@ -1,0 +1,48 @@
+use failover_trigger::{App, console_page, handle};
+use lambda_http::{Error, service_fn};
+use stop_aws::decisions::SsmDecisionStore;
+use stop_aws::routing::ArcRoutingControls;
+use stop_aws::stop_metric::CloudWatchStopSwitch;
+use stop_aws::{SystemClock, sdk_config};
+use stop_core::switches::RetryPolicy;
+use stop_core::{Config, Role};
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), Error> {
+    lambda_http::tracing::init_default_subscriber();
+    let config = Config::from_env().inspect_err(|err| {
+        tracing::error!(error = %err, "invalid configuration; refusing to start");
+    })?;
+    if config.role != Role::Secondary {
+        // The standby decides: a trigger in the primary Region would die with it.
+        let err = "failover-trigger runs in the SECONDARY (standby) stack only; ROLE is PRIMARY";
+        tracing::error!(error = err, "refusing to start");
+        return Err(err.into());
+    }
+    // Every client is bound to this, the standby, Region; the ARC clients to the
+    // cluster's own regional endpoints.
+    let sdk = sdk_config(&config.region).await;
+    let endpoints: Vec<_> = config
+        .services
+        .iter()
+        .filter_map(|s| s.arc.as_ref())
+        .flat_map(|arc| arc.endpoints.iter().cloned())
+        .collect();
+    let login_url = std::env::var("CONSOLE_LOGIN_URL")
+        .ok()
+        .filter(|u| !u.is_empty());
+    let app = App {
+        decisions: SsmDecisionStore::new(aws_sdk_ssm::Client::new(&sdk), &config.decision_prefix),
+        stop: CloudWatchStopSwitch::new(aws_sdk_cloudwatch::Client::new(&sdk)),
+        controls: ArcRoutingControls::new(&sdk, &endpoints),
+        clock: SystemClock,
+        retry: RetryPolicy::default(),
+        console_html: console_page(login_url.as_deref()),
+        config,
+    };
+    let app = &app;
+    lambda_http::run(service_fn(move |request| async move {
+        Ok::<_, Error>(handle(app, request).await)
+    }))
+    .await
+}

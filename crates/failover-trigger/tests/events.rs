@@ -1,0 +1,264 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failure should panic
+
+//! Every sample event in events/failover-trigger/ through the real handler, with
+//! in-memory ports behind it.
+
+use std::collections::HashMap;
+
+use failover_trigger::{App, console_page, handle};
+use stop_core::Config;
+use stop_core::memory::{
+    CallLog, ManualClock, MemoryDecisionStore, MemoryRoutingControls, MemoryStopSwitch,
+};
+use stop_core::ports::ControlState;
+use stop_core::switches::RetryPolicy;
+use stop_testkit::{Expected, body_json, body_text, sample, samples};
+use time::macros::datetime;
+
+const PRIMARY_CTL: &str =
+    "arn:aws:route53-recovery-control::111122223333:controlpanel/cp/routingcontrol/primary";
+const STANDBY_CTL: &str =
+    "arn:aws:route53-recovery-control::111122223333:controlpanel/cp/routingcontrol/standby";
+const ENDPOINTS: [&str; 3] = [
+    "https://use1.example/v1",
+    "https://usw2.example/v1",
+    "https://euw1.example/v1",
+];
+
+type TestApp = App<MemoryDecisionStore, MemoryStopSwitch, MemoryRoutingControls, ManualClock>;
+
+fn app() -> (TestApp, CallLog) {
+    let vars: HashMap<&str, String> = [
+        ("SERVICE_NAME", "orders".to_owned()),
+        ("AWS_REGION", "us-west-2".into()),
+        ("ROLE", "SECONDARY".into()),
+        ("PEER_REGION", "us-east-1".into()),
+        ("STOP_METRIC_NAMESPACE", "StopPattern".into()),
+        ("STOP_METRIC_NAME", "FailoverToSecondary".into()),
+        ("STOP_ALARM_NAME", "orders-stop-failover".into()),
+        (
+            "ARC_CLUSTER_ENDPOINTS",
+            format!(
+                "us-east-1={},us-west-2={},eu-west-1={}",
+                ENDPOINTS[0], ENDPOINTS[1], ENDPOINTS[2]
+            ),
+        ),
+        ("ARC_PRIMARY_CONTROL_ARN", PRIMARY_CTL.into()),
+        ("ARC_STANDBY_CONTROL_ARN", STANDBY_CTL.into()),
+    ]
+    .into_iter()
+    .collect();
+    let config = Config::from_lookup(|k| vars.get(k).cloned()).unwrap();
+    let log = CallLog::default();
+    let app = App {
+        config,
+        decisions: MemoryDecisionStore::new(log.clone()),
+        stop: MemoryStopSwitch::new(log.clone()),
+        controls: MemoryRoutingControls::new(
+            log.clone(),
+            &[
+                (PRIMARY_CTL, ControlState::On),
+                (STANDBY_CTL, ControlState::Off),
+            ],
+        ),
+        clock: ManualClock::new(datetime!(2026-11-22 03:00 UTC)),
+        retry: RetryPolicy::default(),
+        console_html: console_page(None),
+    };
+    (app, log)
+}
+
+#[tokio::test]
+async fn every_sample_event_gets_its_expected_status_and_refusals_touch_nothing() {
+    for sample in samples("failover-trigger") {
+        let file = &sample.file;
+        let Expected::Status { status, .. } = sample.expected else {
+            panic!("{file}: every trigger sample is an API Gateway event");
+        };
+        let (app, log) = app();
+        let request = lambda_http::request::from_str(&sample.raw).unwrap();
+        let response = handle(&app, request).await;
+        let text = body_text(&response);
+        assert_eq!(response.status().as_u16(), status, "{file}: {text}");
+        assert_eq!(response.headers()["cache-control"], "no-store", "{file}");
+        if status >= 400 {
+            assert_eq!(
+                body_json(&response)["error"]["code"]
+                    .as_str()
+                    .map(str::is_empty),
+                Some(false),
+                "{file}"
+            );
+            let writes: Vec<String> = log
+                .calls()
+                .into_iter()
+                .filter(|c| c.contains("store") || c.contains("publish") || c.contains("update"))
+                .collect();
+            assert!(
+                writes.is_empty(),
+                "{file}: a refused request wrote {writes:?}"
+            );
+            if status != 502 && status != 503 {
+                assert!(
+                    log.calls().is_empty(),
+                    "{file}: a refused request called {:?}",
+                    log.calls()
+                );
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn failover_flips_both_switches_and_records_the_caller() {
+    let (app, log) = app();
+    let response = handle(&app, sample("failover-trigger", "post-failover.json")).await;
+    let body = body_json(&response);
+    assert_eq!(response.status(), 200, "{body}");
+    assert_eq!(body["decided"], true);
+    assert_eq!(body["decision"]["epoch"], 1);
+    assert_eq!(body["decision"]["active_region"], "us-west-2");
+    assert_eq!(body["decision"]["actor"], "cognito:alice");
+    assert_eq!(body["decision"]["mode"], "ungraceful");
+    assert_eq!(log.count("stop.publish(orders, 1)"), 1);
+    assert_eq!(log.count("arc.update_states"), 1);
+    let steps: Vec<&str> = body["decision"]["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["state"].as_str().unwrap())
+        .collect();
+    assert_eq!(steps, ["done", "done"]);
+
+    // The double click: the same state, nothing written again.
+    let again = body_json(&handle(&app, sample("failover-trigger", "post-failover.json")).await);
+    assert_eq!(again["decided"], false);
+    assert_eq!(again["decision"]["epoch"], 1);
+    assert_eq!(log.count("stop.publish"), 1);
+    assert_eq!(log.count("arc.update_states"), 1);
+
+    let status = body_json(&handle(&app, sample("failover-trigger", "get-status.json")).await);
+    let orders = &status["services"][0];
+    assert_eq!(orders["decision"]["active_region"], "us-west-2");
+    assert_eq!(orders["stop_metric"]["Ok"]["alarm_state"], "ALARM");
+    assert_eq!(orders["routing_controls"][1][1]["Ok"], "On");
+    assert_eq!(status["standby_region"], "us-west-2");
+}
+
+#[tokio::test]
+async fn an_iam_caller_is_recorded_by_its_arn() {
+    let (app, _) = app();
+    let body = body_json(
+        &handle(
+            &app,
+            sample("failover-trigger", "post-failover-iam-caller.json"),
+        )
+        .await,
+    );
+    assert_eq!(
+        body["decision"]["actor"],
+        "iam:arn:aws:sts::111122223333:assumed-role/dr-operator/ops"
+    );
+}
+
+#[tokio::test]
+async fn a_dry_run_changes_nothing() {
+    let (app, log) = app();
+    let body = body_json(
+        &handle(
+            &app,
+            sample("failover-trigger", "post-failover-dry-run.json"),
+        )
+        .await,
+    );
+    assert_eq!(body["dry_run"], true);
+    assert_eq!(body["decided"], false);
+    assert!(
+        log.calls()
+            .iter()
+            .all(|c| !c.contains("store") && !c.contains("publish") && !c.contains("update"))
+    );
+}
+
+#[tokio::test]
+async fn failover_succeeds_with_every_primary_region_endpoint_failing() {
+    let (app, _) = app();
+    app.controls.set_endpoint_down(ENDPOINTS[0], true);
+    let response = handle(&app, sample("failover-trigger", "post-failover.json")).await;
+    let body = body_json(&response);
+    assert_eq!(response.status(), 200, "{body}");
+    let arc = body["switches"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["switch"] == "arc-routing-controls")
+        .unwrap();
+    assert!(
+        arc["failed_attempts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|a| a["endpoint"].as_str().unwrap().starts_with("us-east-1"))
+    );
+}
+
+#[tokio::test]
+async fn every_endpoint_down_is_a_502_that_names_them_and_keeps_the_decision() {
+    let (app, _) = app();
+    for url in ENDPOINTS {
+        app.controls.set_endpoint_down(url, true);
+    }
+    let response = handle(&app, sample("failover-trigger", "post-failover.json")).await;
+    assert_eq!(response.status(), 502);
+    let message = body_json(&response)["error"]["message"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    for url in ENDPOINTS {
+        assert!(message.contains(url), "{message}");
+    }
+    assert!(message.contains("epoch 1"), "{message}");
+    let status = body_json(&handle(&app, sample("failover-trigger", "get-status.json")).await);
+    let steps = &status["services"][0]["decision"]["steps"];
+    assert_eq!(steps[1]["name"], "arc-routing-controls");
+    assert_eq!(steps[1]["state"], "failed");
+}
+
+#[tokio::test]
+async fn hostile_reasons_are_kept_verbatim_as_json_and_never_as_markup() {
+    let (app, _) = app();
+    let response = handle(
+        &app,
+        sample("failover-trigger", "post-failover-script-in-reason.json"),
+    )
+    .await;
+    assert_eq!(response.headers()["content-type"], "application/json");
+    assert_eq!(
+        body_json(&response)["decision"]["reason"],
+        "</script><script>alert(1)</script>"
+    );
+}
+
+#[tokio::test]
+async fn the_console_is_locked_down_and_escapes_its_login_url() {
+    let (mut app, _) = app();
+    let response = handle(&app, sample("failover-trigger", "get-console.json")).await;
+    assert_eq!(
+        response.headers()["content-type"],
+        "text/html; charset=utf-8"
+    );
+    let csp = response.headers()["content-security-policy"]
+        .to_str()
+        .unwrap();
+    assert!(csp.contains("default-src 'none'") && csp.contains("frame-ancestors 'none'"));
+    let page = body_text(&response);
+    assert!(page.contains("const LOGIN_URL = null;"));
+    assert!(page.contains("id=\"confirm-button\"") && page.contains("id=\"reason\""));
+
+    app.console_html = console_page(Some(
+        "https://x.auth.us-west-2.amazoncognito.com/login?a=1</script>",
+    ));
+    let page = body_text(&handle(&app, sample("failover-trigger", "get-console.json")).await);
+    assert!(!page.contains("a=1</script>"));
+    assert!(page.contains(r"a=1\u003c/script>"));
+}

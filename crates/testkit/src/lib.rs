@@ -1,0 +1,102 @@
+//! The sample events in `events/` and `events/expected.json`, for the handler
+//! tests of every function. Test support only: it panics on a broken sample.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::path::PathBuf;
+
+use lambda_http::{Body, Response};
+use serde_json::Value;
+
+/// What a sample must get.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Expected {
+    /// This HTTP status; `touches_aws` when the answer needs the function's AWS services.
+    Status { status: u16, touches_aws: bool },
+    /// Refused by the Lambda runtime before the handler runs.
+    Rejected,
+}
+
+#[derive(Debug, Clone)]
+pub struct Sample {
+    /// The file name within `events/<function>/`.
+    pub file: String,
+    pub raw: String,
+    pub expected: Expected,
+}
+
+pub fn events_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../events")
+}
+
+/// Every sample of `function`, checking that each file has an expectation and
+/// each expectation a file.
+pub fn samples(function: &str) -> Vec<Sample> {
+    let dir = events_dir().join(function);
+    let expectations: serde_json::Map<String, Value> =
+        serde_json::from_str(&std::fs::read_to_string(events_dir().join("expected.json")).unwrap())
+            .unwrap();
+    let prefix = format!("{function}/");
+    let mut listed: Vec<(String, Expected)> = expectations
+        .iter()
+        .filter_map(|(key, value)| {
+            let file = key.strip_prefix(&prefix)?.to_owned();
+            let expected = match value {
+                Value::Number(n) => Expected::Status {
+                    status: n.as_u64().unwrap() as u16,
+                    touches_aws: false,
+                },
+                Value::String(s) if s == "rejected" => Expected::Rejected,
+                Value::Object(o) => Expected::Status {
+                    status: o["status"].as_u64().unwrap() as u16,
+                    touches_aws: o
+                        .get("touches_aws")
+                        .and_then(Value::as_bool)
+                        .unwrap_or(false),
+                },
+                other => panic!("{key}: unexpected expectation {other}"),
+            };
+            Some((file, expected))
+        })
+        .collect();
+    listed.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut files: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    files.sort();
+    let names: Vec<&String> = listed.iter().map(|(f, _)| f).collect();
+    assert_eq!(
+        files.iter().collect::<Vec<_>>(),
+        names,
+        "every file in events/{function} needs a line in events/expected.json, and every line a file"
+    );
+    listed
+        .into_iter()
+        .map(|(file, expected)| Sample {
+            raw: std::fs::read_to_string(dir.join(&file)).unwrap(),
+            file,
+            expected,
+        })
+        .collect()
+}
+
+/// A sample by file name.
+pub fn sample(function: &str, file: &str) -> lambda_http::Request {
+    let raw = std::fs::read_to_string(events_dir().join(function).join(file)).unwrap();
+    lambda_http::request::from_str(&raw).unwrap()
+}
+
+/// The body as text, whatever its representation.
+pub fn body_text(response: &Response<Body>) -> String {
+    match response.body() {
+        Body::Text(t) => t.clone(),
+        Body::Binary(b) => String::from_utf8_lossy(b).into_owned(),
+        _ => String::new(),
+    }
+}
+
+/// The body as JSON.
+pub fn body_json(response: &Response<Body>) -> Value {
+    serde_json::from_str(&body_text(response))
+        .unwrap_or_else(|e| panic!("body is not JSON ({e}): {}", body_text(response)))
+}
