@@ -28,6 +28,25 @@ use crate::auth::{AuthError, authorize};
 /// The console: plain HTML and JS, no build step.
 const CONSOLE_HTML: &str = include_str!("console.html");
 
+/// The Cognito hosted UI sign-in URL, from the API stage's variables
+/// `cognitoDomain` and `cognitoClientId` (the template sets them: the function
+/// cannot know its own API's URL without a dependency cycle).
+pub fn login_url(request: &Request) -> Option<String> {
+    let variables = request.stage_variables_ref()?;
+    let domain = variables.first("cognitoDomain")?;
+    let client = variables.first("cognitoClientId")?;
+    let plain = |s: &str, extra: char| {
+        !s.is_empty()
+            && s.chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == extra || c == '.')
+    };
+    (plain(domain, '-') && plain(client, '_')).then(|| {
+        format!(
+            "https://{domain}/oauth2/authorize?client_id={client}&response_type=token&scope=openid"
+        )
+    })
+}
+
 /// The console page, with the Cognito hosted UI sign-in URL if there is one.
 pub fn console_page(login_url: Option<&str>) -> String {
     let login = serde_json::to_string(&login_url).unwrap_or_else(|_| "null".to_owned());
@@ -44,7 +63,6 @@ pub struct App<D, S, R, C> {
     pub controls: R,
     pub clock: C,
     pub retry: RetryPolicy,
-    pub console_html: String,
 }
 
 impl<D, S, R, C> App<D, S, R, C>
@@ -81,11 +99,8 @@ where
     let path = route_path(&request).to_owned();
     let response = match path.as_str() {
         "/" | "/console" if READ_ONLY.contains(&method) => {
-            let mut page = with_body(
-                StatusCode::OK,
-                "text/html; charset=utf-8",
-                app.console_html.clone(),
-            );
+            let page_html = console_page(login_url(&request).as_deref());
+            let mut page = with_body(StatusCode::OK, "text/html; charset=utf-8", page_html);
             page.headers_mut().insert(
                 "content-security-policy",
                 lambda_http::http::HeaderValue::from_static(

@@ -1,4 +1,4 @@
-use failover_trigger::{App, console_page, handle};
+use failover_trigger::{App, handle};
 use lambda_http::{Error, service_fn};
 use stop_aws::decisions::SsmDecisionStore;
 use stop_aws::routing::ArcRoutingControls;
@@ -37,7 +37,6 @@ async fn main() -> Result<(), Error> {
         controls: ArcRoutingControls::new(&sdk, &endpoints),
         clock: SystemClock,
         retry: RetryPolicy::default(),
-        console_html: console_page(login_url.as_deref()),
         config,
     };
     let app = &app;

@@ -63,7 +63,6 @@ fn app() -> (TestApp, CallLog) {
         ),
         clock: ManualClock::new(datetime!(2026-11-22 03:00 UTC)),
         retry: RetryPolicy::default(),
-        console_html: console_page(None),
     };
     (app, log)
 }
@@ -240,8 +239,8 @@ async fn hostile_reasons_are_kept_verbatim_as_json_and_never_as_markup() {
 }
 
 #[tokio::test]
-async fn the_console_is_locked_down_and_escapes_its_login_url() {
-    let (mut app, _) = app();
+async fn the_console_is_locked_down_and_signs_in_through_the_stages_cognito() {
+    let (app, _) = app();
     let response = handle(&app, sample("failover-trigger", "get-console.json")).await;
     assert_eq!(
         response.headers()["content-type"],
@@ -255,10 +254,15 @@ async fn the_console_is_locked_down_and_escapes_its_login_url() {
     assert!(page.contains("const LOGIN_URL = null;"));
     assert!(page.contains("id=\"confirm-button\"") && page.contains("id=\"reason\""));
 
-    app.console_html = console_page(Some(
-        "https://x.auth.us-west-2.amazoncognito.com/login?a=1</script>",
-    ));
-    let page = body_text(&handle(&app, sample("failover-trigger", "get-console.json")).await);
+    let page = body_text(&handle(&app, sample("failover-trigger", "get-root-console.json")).await);
+    assert!(page.contains(
+        r#"const LOGIN_URL = "https://orders-stop-111122223333.auth.us-west-2.amazoncognito.com/oauth2/authorize?client_id=3n4b5urk1ft4fl3mg5e62d9ado&response_type=token&scope=openid";"#
+    ), "the stage variables name the hosted UI");
+}
+
+#[test]
+fn a_login_url_cannot_break_out_of_the_script() {
+    let page = console_page(Some("https://x.example/login?a=1</script><script>alert(1)"));
     assert!(!page.contains("a=1</script>"));
     assert!(page.contains(r"a=1\u003c/script>"));
 }
