@@ -28,9 +28,6 @@ async fn main() -> Result<(), Error> {
         .filter_map(|s| s.arc.as_ref())
         .flat_map(|arc| arc.endpoints.iter().cloned())
         .collect();
-    let login_url = std::env::var("CONSOLE_LOGIN_URL")
-        .ok()
-        .filter(|u| !u.is_empty());
     let app = App {
         decisions: SsmDecisionStore::new(aws_sdk_ssm::Client::new(&sdk), &config.decision_prefix),
         stop: CloudWatchStopSwitch::new(aws_sdk_cloudwatch::Client::new(&sdk)),
