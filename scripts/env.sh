@@ -36,9 +36,46 @@ ensure_venv() {
     python3 -m venv "$VENV"
   fi
   if ! cmp -s "$ROOT/requirements-dev.txt" "$stamp"; then
-    say "installing tools from requirements-dev.txt (cfn-lint, aws-sam-cli, cargo-lambda)"
+    say "installing tools from requirements-dev.txt (cfn-lint, aws-sam-cli, cargo-lambda, moto)"
     "$VENV/bin/pip" install --quiet --disable-pip-version-check -r "$ROOT/requirements-dev.txt"
     cp "$ROOT/requirements-dev.txt" "$stamp"
   fi
   export PATH=$VENV/bin:$PATH
+}
+
+# moto server (an AWS protocol emulator) on a free loopback port, for the
+# over-the-wire SDK tests; exports STOP_MOTO_ENDPOINT and stops with the script.
+start_moto() {
+  local port log
+  port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  log=$(mktemp)
+  moto_server -H 127.0.0.1 -p "$port" >"$log" 2>&1 &
+  MOTO_PID=$!
+  trap 'kill $MOTO_PID 2>/dev/null || true' EXIT
+  for _ in $(seq 1 50); do
+    if python3 -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:$port/moto-api/')" 2>/dev/null; then
+      export STOP_MOTO_ENDPOINT=http://127.0.0.1:$port
+      return 0
+    fi
+    sleep 0.2
+  done
+  echo "moto server did not start:" >&2
+  cat "$log" >&2
+  return 1
+}
+
+# Debian's Chromium for the console test (root installs it with apt).
+ensure_chromium() {
+  command -v chromium >/dev/null && return 0
+  say "installing Debian's chromium for the browser test"
+  local sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends chromium >/dev/null
+}
+
+# playwright-core (no browser download: it drives Debian's chromium).
+ensure_browser_test_deps() {
+  command -v node >/dev/null || { echo "node not found: install Node.js 18+ for the browser test" >&2; exit 1; }
+  (cd "$ROOT/tests/browser" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
 }

@@ -209,6 +209,13 @@ pub struct Config {
     pub database: Option<DatabaseConfig>,
     pub capacity: Option<CapacityConfig>,
     pub secret_id: Option<String>,
+    /// The alarm the promoter answers to (`PROMOTER_ALARM_NAME`, default the
+    /// service's STOP alarm).
+    pub promoter_alarm_name: Option<String>,
+    /// Whether the promoter fails over on its alarm alone (`AUTO_FAILOVER`).
+    pub auto_failover: bool,
+    /// Alarm notifications older than this are ignored (`ALARM_MAX_AGE_SECONDS`).
+    pub alarm_max_age_seconds: u32,
 }
 
 impl Config {
@@ -282,7 +289,24 @@ impl Config {
                 .ok_or_else(|| invalid("COOLDOWN_SECONDS", &v, "0 to 86400 seconds"))?,
         };
 
+        let promoter_alarm_name = env.optional("PROMOTER_ALARM_NAME").or_else(|| {
+            services[0]
+                .stop_metric
+                .as_ref()
+                .map(|m| m.alarm_name.clone())
+        });
+        let alarm_max_age_seconds = match env.optional("ALARM_MAX_AGE_SECONDS") {
+            None => 900,
+            Some(v) => v
+                .parse()
+                .ok()
+                .filter(|s| (60..=86_400).contains(s))
+                .ok_or_else(|| invalid("ALARM_MAX_AGE_SECONDS", &v, "60 to 86400 seconds"))?,
+        };
         Ok(Config {
+            promoter_alarm_name,
+            auto_failover: env.flag("AUTO_FAILOVER")?,
+            alarm_max_age_seconds,
             services,
             operator_group,
             cooldown_seconds,

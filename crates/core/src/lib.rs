@@ -6,11 +6,13 @@
 //! - [`switches`]: the STOP metric and ARC routing controls, driven idempotently;
 //! - [`operator`]: the Failover / Failback button as a reconcile loop.
 
+pub mod alarm;
 pub mod config;
 pub mod decision;
 pub mod memory;
 pub mod operator;
 pub mod ports;
+pub mod promoter;
 pub mod switches;
 
 pub use config::{Config, ConfigError, Region, Role};

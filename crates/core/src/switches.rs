@@ -156,8 +156,11 @@ pub async fn drive_stop_metric(
     }
     let detail = match (already, dry_run) {
         (true, _) => format!("already {target_value}; alarm {:?}", state.alarm_state),
-        (false, true) => format!("would publish {target_value} (now {:?})", state.last_value),
-        (false, false) => format!("published {target_value} (was {:?})", state.last_value),
+        (false, true) => format!(
+            "would publish {target_value} (now {})",
+            shown(state.last_value)
+        ),
+        (false, false) => format!("published {target_value} (was {})", shown(state.last_value)),
     };
     Ok(Some(SwitchReport {
         switch: "stop-metric",
@@ -166,6 +169,10 @@ pub async fn drive_stop_metric(
         detail,
         failed_attempts: Vec::new(),
     }))
+}
+
+fn shown(value: Option<f64>) -> String {
+    value.map_or("no data".to_owned(), |v| v.to_string())
 }
 
 /// The routing control states that send traffic to `target`: one On, one Off.
@@ -179,6 +186,22 @@ pub fn control_states(arc: &ArcConfig, to_standby: bool) -> Vec<(String, Control
         (arc.primary_control_arn.clone(), primary),
         (arc.standby_control_arn.clone(), standby),
     ]
+}
+
+/// "primary On, standby Off": short enough for the record and for people.
+fn describe_states(arc: &ArcConfig, states: &[(String, ControlState)]) -> String {
+    states
+        .iter()
+        .map(|(arn, state)| {
+            let cell = if *arn == arc.primary_control_arn {
+                "primary"
+            } else {
+                "standby"
+            };
+            format!("{cell} {state:?}")
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Flips both routing controls in one batch unless they already point at the target.
@@ -207,7 +230,7 @@ pub async fn drive_routing_controls(
         current.push((arn.clone(), state));
     }
     let already = current == wanted;
-    let mut detail = format!("{current:?}");
+    let mut detail = describe_states(arc, &current);
     if !already && !dry_run {
         let no_override: Vec<String> = Vec::new();
         let update = on_any_endpoint(&arc.endpoints, policy, clock, |endpoint| {
@@ -232,10 +255,11 @@ pub async fn drive_routing_controls(
             Err(error) => return Err(SwitchError::Arc(error)),
         }
     }
+    let target = describe_states(arc, &wanted);
     let detail = match (already, dry_run) {
         (true, _) => format!("already {detail}"),
-        (false, true) => format!("would set {wanted:?} (now {detail})"),
-        (false, false) => format!("set {wanted:?} (was {detail})"),
+        (false, true) => format!("would set {target} (now {detail})"),
+        (false, false) => format!("set {target} (was {detail})"),
     };
     Ok(Some(SwitchReport {
         switch: "arc-routing-controls",

@@ -1,0 +1,491 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failure should panic
+
+//! The promoter against in-memory ports: guards, one promotion per decision,
+//! capacity raised and never lowered, Aurora switchover versus failover.
+
+use std::collections::HashMap;
+
+use stop_core::Config;
+use stop_core::alarm::AlarmGuard;
+use stop_core::decision::{Decision, Mode, StepState};
+use stop_core::memory::{
+    CallLog, ManualClock, MemoryCapacity, MemoryDatabase, MemoryDecisionStore,
+};
+use stop_core::ports::{
+    Capacity, Clock, DecisionStore, GlobalClusterStatus, GroupCapacity, PortError, ReplicaStatus,
+};
+use stop_core::promoter::{Promoter, PromoterSettings, Verdict};
+use time::macros::datetime;
+
+const REPLICA_SOURCE: &str = "arn:aws:rds:us-east-1:111122223333:db:orders";
+
+fn config(extra: &[(&str, &str)]) -> Config {
+    let mut vars: HashMap<String, String> = [
+        ("SERVICE_NAME", "orders"),
+        ("AWS_REGION", "us-west-2"),
+        ("ROLE", "SECONDARY"),
+        ("PEER_REGION", "us-east-1"),
+        ("STOP_METRIC_NAMESPACE", "StopPattern"),
+        ("STOP_METRIC_NAME", "FailoverToSecondary"),
+        ("STOP_ALARM_NAME", "orders-stop-failover"),
+        ("DB_KIND", "rds-replica"),
+        ("DB_REPLICA_ID", "orders-replica"),
+        ("ASG_NAME", "orders-web"),
+        ("ASG_MIN", "2"),
+        ("ASG_DESIRED", "4"),
+        ("ASG_MAX", "8"),
+    ]
+    .iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    for (k, v) in extra {
+        vars.insert(k.to_string(), v.to_string());
+    }
+    Config::from_lookup(|k| vars.get(k).cloned()).unwrap()
+}
+
+struct World {
+    config: Config,
+    log: CallLog,
+    decisions: MemoryDecisionStore,
+    database: MemoryDatabase,
+    capacity: MemoryCapacity,
+    clock: ManualClock,
+}
+
+impl World {
+    fn new(config: Config) -> Self {
+        let log = CallLog::default();
+        let database = MemoryDatabase::new(log.clone());
+        database.add_instance(ReplicaStatus {
+            instance_id: "orders-replica".into(),
+            arn: "arn:aws:rds:us-west-2:111122223333:db:orders-replica".into(),
+            source: Some(REPLICA_SOURCE.into()),
+            status: "available".into(),
+            replica_lag_seconds: Some(3),
+            endpoint: Some((
+                "orders-replica.abc.us-west-2.rds.amazonaws.com".into(),
+                5432,
+            )),
+        });
+        World {
+            config,
+            decisions: MemoryDecisionStore::new(log.clone()),
+            database,
+            capacity: MemoryCapacity::new(
+                log.clone(),
+                &[(
+                    "orders-web",
+                    GroupCapacity {
+                        min: 0,
+                        desired: 0,
+                        max: 1,
+                    },
+                )],
+            ),
+            clock: ManualClock::new(datetime!(2026-11-22 03:03 UTC)),
+            log,
+        }
+    }
+
+    fn promoter(
+        &self,
+    ) -> Promoter<'_, MemoryDecisionStore, MemoryDatabase, MemoryCapacity, ManualClock> {
+        Promoter {
+            config: &self.config,
+            decisions: &self.decisions,
+            database: &self.database,
+            capacity: &self.capacity,
+            clock: &self.clock,
+        }
+    }
+
+    fn settings(&self, auto_failover: bool) -> PromoterSettings {
+        PromoterSettings {
+            guard: AlarmGuard {
+                alarm_name: "orders-stop-failover".into(),
+                account_id: "111122223333".into(),
+                region: "us-west-2".parse().unwrap(),
+                max_age: time::Duration::minutes(15),
+            },
+            auto_failover,
+        }
+    }
+}
+
+fn alarm(state: &str) -> String {
+    format!(
+        r#"{{"AlarmName":"orders-stop-failover","AlarmDescription":null,"AWSAccountId":"111122223333",
+        "NewStateValue":"{state}","NewStateReason":"Threshold Crossed: 1 datapoint [1.0] >= 1.0",
+        "StateChangeTime":"2026-11-22T03:02:11.123+0000","Region":"US West (Oregon)",
+        "AlarmArn":"arn:aws:cloudwatch:us-west-2:111122223333:alarm:orders-stop-failover","OldStateValue":"OK"}}"#
+    )
+}
+
+fn ignored(verdict: &Verdict) -> bool {
+    matches!(verdict, Verdict::Ignored { .. })
+}
+
+#[tokio::test]
+async fn auto_failover_decides_promotes_once_and_raises_capacity() {
+    let world = World::new(config(&[]));
+    let promoter = world.promoter();
+    let verdict = promoter
+        .on_alarm(&world.settings(true), &alarm("ALARM"))
+        .await
+        .unwrap();
+    let Verdict::Reconciled {
+        epoch,
+        decided,
+        steps,
+    } = verdict
+    else {
+        panic!("{verdict:?}")
+    };
+    assert_eq!((epoch, decided), (1, true));
+    assert_eq!(steps[0].state, StepState::InProgress, "{steps:?}");
+    assert!(steps[0].detail.contains("lag was 3 s"), "{steps:?}");
+    assert_eq!(steps[1].state, StepState::Done);
+    assert_eq!(
+        world
+            .log
+            .count("rds.promote_replica(orders-replica, retention=7)"),
+        1
+    );
+    assert_eq!(
+        world.capacity.describe_group("orders-web").await.unwrap(),
+        GroupCapacity {
+            min: 2,
+            desired: 4,
+            max: 8
+        }
+    );
+
+    let history = world.decisions.history("orders").await.unwrap();
+    let current = Decision::current(&history).unwrap();
+    assert_eq!(current.actor, "alarm:orders-stop-failover");
+    assert_eq!(current.mode, Mode::Ungraceful);
+    assert_eq!(current.active_region.as_str(), "us-west-2");
+    assert_eq!(
+        current.step("database").unwrap().state,
+        StepState::InProgress
+    );
+}
+
+#[tokio::test]
+async fn a_duplicate_delivery_promotes_once_and_writes_nothing() {
+    let world = World::new(config(&[]));
+    let promoter = world.promoter();
+    promoter
+        .on_alarm(&world.settings(true), &alarm("ALARM"))
+        .await
+        .unwrap();
+    let writes = world.log.count("decisions.store");
+    // Promotion takes minutes: RDS still shows the replica, now modifying.
+    {
+        let mut instances = world.database.instances.lock().unwrap();
+        let replica = instances.get_mut("orders-replica").unwrap();
+        replica.source = Some(REPLICA_SOURCE.into());
+        replica.status = "modifying".into();
+    }
+    for _ in 0..3 {
+        let again = promoter
+            .on_alarm(&world.settings(true), &alarm("ALARM"))
+            .await
+            .unwrap();
+        let Verdict::Reconciled { epoch, decided, .. } = again else {
+            panic!("{again:?}")
+        };
+        assert_eq!((epoch, decided), (1, false));
+    }
+    assert_eq!(world.log.count("rds.promote_replica"), 1);
+    assert_eq!(world.log.count("asg.set_group"), 1);
+    assert_eq!(world.log.count("decisions.store"), writes);
+}
+
+#[tokio::test]
+async fn an_already_promoted_replica_gets_no_promote_call() {
+    let world = World::new(config(&[]));
+    world
+        .database
+        .instances
+        .lock()
+        .unwrap()
+        .get_mut("orders-replica")
+        .unwrap()
+        .source = None;
+    let verdict = world
+        .promoter()
+        .on_alarm(&world.settings(true), &alarm("ALARM"))
+        .await
+        .unwrap();
+    let Verdict::Reconciled { steps, .. } = verdict else {
+        panic!()
+    };
+    assert_eq!(steps[0].state, StepState::Done);
+    assert_eq!(world.log.count("rds.promote_replica"), 0);
+}
+
+#[tokio::test]
+async fn a_replica_of_the_wrong_source_is_refused() {
+    let world = World::new(config(&[]));
+    world
+        .database
+        .instances
+        .lock()
+        .unwrap()
+        .get_mut("orders-replica")
+        .unwrap()
+        .source = Some("arn:aws:rds:eu-west-1:111122223333:db:billing".into());
+    let verdict = world
+        .promoter()
+        .on_alarm(&world.settings(true), &alarm("ALARM"))
+        .await
+        .unwrap();
+    let Verdict::Reconciled { steps, .. } = verdict else {
+        panic!()
+    };
+    assert_eq!(steps[0].state, StepState::Failed);
+    assert!(
+        steps[0].detail.starts_with("refused"),
+        "{}",
+        steps[0].detail
+    );
+    assert_eq!(world.log.count("rds.promote_replica"), 0);
+}
+
+#[tokio::test]
+async fn ignored_notifications_touch_nothing() {
+    let world = World::new(config(&[]));
+    let promoter = world.promoter();
+    for message in [
+        alarm("OK"),
+        alarm("INSUFFICIENT_DATA"),
+        "{not json".to_owned(),
+        "{}".to_owned(),
+    ] {
+        let verdict = promoter
+            .on_alarm(&world.settings(true), &message)
+            .await
+            .unwrap();
+        assert!(ignored(&verdict), "{message}: {verdict:?}");
+    }
+    let other = alarm("ALARM").replace("orders-stop-failover", "payments-stop-failover");
+    assert!(ignored(
+        &promoter
+            .on_alarm(&world.settings(true), &other)
+            .await
+            .unwrap()
+    ));
+    let other_region = alarm("ALARM").replace("cloudwatch:us-west-2", "cloudwatch:us-east-1");
+    assert!(ignored(
+        &promoter
+            .on_alarm(&world.settings(true), &other_region)
+            .await
+            .unwrap()
+    ));
+    world.clock.advance(time::Duration::hours(2));
+    assert!(ignored(
+        &promoter
+            .on_alarm(&world.settings(true), &alarm("ALARM"))
+            .await
+            .unwrap()
+    ));
+    assert!(world.log.calls().is_empty(), "{:?}", world.log.calls());
+}
+
+#[tokio::test]
+async fn without_auto_failover_it_acts_only_on_an_operators_decision() {
+    let world = World::new(config(&[]));
+    let promoter = world.promoter();
+    let verdict = promoter
+        .on_alarm(&world.settings(false), &alarm("ALARM"))
+        .await
+        .unwrap();
+    assert!(ignored(&verdict));
+    assert_eq!(world.log.count("rds."), 0);
+
+    let operator = Decision::initial("orders", &"us-east-1".parse().unwrap(), world.clock.now())
+        .next(
+            "us-west-2".parse().unwrap(),
+            "cognito:alice",
+            "drill",
+            Mode::Graceful,
+            world.clock.now(),
+        );
+    world.decisions.store(&operator).await.unwrap();
+    let verdict = promoter
+        .on_alarm(&world.settings(false), &alarm("ALARM"))
+        .await
+        .unwrap();
+    let Verdict::Reconciled { epoch, decided, .. } = verdict else {
+        panic!("{verdict:?}")
+    };
+    assert_eq!(
+        (epoch, decided),
+        (1, false),
+        "converges to the operator's decision"
+    );
+    assert_eq!(world.log.count("rds.promote_replica"), 1);
+}
+
+#[tokio::test]
+async fn it_never_fails_back_and_respects_the_cooldown() {
+    let world = World::new(config(&[]));
+    // An operator failed back a minute ago.
+    let t = world.clock.now() - time::Duration::minutes(1);
+    let base = Decision::initial("orders", &"us-east-1".parse().unwrap(), t);
+    let over = base.next(
+        "us-west-2".parse().unwrap(),
+        "cognito:alice",
+        "drill",
+        Mode::Graceful,
+        t,
+    );
+    let back = over.next(
+        "us-east-1".parse().unwrap(),
+        "cognito:alice",
+        "done",
+        Mode::Graceful,
+        t,
+    );
+    world.decisions.store(&back).await.unwrap();
+    let verdict = world
+        .promoter()
+        .on_alarm(&world.settings(true), &alarm("ALARM"))
+        .await
+        .unwrap();
+    assert!(
+        matches!(&verdict, Verdict::Ignored { reason } if reason.contains("cooldown")),
+        "{verdict:?}"
+    );
+    assert_eq!(world.log.count("rds."), 0);
+}
+
+#[tokio::test]
+async fn capacity_is_raised_but_never_lowered() {
+    let world = World::new(config(&[]));
+    world
+        .capacity
+        .set_group(
+            "orders-web",
+            GroupCapacity {
+                min: 3,
+                desired: 10,
+                max: 20,
+            },
+        )
+        .await
+        .unwrap();
+    world
+        .promoter()
+        .on_alarm(&world.settings(true), &alarm("ALARM"))
+        .await
+        .unwrap();
+    assert_eq!(
+        world.capacity.describe_group("orders-web").await.unwrap(),
+        GroupCapacity {
+            min: 3,
+            desired: 10,
+            max: 20
+        }
+    );
+    assert_eq!(
+        world.log.count("asg.set_group"),
+        1,
+        "only the set made by the test"
+    );
+}
+
+#[tokio::test]
+async fn a_throttled_promotion_is_recorded_failed_and_retried_on_the_next_delivery() {
+    let world = World::new(config(&[]));
+    world
+        .database
+        .faults
+        .push(PortError::Throttled("Rate exceeded".into()));
+    let first = world
+        .promoter()
+        .on_alarm(&world.settings(true), &alarm("ALARM"))
+        .await
+        .unwrap();
+    let Verdict::Reconciled { steps, .. } = first else {
+        panic!()
+    };
+    assert_eq!(steps[0].state, StepState::Failed);
+    let second = world
+        .promoter()
+        .on_alarm(&world.settings(true), &alarm("ALARM"))
+        .await
+        .unwrap();
+    let Verdict::Reconciled { steps, .. } = second else {
+        panic!()
+    };
+    assert_eq!(steps[0].state, StepState::InProgress);
+    assert_eq!(world.log.count("rds.promote_replica"), 1);
+}
+
+fn aurora_world(mode_extra: &[(&str, &str)]) -> World {
+    let mut vars = vec![
+        ("DB_KIND", "aurora-global"),
+        ("DB_GLOBAL_CLUSTER_ID", "orders-global"),
+        ("DB_CLUSTER_ID", "orders-usw2"),
+    ];
+    vars.extend_from_slice(mode_extra);
+    let world = World::new(config(&vars));
+    world.database.add_global(GlobalClusterStatus {
+        global_cluster_id: "orders-global".into(),
+        writer_cluster_arn: Some("arn:aws:rds:us-east-1:111122223333:cluster:orders-use1".into()),
+        member_cluster_arns: vec![
+            "arn:aws:rds:us-east-1:111122223333:cluster:orders-use1".into(),
+            "arn:aws:rds:us-west-2:111122223333:cluster:orders-usw2".into(),
+        ],
+        status: "available".into(),
+    });
+    world
+}
+
+#[tokio::test]
+async fn aurora_ungraceful_fails_over_allowing_data_loss_never_a_bare_failover() {
+    let world = aurora_world(&[]);
+    world
+        .promoter()
+        .on_alarm(&world.settings(true), &alarm("ALARM"))
+        .await
+        .unwrap();
+    assert_eq!(
+        world.log.count("rds.failover_global_cluster(orders-global, arn:aws:rds:us-west-2:111122223333:cluster:orders-usw2, allow_data_loss)"),
+        1
+    );
+    assert_eq!(world.log.count("rds.switchover"), 0);
+    // Now the writer: nothing more to do.
+    world
+        .promoter()
+        .on_alarm(&world.settings(true), &alarm("ALARM"))
+        .await
+        .unwrap();
+    assert_eq!(world.log.count("rds.failover_global_cluster"), 1);
+}
+
+#[tokio::test]
+async fn aurora_graceful_decision_switches_over() {
+    let world = aurora_world(&[]);
+    let now = world.clock.now();
+    let decision = Decision::initial("orders", &"us-east-1".parse().unwrap(), now).next(
+        "us-west-2".parse().unwrap(),
+        "cognito:alice",
+        "planned",
+        Mode::Graceful,
+        now,
+    );
+    world.decisions.store(&decision).await.unwrap();
+    let mut current = decision.clone();
+    world.promoter().reconcile(&mut current).await.unwrap();
+    assert_eq!(
+        world
+            .log
+            .count("rds.switchover_global_cluster(orders-global"),
+        1
+    );
+    assert_eq!(world.log.count("rds.failover_global_cluster"), 0);
+}

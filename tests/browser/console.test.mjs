@@ -1,0 +1,75 @@
+// The operator console as an operator uses it: load it, press Failover, give a
+// reason, confirm, and see the decision and its steps; then fail back.
+// Needs CONSOLE_SERVER (the console_server example binary) and Debian's chromium;
+// ./scripts/test provides both.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { once } from "node:events";
+import { chromium } from "playwright-core";
+
+const server = process.env.CONSOLE_SERVER;
+const browserPath = process.env.CHROMIUM || "/usr/bin/chromium";
+const shots = process.env.SCREENSHOT_DIR || "/tmp";
+
+async function startServer() {
+  assert.ok(server, "set CONSOLE_SERVER to the console_server example binary");
+  const child = spawn(server, ["0"], { stdio: ["ignore", "pipe", "inherit"] });
+  const [line] = await once(child.stdout, "data");
+  const match = /http:\/\/127\.0\.0\.1:(\d+)\/console/.exec(String(line));
+  assert.ok(match, "server said: " + line);
+  return { child, url: match[0] };
+}
+
+test("failover and failback from the console", { timeout: 60_000 }, async () => {
+  const { child, url } = await startServer();
+  const browser = await chromium.launch({
+    executablePath: browserPath,
+    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+           "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+  });
+  try {
+    const page = await browser.newPage();
+    const errors = [];
+    page.on("pageerror", (e) => errors.push(String(e)));
+    await page.goto(url);
+
+    const active = page.locator("#active-orders");
+    await active.waitFor();
+    assert.match(await active.textContent(), /us-east-1 \(primary\)/);
+
+    // Failover: the dialog insists on a reason.
+    await page.click("#failover-orders");
+    await page.locator("#confirm").waitFor({ state: "visible" });
+    await page.click("#confirm-button");
+    assert.equal(await page.locator("#confirm").isVisible(), true, "no reason, no failover");
+    await page.fill("#reason", "drill: us-east-1 error rate, incident 4711");
+    await page.click("#confirm-button");
+
+    await page.waitForFunction(() => document.querySelector("#active-orders")?.textContent.includes("us-west-2"));
+    assert.match(await page.locator("#banner").textContent(), /epoch 1, active us-west-2; changed stop-metric, arc-routing-controls/);
+    const steps = page.locator("#steps-orders td:nth-child(2)");
+    assert.deepEqual(await steps.allTextContents(), ["done", "done"]);
+    await page.screenshot({ path: `${shots}/stop-console-failover.png`, fullPage: true });
+
+    // Pressing again changes nothing.
+    await page.click("#failover-orders");
+    await page.fill("#reason", "double click");
+    await page.click("#confirm-button");
+    await page.waitForFunction(() => document.querySelector("#banner")?.textContent.includes("nothing to change"));
+
+    // Failback.
+    await page.click("#failback-orders");
+    await page.fill("#reason", "us-east-1 healthy again");
+    await page.selectOption("#mode", "graceful");
+    await page.click("#confirm-button");
+    await page.waitForFunction(() => document.querySelector("#active-orders")?.textContent.includes("us-east-1"));
+    assert.match(await page.locator("#banner").textContent(), /epoch 2/);
+    const recent = await page.locator("#service-orders table").nth(2).locator("td:first-child").allTextContents();
+    assert.deepEqual(recent.slice(0, 2), ["2", "1"]);
+    assert.deepEqual(errors, []);
+  } finally {
+    await browser.close();
+    child.kill();
+  }
+});
