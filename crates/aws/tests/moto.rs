@@ -6,12 +6,12 @@
 
 use aws_sdk_ssm::config::{BehaviorVersion, Credentials, Region};
 use stop_aws::decisions::SsmDecisionStore;
-use stop_core::Config;
 use stop_core::decision::{Decision, Mode, StepState};
 use stop_core::memory::{CallLog, ManualClock, MemoryRoutingControls, MemoryStopSwitch};
 use stop_core::operator::{Direction, Operator, OperatorRequest};
-use stop_core::ports::DecisionStore;
+use stop_core::ports::{ControlState, DecisionStore};
 use stop_core::switches::RetryPolicy;
+use stop_testkit::{PRIMARY_CTL, STANDBY_CTL};
 use time::macros::datetime;
 
 fn endpoint() -> String {
@@ -97,26 +97,17 @@ async fn decision_records_round_trip_through_ssm_with_their_history() {
 async fn a_press_records_its_decision_and_steps_in_ssm() {
     let client = ssm_client(&endpoint()).await;
     let prefix = fresh_prefix("press");
-    let vars = [
-        ("DECISION_PARAMETER_PREFIX", prefix.as_str()),
-        ("SERVICE_NAME", "orders"),
-        ("AWS_REGION", "us-west-2"),
-        ("ROLE", "SECONDARY"),
-        ("PEER_REGION", "us-east-1"),
-        ("STOP_METRIC_NAMESPACE", "StopPattern"),
-        ("STOP_METRIC_NAME", "FailoverToSecondary"),
-        ("STOP_ALARM_NAME", "orders-stop-failover"),
-    ];
-    let config = Config::from_lookup(|k| {
-        vars.iter()
-            .find(|(name, _)| *name == k)
-            .map(|(_, v)| v.to_string())
-    })
-    .unwrap();
+    let config = stop_testkit::standby_config(&[("DECISION_PARAMETER_PREFIX", prefix.as_str())]);
     let log = CallLog::default();
     let decisions = SsmDecisionStore::new(client, &config.decision_prefix);
     let stop = MemoryStopSwitch::new(log.clone());
-    let controls = MemoryRoutingControls::new(log.clone(), &[]);
+    let controls = MemoryRoutingControls::new(
+        log.clone(),
+        &[
+            (PRIMARY_CTL, ControlState::On),
+            (STANDBY_CTL, ControlState::Off),
+        ],
+    );
     let clock = ManualClock::new(datetime!(2026-11-22 03:00 UTC));
     let operator = Operator {
         config: &config,

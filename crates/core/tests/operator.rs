@@ -2,8 +2,6 @@
 
 //! The Failover / Failback button against in-memory ports.
 
-use std::collections::HashMap;
-
 use stop_core::Config;
 use stop_core::decision::{Decision, Mode, StepState};
 use stop_core::memory::{
@@ -16,36 +14,11 @@ use stop_core::ports::{
     Clock, ControlState, DecisionStore, PortError, PortResult, RoutingControls,
 };
 use stop_core::switches::RetryPolicy;
+use stop_testkit::{PRIMARY_CTL, STANDBY_CTL};
 use time::macros::datetime;
 
-const PRIMARY_CTL: &str =
-    "arn:aws:route53-recovery-control::111122223333:controlpanel/cp/routingcontrol/primary";
-const STANDBY_CTL: &str =
-    "arn:aws:route53-recovery-control::111122223333:controlpanel/cp/routingcontrol/standby";
-
 fn config(extra: &[(&str, &str)]) -> Config {
-    let mut vars: HashMap<String, String> = [
-        ("SERVICE_NAME", "orders"),
-        ("AWS_REGION", "us-west-2"),
-        ("ROLE", "SECONDARY"),
-        ("PEER_REGION", "us-east-1"),
-        ("STOP_METRIC_NAMESPACE", "StopPattern"),
-        ("STOP_METRIC_NAME", "FailoverToSecondary"),
-        ("STOP_ALARM_NAME", "orders-stop-failover"),
-        (
-            "ARC_CLUSTER_ENDPOINTS",
-            "us-east-1=https://use1.example/v1,us-west-2=https://usw2.example/v1,eu-west-1=https://euw1.example/v1",
-        ),
-        ("ARC_PRIMARY_CONTROL_ARN", PRIMARY_CTL),
-        ("ARC_STANDBY_CONTROL_ARN", STANDBY_CTL),
-    ]
-    .iter()
-    .map(|(k, v)| (k.to_string(), v.to_string()))
-    .collect();
-    for (k, v) in extra {
-        vars.insert(k.to_string(), v.to_string());
-    }
-    Config::from_lookup(|k| vars.get(k).cloned()).unwrap()
+    stop_testkit::standby_config(extra)
 }
 
 struct World {

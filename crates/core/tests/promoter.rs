@@ -3,8 +3,6 @@
 //! The promoter against in-memory ports: guards, one promotion per decision,
 //! capacity raised and never lowered, Aurora switchover versus failover.
 
-use std::collections::HashMap;
-
 use stop_core::Config;
 use stop_core::alarm::AlarmGuard;
 use stop_core::decision::{Decision, Mode, StepState};
@@ -20,28 +18,7 @@ use time::macros::datetime;
 const REPLICA_SOURCE: &str = "arn:aws:rds:us-east-1:111122223333:db:orders";
 
 fn config(extra: &[(&str, &str)]) -> Config {
-    let mut vars: HashMap<String, String> = [
-        ("SERVICE_NAME", "orders"),
-        ("AWS_REGION", "us-west-2"),
-        ("ROLE", "SECONDARY"),
-        ("PEER_REGION", "us-east-1"),
-        ("STOP_METRIC_NAMESPACE", "StopPattern"),
-        ("STOP_METRIC_NAME", "FailoverToSecondary"),
-        ("STOP_ALARM_NAME", "orders-stop-failover"),
-        ("DB_KIND", "rds-replica"),
-        ("DB_REPLICA_ID", "orders-replica"),
-        ("ASG_NAME", "orders-web"),
-        ("ASG_MIN", "2"),
-        ("ASG_DESIRED", "4"),
-        ("ASG_MAX", "8"),
-    ]
-    .iter()
-    .map(|(k, v)| (k.to_string(), v.to_string()))
-    .collect();
-    for (k, v) in extra {
-        vars.insert(k.to_string(), v.to_string());
-    }
-    Config::from_lookup(|k| vars.get(k).cloned()).unwrap()
+    stop_testkit::standby_config(extra)
 }
 
 struct World {

@@ -3,52 +3,22 @@
 //! Every sample event in events/failover-trigger/ through the real handler, with
 //! in-memory ports behind it.
 
-use std::collections::HashMap;
-
 use failover_trigger::{App, console_page, handle};
-use stop_core::Config;
 use stop_core::memory::{
     CallLog, ManualClock, MemoryDecisionStore, MemoryRoutingControls, MemoryStopSwitch,
 };
 use stop_core::ports::ControlState;
 use stop_core::switches::RetryPolicy;
-use stop_testkit::{Expected, body_json, body_text, sample, samples};
+use stop_testkit::{
+    ARC_ENDPOINTS as ENDPOINTS, Expected, PRIMARY_CTL, STANDBY_CTL, body_json, body_text, sample,
+    samples,
+};
 use time::macros::datetime;
-
-const PRIMARY_CTL: &str =
-    "arn:aws:route53-recovery-control::111122223333:controlpanel/cp/routingcontrol/primary";
-const STANDBY_CTL: &str =
-    "arn:aws:route53-recovery-control::111122223333:controlpanel/cp/routingcontrol/standby";
-const ENDPOINTS: [&str; 3] = [
-    "https://use1.example/v1",
-    "https://usw2.example/v1",
-    "https://euw1.example/v1",
-];
 
 type TestApp = App<MemoryDecisionStore, MemoryStopSwitch, MemoryRoutingControls, ManualClock>;
 
 fn app() -> (TestApp, CallLog) {
-    let vars: HashMap<&str, String> = [
-        ("SERVICE_NAME", "orders".to_owned()),
-        ("AWS_REGION", "us-west-2".into()),
-        ("ROLE", "SECONDARY".into()),
-        ("PEER_REGION", "us-east-1".into()),
-        ("STOP_METRIC_NAMESPACE", "StopPattern".into()),
-        ("STOP_METRIC_NAME", "FailoverToSecondary".into()),
-        ("STOP_ALARM_NAME", "orders-stop-failover".into()),
-        (
-            "ARC_CLUSTER_ENDPOINTS",
-            format!(
-                "us-east-1={},us-west-2={},eu-west-1={}",
-                ENDPOINTS[0], ENDPOINTS[1], ENDPOINTS[2]
-            ),
-        ),
-        ("ARC_PRIMARY_CONTROL_ARN", PRIMARY_CTL.into()),
-        ("ARC_STANDBY_CONTROL_ARN", STANDBY_CTL.into()),
-    ]
-    .into_iter()
-    .collect();
-    let config = Config::from_lookup(|k| vars.get(k).cloned()).unwrap();
+    let config = stop_testkit::standby_config(&[]);
     let log = CallLog::default();
     let app = App {
         config,

@@ -4,8 +4,53 @@
 
 use std::path::PathBuf;
 
+use std::collections::HashMap;
+
 use lambda_http::{Body, Response};
 use serde_json::Value;
+use stop_core::Config;
+
+/// The routing controls and ARC endpoints of [`standby_config`].
+pub const PRIMARY_CTL: &str =
+    "arn:aws:route53-recovery-control::111122223333:controlpanel/cp/routingcontrol/primary";
+pub const STANDBY_CTL: &str =
+    "arn:aws:route53-recovery-control::111122223333:controlpanel/cp/routingcontrol/standby";
+pub const ARC_ENDPOINTS: [&str; 3] = [
+    "https://use1.example/v1",
+    "https://usw2.example/v1",
+    "https://euw1.example/v1",
+];
+
+/// The standby stack of service `orders` (us-west-2, primary us-east-1) with
+/// every part configured: the STOP switch, ARC routing controls, an RDS read
+/// replica and an Auto Scaling group. `extra` adds or replaces variables.
+pub fn standby_config(extra: &[(&str, &str)]) -> Config {
+    let endpoints = format!(
+        "us-east-1={},us-west-2={},eu-west-1={}",
+        ARC_ENDPOINTS[0], ARC_ENDPOINTS[1], ARC_ENDPOINTS[2]
+    );
+    let mut vars: HashMap<&str, &str> = HashMap::from([
+        ("SERVICE_NAME", "orders"),
+        ("AWS_REGION", "us-west-2"),
+        ("ROLE", "SECONDARY"),
+        ("PEER_REGION", "us-east-1"),
+        ("STOP_METRIC_NAMESPACE", "StopPattern"),
+        ("STOP_METRIC_NAME", "FailoverToSecondary"),
+        ("STOP_ALARM_NAME", "orders-stop-failover"),
+        ("ARC_CLUSTER_ENDPOINTS", endpoints.as_str()),
+        ("ARC_PRIMARY_CONTROL_ARN", PRIMARY_CTL),
+        ("ARC_STANDBY_CONTROL_ARN", STANDBY_CTL),
+        ("DB_KIND", "rds-replica"),
+        ("DB_REPLICA_ID", "orders-replica"),
+        ("ASG_NAME", "orders-web"),
+        ("ASG_MIN", "2"),
+        ("ASG_DESIRED", "4"),
+        ("ASG_MAX", "8"),
+        ("DB_SECRET_ID", "orders/db"),
+    ]);
+    vars.extend(extra.iter().copied());
+    Config::from_lookup(|k| vars.get(k).map(|v| v.to_string())).unwrap()
+}
 
 /// What a sample must get.
 #[derive(Debug, Clone, PartialEq, Eq)]
