@@ -14,10 +14,16 @@ use stop_core::Region;
 mod error;
 pub use error::port_error;
 
+#[cfg(feature = "autoscaling")]
+pub mod capacity;
+#[cfg(feature = "rds")]
+pub mod database;
 #[cfg(feature = "ssm")]
 pub mod decisions;
 #[cfg(feature = "arc")]
 pub mod routing;
+#[cfg(feature = "secretsmanager")]
+pub mod secrets;
 #[cfg(feature = "cloudwatch")]
 pub mod stop_metric;
 

@@ -13,6 +13,7 @@ pub mod memory;
 pub mod operator;
 pub mod ports;
 pub mod promoter;
+pub mod rewriter;
 pub mod switches;
 
 pub use config::{Config, ConfigError, Region, Role};
