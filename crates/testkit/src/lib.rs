@@ -57,6 +57,8 @@ pub fn standby_config(extra: &[(&str, &str)]) -> Config {
 pub enum Expected {
     /// This HTTP status; `touches_aws` when the answer needs the function's AWS services.
     Status { status: u16, touches_aws: bool },
+    /// An event function's outcome ("ignored", "reconciled", "ran").
+    Outcome { outcome: String, touches_aws: bool },
     /// Refused by the Lambda runtime before the handler runs.
     Rejected,
 }
@@ -91,13 +93,27 @@ pub fn samples(function: &str) -> Vec<Sample> {
                     touches_aws: false,
                 },
                 Value::String(s) if s == "rejected" => Expected::Rejected,
-                Value::Object(o) => Expected::Status {
-                    status: o["status"].as_u64().unwrap() as u16,
-                    touches_aws: o
+                Value::String(s) => Expected::Outcome {
+                    outcome: s.clone(),
+                    touches_aws: false,
+                },
+                Value::Object(o) => {
+                    let touches_aws = o
                         .get("touches_aws")
                         .and_then(Value::as_bool)
-                        .unwrap_or(false),
-                },
+                        .unwrap_or(false);
+                    match (o.get("status"), o.get("outcome")) {
+                        (Some(status), _) => Expected::Status {
+                            status: status.as_u64().unwrap() as u16,
+                            touches_aws,
+                        },
+                        (None, Some(outcome)) => Expected::Outcome {
+                            outcome: outcome.as_str().unwrap().to_owned(),
+                            touches_aws,
+                        },
+                        _ => panic!("{key}: an expectation needs status or outcome"),
+                    }
+                }
                 other => panic!("{key}: unexpected expectation {other}"),
             };
             Some((file, expected))

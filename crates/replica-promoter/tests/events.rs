@@ -1,0 +1,162 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failure should panic
+
+//! Every sample in events/replica-promoter/ through the real handler, with
+//! in-memory ports; the clock stands a minute after the alarm fired.
+
+use aws_lambda_events::event::sns::SnsEvent;
+use replica_promoter::{App, account_of};
+use stop_core::memory::{
+    CallLog, ManualClock, MemoryCapacity, MemoryDatabase, MemoryDecisionStore,
+};
+use stop_core::ports::{GroupCapacity, ReplicaStatus};
+use stop_core::promoter::Verdict;
+use stop_testkit::{Expected, samples};
+use time::macros::datetime;
+
+type TestApp = App<MemoryDecisionStore, MemoryDatabase, MemoryCapacity, ManualClock>;
+
+fn app(extra: &[(&str, &str)]) -> (TestApp, CallLog) {
+    let log = CallLog::default();
+    let database = MemoryDatabase::new(log.clone());
+    database.add_instance(ReplicaStatus {
+        instance_id: "orders-replica".into(),
+        arn: "arn:aws:rds:us-west-2:111122223333:db:orders-replica".into(),
+        source: Some("arn:aws:rds:us-east-1:111122223333:db:orders".into()),
+        status: "available".into(),
+        replica_lag_seconds: Some(2),
+        endpoint: None,
+    });
+    let app = App {
+        config: stop_testkit::standby_config(extra),
+        decisions: MemoryDecisionStore::new(log.clone()),
+        database,
+        capacity: MemoryCapacity::new(
+            log.clone(),
+            &[(
+                "orders-web",
+                GroupCapacity {
+                    min: 0,
+                    desired: 0,
+                    max: 1,
+                },
+            )],
+        ),
+        clock: ManualClock::new(datetime!(2026-11-22 03:03:11 UTC)),
+    };
+    (app, log)
+}
+
+const ACCOUNT: &str = "111122223333";
+
+#[tokio::test]
+async fn every_sample_gets_its_expected_outcome_and_ignored_ones_touch_nothing() {
+    for sample in samples("replica-promoter") {
+        let file = &sample.file;
+        let parsed = serde_json::from_str::<SnsEvent>(&sample.raw);
+        let expected = match (&sample.expected, parsed) {
+            (Expected::Rejected, parsed) => {
+                assert!(parsed.is_err(), "{file}: the runtime must refuse it");
+                continue;
+            }
+            (Expected::Outcome { outcome, .. }, Ok(event)) => (outcome.clone(), event),
+            (other, parsed) => panic!("{file}: {other:?} / {parsed:?}"),
+        };
+        let (outcome, event) = expected;
+        let (app, log) = app(&[("AUTO_FAILOVER", "true")]);
+        let report = app.handle(event, ACCOUNT).await.unwrap();
+        let any_reconciled = report
+            .verdicts
+            .iter()
+            .any(|v| matches!(v, Verdict::Reconciled { .. }));
+        let got = if any_reconciled {
+            "reconciled"
+        } else {
+            "ignored"
+        };
+        assert_eq!(got, outcome, "{file}: {:?}", report.verdicts);
+        if outcome == "ignored" {
+            assert!(
+                log.calls().is_empty(),
+                "{file}: an ignored notification called {:?}",
+                log.calls()
+            );
+        }
+    }
+}
+
+fn event(file: &str) -> SnsEvent {
+    let raw = std::fs::read_to_string(
+        stop_testkit::events_dir()
+            .join("replica-promoter")
+            .join(file),
+    )
+    .unwrap();
+    serde_json::from_str(&raw).unwrap()
+}
+
+#[tokio::test]
+async fn the_alarm_promotes_once_even_when_sns_delivers_it_twice() {
+    let (app, log) = app(&[("AUTO_FAILOVER", "true")]);
+    app.handle(event("alarm-alarm.json"), ACCOUNT)
+        .await
+        .unwrap();
+    {
+        // RDS still shows the replica while it promotes.
+        let mut instances = app.database.instances.lock().unwrap();
+        let replica = instances.get_mut("orders-replica").unwrap();
+        replica.source = Some("arn:aws:rds:us-east-1:111122223333:db:orders".into());
+        replica.status = "modifying".into();
+    }
+    app.handle(event("alarm-null-description.json"), ACCOUNT)
+        .await
+        .unwrap();
+    app.handle(event("alarm-batch-of-two.json"), ACCOUNT)
+        .await
+        .unwrap();
+    assert_eq!(
+        log.count("rds.promote_replica(orders-replica, retention=7)"),
+        1
+    );
+    assert_eq!(
+        log.count("asg.set_group(orders-web, GroupCapacity { min: 2, desired: 4, max: 8 })"),
+        1
+    );
+}
+
+#[tokio::test]
+async fn without_auto_failover_an_alarm_alone_does_nothing() {
+    let (app, log) = app(&[]);
+    let report = app
+        .handle(event("alarm-alarm.json"), ACCOUNT)
+        .await
+        .unwrap();
+    assert!(
+        matches!(&report.verdicts[0], Verdict::Ignored { reason } if reason.contains("automatic failover is off"))
+    );
+    assert_eq!(log.count("rds."), 0);
+    assert_eq!(log.count("asg."), 0);
+}
+
+#[tokio::test]
+async fn the_decision_record_out_of_reach_fails_the_invocation_for_a_retry() {
+    let (app, _) = app(&[("AUTO_FAILOVER", "true")]);
+    app.decisions
+        .faults
+        .push(stop_core::ports::PortError::Unavailable(
+            "SSM timed out".into(),
+        ));
+    assert!(
+        app.handle(event("alarm-alarm.json"), ACCOUNT)
+            .await
+            .is_err()
+    );
+}
+
+#[test]
+fn the_account_comes_from_the_function_arn() {
+    assert_eq!(
+        account_of("arn:aws:lambda:us-west-2:111122223333:function:promoter"),
+        Some("111122223333")
+    );
+    assert_eq!(account_of("garbage"), None);
+}

@@ -1,0 +1,35 @@
+use lambda_runtime::{Error, LambdaEvent, service_fn};
+use secret_rewriter::App;
+use serde_json::Value;
+use stop_aws::database::RdsDatabase;
+use stop_aws::decisions::SsmDecisionStore;
+use stop_aws::secrets::SecretsManagerSecrets;
+use stop_aws::{SystemClock, sdk_config};
+use stop_core::Config;
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), Error> {
+    lambda_runtime::tracing::init_default_subscriber();
+    let config = Config::from_env().inspect_err(|err| {
+        tracing::error!(error = %err, "invalid configuration; refusing to start");
+    })?;
+    if config.secret_id.is_none() || config.database.is_none() {
+        let err = "secret-rewriter needs DB_SECRET_ID and DB_KIND";
+        tracing::error!(error = err, "refusing to start");
+        return Err(err.into());
+    }
+    let sdk = sdk_config(&config.region).await;
+    let app = App {
+        decisions: SsmDecisionStore::new(aws_sdk_ssm::Client::new(&sdk), &config.decision_prefix),
+        database: RdsDatabase::new(aws_sdk_rds::Client::new(&sdk)),
+        secrets: SecretsManagerSecrets::new(aws_sdk_secretsmanager::Client::new(&sdk)),
+        clock: SystemClock,
+        config,
+    };
+    let app = &app;
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
+        // Errors name operations and codes only; the secret never appears.
+        Ok::<_, Error>(app.handle(&event.payload).await?)
+    }))
+    .await
+}
