@@ -92,6 +92,10 @@ impl AlarmGuard {
     /// Accepts only an ALARM of the configured alarm, account and Region that is
     /// recent enough.
     pub fn check(&self, message: &AlarmMessage, now: OffsetDateTime) -> Result<(), Ignored> {
+        // The common case first: OK and INSUFFICIENT_DATA transitions.
+        if message.new_state_value != "ALARM" {
+            return Err(Ignored::NotAlarm(message.new_state_value.clone()));
+        }
         if message.alarm_name != self.alarm_name {
             return Err(Ignored::OtherAlarm(message.alarm_name.clone()));
         }
@@ -101,9 +105,6 @@ impl AlarmGuard {
         match message.region_code() {
             Some(code) if code == self.region.as_str() => {}
             other => return Err(Ignored::OtherRegion(other.unwrap_or("unknown").to_owned())),
-        }
-        if message.new_state_value != "ALARM" {
-            return Err(Ignored::NotAlarm(message.new_state_value.clone()));
         }
         let age = (now - message.changed_at().map_err(Ignored::Malformed)?).whole_seconds();
         if age > self.max_age.whole_seconds() {

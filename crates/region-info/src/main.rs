@@ -1,5 +1,8 @@
 use lambda_http::{Error, service_fn};
-use region_info::{RegionInfo, handle};
+use region_info::writer::WriterHost;
+use region_info::{App, RegionInfo, handle};
+use stop_aws::secrets::SecretsManagerSecrets;
+use stop_aws::{SystemClock, sdk_config};
 use stop_core::Config;
 
 #[tokio::main(flavor = "current_thread")]
@@ -9,10 +12,22 @@ async fn main() -> Result<(), Error> {
     let config = Config::from_env().inspect_err(|err| {
         tracing::error!(error = %err, "invalid configuration; refusing to start");
     })?;
-    let info = RegionInfo::from_config(&config);
-    let info = &info;
+    // Only with a database secret configured does the function talk to AWS.
+    let writer = match &config.secret_id {
+        Some(secret_id) => {
+            let sdk = sdk_config(&config.region).await;
+            let secrets = SecretsManagerSecrets::new(aws_sdk_secretsmanager::Client::new(&sdk));
+            Some(WriterHost::new(secrets, SystemClock, secret_id))
+        }
+        None => None,
+    };
+    let app = App {
+        info: RegionInfo::from_config(&config),
+        writer,
+    };
+    let app = &app;
     lambda_http::run(service_fn(move |request| async move {
-        Ok::<_, Error>(handle(info, request).await)
+        Ok::<_, Error>(handle(app, request).await)
     }))
     .await
 }

@@ -4,16 +4,42 @@
 //! would deliver it: parsed by lambda_http, answered by `handle`.
 
 use lambda_http::http::StatusCode;
-use region_info::{RegionInfo, handle};
+use region_info::writer::WriterHost;
+use region_info::{App, RegionInfo};
+use stop_core::memory::{CallLog, ManualClock, MemorySecrets};
+use stop_core::ports::PortError;
 use stop_testkit::{Expected, body_json, body_text, sample, samples};
+use time::macros::datetime;
 
-fn info() -> RegionInfo {
-    RegionInfo {
-        service: "orders".into(),
-        region: "us-west-2".into(),
-        role: "SECONDARY".into(),
-        version: "0.1.0".into(),
+type TestApp = App<MemorySecrets, ManualClock>;
+
+fn info() -> TestApp {
+    App {
+        info: RegionInfo {
+            service: "orders".into(),
+            region: "us-west-2".into(),
+            role: "SECONDARY".into(),
+            version: "0.1.0".into(),
+        },
+        writer: None,
     }
+}
+
+fn with_secret(secret: &str, log: &CallLog) -> TestApp {
+    let secrets = MemorySecrets::new(log.clone());
+    secrets.add("orders/db", secret, None);
+    let clock = ManualClock::new(datetime!(2026-11-22 03:00 UTC));
+    App {
+        writer: Some(WriterHost::new(secrets, clock, "orders/db")),
+        ..info()
+    }
+}
+
+async fn handle(
+    app: &TestApp,
+    request: lambda_http::Request,
+) -> lambda_http::Response<lambda_http::Body> {
+    region_info::handle(app, request).await
 }
 
 #[tokio::test]
@@ -89,4 +115,57 @@ async fn unknown_paths_get_a_json_404_that_names_the_path() {
         body["error"]["message"],
         "no route for /admin/../etc/passwd"
     );
+}
+
+#[tokio::test]
+async fn root_names_the_writer_host_and_nothing_else_of_the_secret() {
+    let log = CallLog::default();
+    let app = with_secret(
+        r#"{"host":"orders-replica.abc.us-west-2.rds.amazonaws.com","port":5432,"password":"pw-secret"}"#,
+        &log,
+    );
+    let response = handle(&app, sample("region-info", "get-root.json")).await;
+    let body = body_json(&response);
+    assert_eq!(
+        body["writer_host"],
+        "orders-replica.abc.us-west-2.rds.amazonaws.com"
+    );
+    assert_eq!(body["region"], "us-west-2");
+    assert!(!body_text(&response).contains("pw-secret"));
+    assert!(!body_text(&response).contains("5432"));
+
+    // Cached: a client polling every second costs one read per five seconds.
+    handle(&app, sample("region-info", "get-root.json")).await;
+    assert_eq!(log.count("secrets.get_current"), 1);
+    // Health never reads the secret.
+    handle(&app, sample("region-info", "get-health.json")).await;
+    assert_eq!(log.count("secrets.get_current"), 1);
+}
+
+#[tokio::test]
+async fn an_unreadable_secret_is_reported_without_detail() {
+    let log = CallLog::default();
+    let app = with_secret("{}", &log);
+    let response = handle(&app, sample("region-info", "get-root.json")).await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        body_json(&response)["writer_error"],
+        "the secret has no host field"
+    );
+
+    let failing = MemorySecrets::new(log.clone());
+    failing.add("orders/db", "{}", None);
+    failing.faults.push(PortError::Unavailable(
+        "secretsmanager:GetSecretValue: timed out".into(),
+    ));
+    let app = App {
+        writer: Some(WriterHost::new(
+            failing,
+            ManualClock::new(datetime!(2026-11-22 03:00 UTC)),
+            "orders/db",
+        )),
+        ..info()
+    };
+    let body = body_json(&handle(&app, sample("region-info", "get-root.json")).await);
+    assert_eq!(body["writer_error"], "the database secret is unavailable");
 }
