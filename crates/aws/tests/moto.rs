@@ -146,3 +146,293 @@ async fn a_press_records_its_decision_and_steps_in_ssm() {
     // The decision, then its steps: two versions; the double click wrote none.
     assert_eq!(history.len(), 2);
 }
+
+// ----------------------------------------------------------- the data tier
+
+mod data_tier {
+    use std::sync::{Arc, Mutex};
+
+    use aws_sdk_autoscaling::config::{BehaviorVersion, Credentials, Region};
+    use aws_smithy_runtime_api::box_error::BoxError;
+    use aws_smithy_runtime_api::client::interceptors::Intercept;
+    use aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextRef;
+    use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+    use aws_smithy_types::config_bag::ConfigBag;
+    use stop_aws::capacity::AutoScalingCapacity;
+    use stop_aws::database::RdsDatabase;
+    use stop_aws::decisions::SsmDecisionStore;
+    use stop_aws::secrets::SecretsManagerSecrets;
+    use stop_core::decision::{Decision, Mode, StepState};
+    use stop_core::memory::{CallLog, ManualClock, MemoryDatabase};
+    use stop_core::ports::{DecisionStore, ReplicaStatus};
+    use stop_core::promoter::Promoter;
+    use stop_core::rewriter::{Rewrite, Rewriter};
+    use time::macros::datetime;
+
+    use super::{endpoint, fresh_prefix};
+
+    /// Keeps the body of every request a client sends, to assert what went on
+    /// the wire where moto does not model the effect.
+    #[derive(Debug, Clone, Default)]
+    struct Wire(Arc<Mutex<Vec<String>>>);
+
+    impl Intercept for Wire {
+        fn name(&self) -> &'static str {
+            "Wire"
+        }
+        fn read_before_transmit(
+            &self,
+            context: &BeforeTransmitInterceptorContextRef<'_>,
+            _: &RuntimeComponents,
+            _: &mut ConfigBag,
+        ) -> Result<(), BoxError> {
+            let body = context.request().body().bytes().unwrap_or_default();
+            self.0
+                .lock()
+                .unwrap()
+                .push(String::from_utf8_lossy(body).into_owned());
+            Ok(())
+        }
+    }
+
+    fn credentials() -> Credentials {
+        Credentials::new("testing", "testing", None, None, "moto")
+    }
+
+    fn rds(region: &'static str, wire: Option<Wire>) -> aws_sdk_rds::Client {
+        let mut config = aws_sdk_rds::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new(region))
+            .endpoint_url(endpoint())
+            .credentials_provider(credentials());
+        if let Some(wire) = wire {
+            config = config.interceptor(wire);
+        }
+        aws_sdk_rds::Client::from_conf(config.build())
+    }
+
+    fn unique(name: &str) -> String {
+        let suffix = fresh_prefix(name).rsplit('-').next().unwrap().to_owned();
+        format!("{name}-{}", &suffix[suffix.len() - 9..])
+    }
+
+    #[tokio::test]
+    #[ignore = "needs moto server: ./scripts/test starts it"]
+    async fn the_promoter_promotes_the_cross_region_replica_and_raises_the_group() {
+        let primary_id = unique("orders");
+        let replica_id = format!("{primary_id}-replica");
+        let group = unique("orders-web");
+
+        // The primary in us-east-1 and its read replica in us-west-2.
+        let east = rds("us-east-1", None);
+        let primary = east
+            .create_db_instance()
+            .db_instance_identifier(&primary_id)
+            .db_instance_class("db.t3.micro")
+            .engine("postgres")
+            .master_username("app")
+            .master_user_password("not-a-real-password")
+            .allocated_storage(20)
+            .send()
+            .await
+            .unwrap();
+        let primary_arn = primary
+            .db_instance()
+            .unwrap()
+            .db_instance_arn()
+            .unwrap()
+            .to_owned();
+        let wire = Wire::default();
+        let west = rds("us-west-2", Some(wire.clone()));
+        west.create_db_instance_read_replica()
+            .db_instance_identifier(&replica_id)
+            .source_db_instance_identifier(&primary_arn)
+            .db_instance_class("db.t3.micro")
+            .send()
+            .await
+            .unwrap();
+
+        // The standby group, empty.
+        let asg = aws_sdk_autoscaling::Client::from_conf(
+            aws_sdk_autoscaling::Config::builder()
+                .behavior_version(BehaviorVersion::latest())
+                .region(Region::new("us-west-2"))
+                .endpoint_url(endpoint())
+                .credentials_provider(credentials())
+                .build(),
+        );
+        asg.create_launch_configuration()
+            .launch_configuration_name(&group)
+            .image_id("ami-12c6146b")
+            .instance_type("t3.micro")
+            .send()
+            .await
+            .unwrap();
+        asg.create_auto_scaling_group()
+            .auto_scaling_group_name(&group)
+            .launch_configuration_name(&group)
+            .min_size(0)
+            .desired_capacity(0)
+            .max_size(1)
+            .availability_zones("us-west-2a")
+            .send()
+            .await
+            .unwrap();
+
+        let prefix = fresh_prefix("promoter");
+        let config = stop_testkit::standby_config(&[
+            ("DECISION_PARAMETER_PREFIX", prefix.as_str()),
+            ("DB_REPLICA_ID", replica_id.as_str()),
+            ("ASG_NAME", group.as_str()),
+        ]);
+        let decisions = SsmDecisionStore::new(super::ssm_client(&endpoint()).await, &prefix);
+        let database = RdsDatabase::new(west.clone());
+        let capacity = AutoScalingCapacity::new(asg.clone());
+        let clock = ManualClock::new(datetime!(2026-11-22 03:03 UTC));
+        let now = datetime!(2026-11-22 03:03 UTC);
+        let mut decision = Decision::initial("orders", &"us-east-1".parse().unwrap(), now).next(
+            "us-west-2".parse().unwrap(),
+            "alarm:orders-stop-failover",
+            "primary down",
+            Mode::Ungraceful,
+            now,
+        );
+        decisions.store(&decision).await.unwrap();
+        let promoter = Promoter {
+            config: &config,
+            decisions: &decisions,
+            database: &database,
+            capacity: &capacity,
+            clock: &clock,
+        };
+        let steps = promoter.reconcile(&mut decision).await.unwrap();
+        assert_eq!(steps[0].state, StepState::InProgress, "{steps:?}");
+        assert_eq!(steps[1].state, StepState::Done, "{steps:?}");
+
+        let promotes: Vec<String> = wire
+            .0
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|body| body.contains("Action=PromoteReadReplica"))
+            .cloned()
+            .collect();
+        assert_eq!(promotes.len(), 1, "{promotes:?}");
+        assert!(
+            promotes[0].contains(&format!("DBInstanceIdentifier={replica_id}")),
+            "{promotes:?}"
+        );
+        assert!(
+            promotes[0].contains("BackupRetentionPeriod=7"),
+            "{promotes:?}"
+        );
+
+        let described = asg
+            .describe_auto_scaling_groups()
+            .auto_scaling_group_names(&group)
+            .send()
+            .await
+            .unwrap();
+        let group = &described.auto_scaling_groups()[0];
+        assert_eq!(
+            (group.min_size(), group.desired_capacity(), group.max_size()),
+            (Some(2), Some(4), Some(8))
+        );
+
+        // The step is recorded in SSM, in progress until RDS reports the promotion.
+        let history = decisions.history("orders").await.unwrap();
+        let current = Decision::current(&history).unwrap();
+        assert_eq!(
+            current.step("database").unwrap().state,
+            StepState::InProgress
+        );
+    }
+
+    #[tokio::test]
+    #[ignore = "needs moto server: ./scripts/test starts it"]
+    async fn the_rewriter_points_the_secret_at_the_new_writer_and_keeps_its_fields() {
+        let secret_name = unique("orders-db");
+        let sm = aws_sdk_secretsmanager::Client::from_conf(
+            aws_sdk_secretsmanager::Config::builder()
+                .behavior_version(BehaviorVersion::latest())
+                .region(Region::new("us-west-2"))
+                .endpoint_url(endpoint())
+                .credentials_provider(credentials())
+                .build(),
+        );
+        sm.create_secret()
+            .name(&secret_name)
+            .secret_string(r#"{"username":"app","password":"pw-kept","engine":"postgres","host":"orders.abc.us-east-1.rds.amazonaws.com","port":5432,"dbname":"orders"}"#)
+            .send()
+            .await
+            .unwrap();
+
+        let prefix = fresh_prefix("rewriter");
+        let config = stop_testkit::standby_config(&[
+            ("DECISION_PARAMETER_PREFIX", prefix.as_str()),
+            ("DB_SECRET_ID", secret_name.as_str()),
+        ]);
+        let decisions = SsmDecisionStore::new(super::ssm_client(&endpoint()).await, &prefix);
+        let now = datetime!(2026-11-22 03:14 UTC);
+        let decision = Decision::initial("orders", &"us-east-1".parse().unwrap(), now).next(
+            "us-west-2".parse().unwrap(),
+            "alarm:orders-stop-failover",
+            "primary down",
+            Mode::Ungraceful,
+            now,
+        );
+        decisions.store(&decision).await.unwrap();
+        // moto does not model a finished promotion: the writer comes from memory.
+        let database = MemoryDatabase::new(CallLog::default());
+        database.add_instance(ReplicaStatus {
+            instance_id: "orders-replica".into(),
+            arn: "arn:aws:rds:us-west-2:111122223333:db:orders-replica".into(),
+            source: None,
+            status: "available".into(),
+            replica_lag_seconds: None,
+            endpoint: Some((
+                "orders-replica.abc.us-west-2.rds.amazonaws.com".into(),
+                5432,
+            )),
+        });
+        let secrets = SecretsManagerSecrets::new(sm.clone());
+        let clock = ManualClock::new(now);
+        let rewriter = Rewriter {
+            config: &config,
+            decisions: &decisions,
+            database: &database,
+            secrets: &secrets,
+            clock: &clock,
+        };
+        let first = rewriter.run().await.unwrap();
+        assert!(
+            matches!(first, Rewrite::Rewritten { epoch: 1, .. }),
+            "{first:?}"
+        );
+        let again = rewriter.run().await.unwrap();
+        assert!(matches!(again, Rewrite::Already { .. }), "{again:?}");
+
+        let stored = sm
+            .get_secret_value()
+            .secret_id(&secret_name)
+            .version_stage("AWSCURRENT")
+            .send()
+            .await
+            .unwrap();
+        let value: serde_json::Value =
+            serde_json::from_str(stored.secret_string().unwrap()).unwrap();
+        assert_eq!(
+            value["host"],
+            "orders-replica.abc.us-west-2.rds.amazonaws.com"
+        );
+        assert_eq!(value["password"], "pw-kept");
+        assert_eq!(value["dbname"], "orders");
+        let versions = sm
+            .list_secret_version_ids()
+            .secret_id(&secret_name)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(versions.versions().len(), 2, "one original, one rewrite");
+    }
+}
