@@ -256,6 +256,40 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn the_cluster_writer_endpoint_is_its_endpoint_and_port() {
+        use aws_sdk_rds::operation::describe_db_clusters::DescribeDbClustersOutput;
+        use aws_sdk_rds::types::DbCluster;
+        let describe = mock!(Client::describe_db_clusters)
+            .match_requests(|r| r.db_cluster_identifier() == Some("orders-usw2"))
+            .then_output(|| {
+                DescribeDbClustersOutput::builder()
+                    .db_clusters(
+                        DbCluster::builder()
+                            .db_cluster_identifier("orders-usw2")
+                            .endpoint("orders-usw2.cluster-abc.us-west-2.rds.amazonaws.com")
+                            .reader_endpoint(
+                                "orders-usw2.cluster-ro-abc.us-west-2.rds.amazonaws.com",
+                            )
+                            .port(3306)
+                            .build(),
+                    )
+                    .build()
+            });
+        let client = mock_client!(aws_sdk_rds, [&describe]);
+        let endpoint = RdsDatabase::new(client)
+            .cluster_writer_endpoint("orders-usw2")
+            .await
+            .unwrap();
+        assert_eq!(
+            endpoint,
+            (
+                "orders-usw2.cluster-abc.us-west-2.rds.amazonaws.com".to_owned(),
+                3306
+            )
+        );
+    }
+
+    #[tokio::test]
     async fn global_cluster_writer_switchover_and_failover_with_data_loss() {
         let describe = mock!(Client::describe_global_clusters).then_output(|| {
             DescribeGlobalClustersOutput::builder()
