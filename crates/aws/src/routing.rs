@@ -117,7 +117,7 @@ mod tests {
     use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
     use stop_core::config::{ArcConfig, ServiceConfig};
     use stop_core::memory::ManualClock;
-    use stop_core::switches::{RetryPolicy, SwitchError, drive_routing_controls};
+    use stop_core::switches::{RetryPolicy, SwitchError, SwitchReport, drive_routing_controls};
     use time::macros::datetime;
 
     const P: &str =
@@ -218,6 +218,24 @@ mod tests {
         ManualClock::new(datetime!(2026-11-22 03:00 UTC))
     }
 
+    /// Fails over (controls to the standby), not a dry run, on a fresh clock.
+    async fn flip_to_standby(
+        service: &ServiceConfig,
+        arc: &impl RoutingControls,
+        override_safety: bool,
+    ) -> Result<Option<SwitchReport>, SwitchError> {
+        drive_routing_controls(
+            service,
+            arc,
+            &clock(),
+            RetryPolicy::default(),
+            true,
+            override_safety,
+            false,
+        )
+        .await
+    }
+
     #[tokio::test]
     async fn the_first_endpoints_fail_and_the_next_one_flips_both_controls_in_one_batch() {
         let (p, s) = (state(P, true), state(S, false));
@@ -225,18 +243,10 @@ mod tests {
         let also_down = failing(500, "InternalServerException");
         let ok = updated();
         let arc = controls(vec![vec![&p, &s, &down], vec![&also_down], vec![&ok]]);
-        let report = drive_routing_controls(
-            &service(false),
-            &arc,
-            &clock(),
-            RetryPolicy::default(),
-            true,
-            false,
-            false,
-        )
-        .await
-        .unwrap()
-        .unwrap();
+        let report = flip_to_standby(&service(false), &arc, false)
+            .await
+            .unwrap()
+            .unwrap();
         assert!(report.changed);
         assert_eq!(report.failed_attempts.len(), 2);
         assert!(report.failed_attempts[0].endpoint.starts_with("us-east-1"));
@@ -254,18 +264,10 @@ mod tests {
         let conflict = failing(409, "ConflictException");
         let ok = updated();
         let arc = controls(vec![vec![&p, &s, &conflict], vec![&ok], vec![]]);
-        let report = drive_routing_controls(
-            &service(false),
-            &arc,
-            &clock(),
-            RetryPolicy::default(),
-            true,
-            false,
-            false,
-        )
-        .await
-        .unwrap()
-        .unwrap();
+        let report = flip_to_standby(&service(false), &arc, false)
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(report.failed_attempts.len(), 1);
         assert!(
             report.failed_attempts[0].error.starts_with("conflict"),
@@ -283,17 +285,9 @@ mod tests {
             failing(429, "ThrottlingException"),
         );
         let arc = controls(vec![vec![&p, &s, &a], vec![&b], vec![&c]]);
-        let err = drive_routing_controls(
-            &service(false),
-            &arc,
-            &clock(),
-            RetryPolicy::default(),
-            true,
-            false,
-            false,
-        )
-        .await
-        .unwrap_err();
+        let err = flip_to_standby(&service(false), &arc, false)
+            .await
+            .unwrap_err();
         let text = err.to_string();
         for endpoint in endpoints() {
             assert!(text.contains(&endpoint.url), "{text}");
@@ -306,17 +300,9 @@ mod tests {
         let (p, s) = (state(P, true), state(S, false));
         let rejected = failing(400, "ValidationException");
         let arc = controls(vec![vec![&p, &s, &rejected], vec![], vec![]]);
-        let err = drive_routing_controls(
-            &service(false),
-            &arc,
-            &clock(),
-            RetryPolicy::default(),
-            true,
-            false,
-            false,
-        )
-        .await
-        .unwrap_err();
+        let err = flip_to_standby(&service(false), &arc, false)
+            .await
+            .unwrap_err();
         assert!(matches!(err, SwitchError::Arc(_)), "{err}");
         assert_eq!(rejected.num_calls(), 1);
 
@@ -326,18 +312,10 @@ mod tests {
         let (p, s) = (state(P, true), state(S, false));
         let rejected = failing(400, "ValidationException");
         let arc = controls(vec![vec![&p, &s, &rejected, &overridden], vec![], vec![]]);
-        let report = drive_routing_controls(
-            &service(true),
-            &arc,
-            &clock(),
-            RetryPolicy::default(),
-            true,
-            true,
-            false,
-        )
-        .await
-        .unwrap()
-        .unwrap();
+        let report = flip_to_standby(&service(true), &arc, true)
+            .await
+            .unwrap()
+            .unwrap();
         assert!(report.changed);
         assert_eq!(overridden.num_calls(), 1);
     }

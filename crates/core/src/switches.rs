@@ -310,6 +310,24 @@ mod tests {
         ManualClock::new(datetime!(2026-11-22 03:00 UTC))
     }
 
+    /// Fails over (controls to the standby), not a dry run, on a fresh clock.
+    async fn flip_to_standby(
+        service: &ServiceConfig,
+        arc: &impl RoutingControls,
+        override_safety: bool,
+    ) -> Result<Option<SwitchReport>, SwitchError> {
+        drive_routing_controls(
+            service,
+            arc,
+            &clock(),
+            RetryPolicy::default(),
+            true,
+            override_safety,
+            false,
+        )
+        .await
+    }
+
     #[tokio::test]
     async fn endpoints_are_tried_in_turn_until_one_answers() {
         let log = CallLog::default();
@@ -320,18 +338,10 @@ mod tests {
         for ep in &endpoints()[..4] {
             arc.set_endpoint_down(&ep.url, true);
         }
-        let report = drive_routing_controls(
-            &service(),
-            &arc,
-            &clock(),
-            RetryPolicy::default(),
-            true,
-            false,
-            false,
-        )
-        .await
-        .unwrap()
-        .unwrap();
+        let report = flip_to_standby(&service(), &arc, false)
+            .await
+            .unwrap()
+            .unwrap();
         assert!(report.changed && !report.already);
         // 4 dead endpoints for each of the two reads and for the update.
         assert_eq!(report.failed_attempts.len(), 12);
@@ -379,17 +389,7 @@ mod tests {
         for ep in endpoints() {
             arc.set_endpoint_down(&ep.url, true);
         }
-        let err = drive_routing_controls(
-            &service(),
-            &arc,
-            &clock(),
-            RetryPolicy::default(),
-            true,
-            false,
-            false,
-        )
-        .await
-        .unwrap_err();
+        let err = flip_to_standby(&service(), &arc, false).await.unwrap_err();
         let text = err.to_string();
         for ep in endpoints() {
             assert!(text.contains(&ep.url), "{text}");
@@ -404,18 +404,10 @@ mod tests {
             log.clone(),
             &[("p", ControlState::Off), ("s", ControlState::On)],
         );
-        let report = drive_routing_controls(
-            &service(),
-            &arc,
-            &clock(),
-            RetryPolicy::default(),
-            true,
-            false,
-            false,
-        )
-        .await
-        .unwrap()
-        .unwrap();
+        let report = flip_to_standby(&service(), &arc, false)
+            .await
+            .unwrap()
+            .unwrap();
         assert!(report.already && !report.changed);
         assert_eq!(log.count("arc.update_states"), 0);
     }
@@ -428,51 +420,23 @@ mod tests {
             &[("p", ControlState::On), ("s", ControlState::Off)],
         );
         arc.set_gating_rule(Some("gating rule: maintenance switch is Off"));
-        let refused = drive_routing_controls(
-            &service(),
-            &arc,
-            &clock(),
-            RetryPolicy::default(),
-            true,
-            false,
-            false,
-        )
-        .await
-        .unwrap_err();
+        let refused = flip_to_standby(&service(), &arc, false).await.unwrap_err();
         assert!(
             matches!(&refused, SwitchError::Arc(ArcError::Refused { attempts, .. }) if attempts.len() == 1)
         );
         assert_eq!(log.count("arc.update_states"), 1);
 
-        let not_allowed = drive_routing_controls(
-            &service(),
-            &arc,
-            &clock(),
-            RetryPolicy::default(),
-            true,
-            true,
-            false,
-        )
-        .await
-        .unwrap_err();
+        let not_allowed = flip_to_standby(&service(), &arc, true).await.unwrap_err();
         assert_eq!(not_allowed, SwitchError::BreakGlassNotAllowed);
 
         let mut allowed = service();
         if let Some(arc_config) = allowed.arc.as_mut() {
             arc_config.allow_safety_override = true;
         }
-        let report = drive_routing_controls(
-            &allowed,
-            &arc,
-            &clock(),
-            RetryPolicy::default(),
-            true,
-            true,
-            false,
-        )
-        .await
-        .unwrap()
-        .unwrap();
+        let report = flip_to_standby(&allowed, &arc, true)
+            .await
+            .unwrap()
+            .unwrap();
         assert!(report.changed);
         assert!(
             report.detail.contains("safety rule overridden"),
