@@ -28,6 +28,10 @@ pub struct StepReport {
     pub step: &'static str,
     pub state: StepState,
     pub detail: String,
+    /// Failed with an error worth another try (throttling, a 5xx, a timeout):
+    /// the handler fails the invocation so that Lambda retries it.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub retryable: bool,
 }
 
 /// The outcome of one notification.
@@ -51,6 +55,9 @@ pub enum PromoteError {
         action: &'static str,
         error: PortError,
     },
+    /// A step failed in a way another try may fix; every step is safe to repeat.
+    #[error("step {step} failed and will be retried: {detail}")]
+    Retry { step: &'static str, detail: String },
 }
 
 pub struct Promoter<'a, D, B, K, C> {
@@ -223,11 +230,13 @@ where
                     .await
             }
         };
+        let retryable = outcome.as_ref().is_err_and(PortError::is_retryable);
         let (state, detail) = outcome.unwrap_or_else(|e| (StepState::Failed, e.to_string()));
         StepReport {
             step: DATABASE_STEP,
             state,
             detail,
+            retryable,
         }
     }
 
@@ -359,11 +368,13 @@ where
             ))
         }
         .await;
+        let retryable = outcome.as_ref().is_err_and(PortError::is_retryable);
         let (state, detail) = outcome.unwrap_or_else(|e| (StepState::Failed, e.to_string()));
         StepReport {
             step: CAPACITY_STEP,
             state,
             detail,
+            retryable,
         }
     }
 }

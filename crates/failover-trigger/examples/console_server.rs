@@ -17,7 +17,6 @@ use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use lambda_http::Body;
-use serde_json::json;
 use stop_core::Config;
 use stop_core::memory::{
     CallLog, ManualClock, MemoryDecisionStore, MemoryRoutingControls, MemoryStopSwitch,
@@ -72,45 +71,6 @@ fn app() -> Result<LocalApp, Box<dyn std::error::Error>> {
     })
 }
 
-/// The REST API proxy event for an HTTP request, as API Gateway builds it
-/// behind a Cognito authorizer.
-fn event(
-    method: &str,
-    path: &str,
-    query: Option<&str>,
-    content_type: Option<&str>,
-    body: &[u8],
-) -> String {
-    let query: Option<HashMap<String, String>> = query.map(|q| {
-        q.split('&')
-            .filter_map(|pair| pair.split_once('='))
-            .map(|(k, v)| (k.to_owned(), v.to_owned()))
-            .collect()
-    });
-    let mut headers = HashMap::new();
-    if let Some(ct) = content_type {
-        headers.insert("Content-Type", ct.to_owned());
-    }
-    json!({
-        "resource": path,
-        "path": path,
-        "httpMethod": method,
-        "headers": headers,
-        "queryStringParameters": query,
-        "body": String::from_utf8_lossy(body),
-        "isBase64Encoded": false,
-        "requestContext": {
-            "path": path,
-            "stage": "local",
-            "httpMethod": method,
-            "requestId": "local",
-            "authorizer": {"claims": {"cognito:username": "local-operator", "cognito:groups": "operators"}},
-            "identity": {"sourceIp": "127.0.0.1"}
-        }
-    })
-    .to_string()
-}
-
 async fn serve(app: &LocalApp, request: hyper::Request<Incoming>) -> hyper::Response<Full<Bytes>> {
     let method = request.method().as_str().to_owned();
     let path = request.uri().path().to_owned();
@@ -124,14 +84,15 @@ async fn serve(app: &LocalApp, request: hyper::Request<Incoming>) -> hyper::Resp
         Ok(collected) => collected.to_bytes(),
         Err(_) => Bytes::new(),
     };
-    let event = event(
+    let request = stop_http::proxy_request(
         &method,
         &path,
         query.as_deref(),
         content_type.as_deref(),
         &body,
+        Some("local-operator"),
     );
-    let response = match lambda_http::request::from_str(&event) {
+    let response = match request {
         Ok(request) => handle(app, request).await,
         Err(err) => stop_http::error(
             lambda_http::http::StatusCode::BAD_REQUEST,

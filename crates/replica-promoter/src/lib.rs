@@ -70,6 +70,19 @@ where
             }
             verdicts.push(verdict);
         }
+        // A promotion refused by throttling or a 5xx must not wait for the next
+        // alarm, which may never come: fail the invocation, and Lambda's
+        // asynchronous retries (one and three minutes later) run it again.
+        let retry = verdicts.iter().find_map(|verdict| match verdict {
+            Verdict::Reconciled { steps, .. } => steps.iter().find(|s| s.retryable),
+            Verdict::Ignored { .. } => None,
+        });
+        if let Some(step) = retry {
+            return Err(PromoteError::Retry {
+                step: step.step,
+                detail: step.detail.clone(),
+            });
+        }
         Ok(Report { verdicts })
     }
 }

@@ -152,6 +152,50 @@ async fn the_decision_record_out_of_reach_fails_the_invocation_for_a_retry() {
     );
 }
 
+#[tokio::test]
+async fn a_throttled_rds_call_fails_the_invocation_and_the_retry_promotes_once() {
+    use stop_core::ports::PortError;
+    use stop_core::promoter::PromoteError;
+    let (app, log) = app(&[("AUTO_FAILOVER", "true")]);
+    app.database
+        .faults
+        .push(PortError::Throttled("Rate exceeded".into()));
+    let err = app
+        .handle(event("alarm-alarm.json"), ACCOUNT)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            PromoteError::Retry {
+                step: "database",
+                ..
+            }
+        ),
+        "{err}"
+    );
+    // Lambda's retry: the same notification again.
+    let report = app
+        .handle(event("alarm-alarm.json"), ACCOUNT)
+        .await
+        .unwrap();
+    assert!(matches!(
+        &report.verdicts[0],
+        Verdict::Reconciled { decided: false, .. }
+    ));
+    assert_eq!(log.count("rds.promote_replica("), 1);
+
+    // A refusal that no retry can fix is reported, not retried.
+    let (fresh, _) = self::app(&[("AUTO_FAILOVER", "true")]);
+    fresh.database.instances.lock().unwrap().clear();
+    let report = fresh
+        .handle(event("alarm-alarm.json"), ACCOUNT)
+        .await
+        .unwrap();
+    let text = serde_json::to_string(&report).unwrap();
+    assert!(text.contains("Failed") || text.contains("failed"), "{text}");
+}
+
 #[test]
 fn the_account_comes_from_the_function_arn() {
     assert_eq!(

@@ -1,0 +1,439 @@
+//! Every port of `stop_core` over the simulated world, each bound to one Region
+//! as the `aws` adapters are. Each call first yields (so that two invocations
+//! running at once interleave, as two Lambdas would), then is admitted by the
+//! world: counted, delayed, and failed if its Region is dark, the invocation's
+//! time is up or a fault is scripted.
+
+use stop_core::config::{ArcEndpoint, Region, StopMetricConfig};
+use stop_core::decision::Decision;
+use stop_core::ports::*;
+use time::Duration;
+
+use crate::model;
+use crate::world::{EndpointHealth, Sim, SimInstance, WriterMove};
+
+/// What every port holds: the world and its Region.
+#[derive(Debug, Clone)]
+pub struct Bound {
+    pub sim: Sim,
+    pub region: Region,
+}
+
+impl Bound {
+    pub fn new(sim: &Sim, region: &Region) -> Self {
+        Bound {
+            sim: sim.clone(),
+            region: region.clone(),
+        }
+    }
+    async fn enter(&self, api: &'static str) -> PortResult<()> {
+        tokio::task::yield_now().await;
+        self.sim.with(|w| w.admit(&self.region, api))
+    }
+}
+
+/// SSM Parameter Store: one parameter per service, its versions the history.
+#[derive(Debug, Clone)]
+pub struct SimDecisionStore(pub Bound);
+
+impl DecisionStore for SimDecisionStore {
+    async fn history(&self, service: &str) -> PortResult<Vec<Decision>> {
+        self.0.enter("ssm.GetParameterHistory").await?;
+        Ok(self
+            .0
+            .sim
+            .with(|w| w.parameters.get(service).cloned().unwrap_or_default()))
+    }
+    async fn store(&self, decision: &Decision) -> PortResult<()> {
+        self.0.enter("ssm.PutParameter").await?;
+        self.0.sim.with(|w| {
+            w.parameters
+                .entry(decision.service.clone())
+                .or_default()
+                .push(decision.clone());
+        });
+        Ok(())
+    }
+}
+
+/// CloudWatch: `PutMetricData` appends a datapoint; the alarm is evaluated by
+/// the drill on its period, so a read shows the state of the last evaluation.
+#[derive(Debug, Clone)]
+pub struct SimStopSwitch(pub Bound);
+
+impl StopSwitch for SimStopSwitch {
+    async fn publish(&self, _: &StopMetricConfig, service: &str, value: f64) -> PortResult<()> {
+        self.0.enter("cloudwatch.PutMetricData").await?;
+        let region = self.0.region.to_string();
+        self.0.sim.with(|w| {
+            let now = w.now;
+            w.stop_metric.push((now, value));
+            w.log(&region, format!("STOP metric {service} = {value}"));
+        });
+        Ok(())
+    }
+    async fn read(&self, _: &StopMetricConfig, _service: &str) -> PortResult<StopSwitchState> {
+        self.0.enter("cloudwatch.DescribeAlarms").await?;
+        Ok(self.0.sim.with(|w| StopSwitchState {
+            alarm_state: w.alarm,
+            last_value: w.stop_metric.last().map(|(_, v)| *v),
+        }))
+    }
+}
+
+/// The ARC cluster: five regional endpoints, each up, down or hanging; a
+/// safety rule that keeps at least one control On.
+#[derive(Debug, Clone)]
+pub struct SimRoutingControls(pub Sim);
+
+impl SimRoutingControls {
+    async fn reach(&self, endpoint: &ArcEndpoint, api: &'static str) -> PortResult<()> {
+        tokio::task::yield_now().await;
+        self.0.with(|w| {
+            let (region, health) = w
+                .arc_endpoints
+                .get(&endpoint.url)
+                .cloned()
+                .unwrap_or((endpoint.region.clone(), EndpointHealth::Down));
+            let health = if w.dark.contains(&region) {
+                EndpointHealth::Down
+            } else {
+                health
+            };
+            match health {
+                EndpointHealth::Up => w.admit(&region, api),
+                EndpointHealth::Down | EndpointHealth::Hanging => {
+                    // Counted like any call, then the timeout it costs.
+                    w.admit(&region, api)?;
+                    let (ms, what) = if health == EndpointHealth::Down {
+                        (model::CONNECT_TIMEOUT_MS, "connection refused")
+                    } else {
+                        (model::ATTEMPT_TIMEOUT_MS, "attempt timed out")
+                    };
+                    w.now += Duration::milliseconds(ms);
+                    Err(PortError::Unavailable(format!("{}: {what}", endpoint.url)))
+                }
+            }
+        })
+    }
+}
+
+impl RoutingControls for SimRoutingControls {
+    async fn get_state(&self, endpoint: &ArcEndpoint, arn: &str) -> PortResult<ControlState> {
+        self.reach(endpoint, "arc.GetRoutingControlState").await?;
+        self.0.with(|w| {
+            w.controls
+                .get(arn)
+                .copied()
+                .ok_or_else(|| PortError::NotFound(arn.to_owned()))
+        })
+    }
+
+    async fn update_states(
+        &self,
+        endpoint: &ArcEndpoint,
+        states: &[(String, ControlState)],
+        override_rules: &[String],
+    ) -> PortResult<()> {
+        self.reach(endpoint, "arc.UpdateRoutingControlStates")
+            .await?;
+        self.0.with(|w| {
+            let mut next = w.controls.clone();
+            for (arn, state) in states {
+                if !next.contains_key(arn) {
+                    return Err(PortError::NotFound(arn.clone()));
+                }
+                next.insert(arn.clone(), *state);
+            }
+            if !next.values().any(|s| *s == ControlState::On) && override_rules.is_empty() {
+                return Err(PortError::Rejected(
+                    "safety rule: at least one routing control must be On".into(),
+                ));
+            }
+            let changed: Vec<String> = states
+                .iter()
+                .filter(|(arn, s)| w.controls.get(arn) != Some(s))
+                .map(|(arn, s)| format!("{} {s:?}", arn.rsplit('/').next().unwrap_or(arn)))
+                .collect();
+            w.controls = next;
+            let region = endpoint.region.to_string();
+            w.log(
+                &region,
+                format!("ARC routing controls: {}", changed.join(", ")),
+            );
+            Ok(())
+        })
+    }
+}
+
+/// RDS in one Region: a replica's promotion and an Aurora global writer move
+/// take minutes; the drill completes them and sends RDS's event.
+#[derive(Debug, Clone)]
+pub struct SimDatabase(pub Bound);
+
+impl Database for SimDatabase {
+    async fn describe_instance(&self, id: &str) -> PortResult<ReplicaStatus> {
+        self.0.enter("rds.DescribeDBInstances").await?;
+        self.0.sim.with(|w| {
+            w.instances
+                .get(id)
+                .map(|i| i.status.clone())
+                .ok_or_else(|| PortError::NotFound(id.to_owned()))
+        })
+    }
+
+    async fn promote_replica(&self, id: &str, _retention: u8) -> PortResult<()> {
+        self.0.enter("rds.PromoteReadReplica").await?;
+        let region = self.0.region.to_string();
+        self.0.sim.with(|w| {
+            let took = w.draw_s(model::PROMOTION_S);
+            let now = w.now;
+            let instance: &mut SimInstance = w
+                .instances
+                .get_mut(id)
+                .ok_or_else(|| PortError::NotFound(id.to_owned()))?;
+            if instance.status.source.is_none() {
+                return Err(PortError::Rejected(format!("{id} is not a read replica")));
+            }
+            if instance.status.status != "available" {
+                return Err(PortError::Rejected(format!(
+                    "InvalidDBInstanceState: {id} is {}",
+                    instance.status.status
+                )));
+            }
+            instance.status.status = "modifying".into();
+            instance.promoted_at = Some(now + took);
+            w.replication_cut_at.get_or_insert(now);
+            w.writer_moves += 1;
+            w.log(
+                &region,
+                format!(
+                    "RDS promotion of {id} started (about {} s)",
+                    took.whole_seconds()
+                ),
+            );
+            Ok(())
+        })
+    }
+
+    async fn describe_global_cluster(&self, id: &str) -> PortResult<GlobalClusterStatus> {
+        self.0.enter("rds.DescribeGlobalClusters").await?;
+        self.0.sim.with(|w| {
+            w.global
+                .clone()
+                .filter(|g| g.global_cluster_id == id)
+                .ok_or_else(|| PortError::NotFound(id.to_owned()))
+        })
+    }
+
+    async fn switchover_global_cluster(&self, id: &str, target: &str) -> PortResult<()> {
+        self.0.enter("rds.SwitchoverGlobalCluster").await?;
+        self.move_writer(id, target, false)
+    }
+
+    async fn failover_global_cluster_allow_data_loss(
+        &self,
+        id: &str,
+        target: &str,
+    ) -> PortResult<()> {
+        self.0.enter("rds.FailoverGlobalCluster").await?;
+        self.move_writer(id, target, true)
+    }
+
+    async fn cluster_writer_endpoint(&self, cluster_id: &str) -> PortResult<(String, u16)> {
+        self.0.enter("rds.DescribeDBClusters").await?;
+        self.0.sim.with(|w| {
+            w.cluster_endpoints
+                .get(cluster_id)
+                .cloned()
+                .ok_or_else(|| PortError::NotFound(cluster_id.to_owned()))
+        })
+    }
+}
+
+impl SimDatabase {
+    fn move_writer(&self, id: &str, target: &str, data_loss: bool) -> PortResult<()> {
+        let region = self.0.region.to_string();
+        let primary = self.0.sim.with(|w| w.primary.clone());
+        self.0.sim.with(|w| {
+            // A switchover needs the old writer's Region to answer.
+            if !data_loss && w.dark.contains(&primary) {
+                return Err(PortError::Rejected(format!(
+                    "InvalidGlobalClusterStateFault: the writer of {id} in {primary} is unreachable; \
+                     a switchover needs both Regions"
+                )));
+            }
+            let range = if data_loss {
+                model::GLOBAL_FAILOVER_S
+            } else {
+                model::GLOBAL_SWITCHOVER_S
+            };
+            let took = w.draw_s(range);
+            let done_at = w.now + took;
+            let global = w
+                .global
+                .as_mut()
+                .filter(|g| g.global_cluster_id == id)
+                .ok_or_else(|| PortError::NotFound(id.to_owned()))?;
+            if global.status != "available" {
+                return Err(PortError::Rejected(format!(
+                    "InvalidGlobalClusterStateFault: {id} is {}",
+                    global.status
+                )));
+            }
+            if !global.member_cluster_arns.iter().any(|m| m == target) {
+                return Err(PortError::Rejected(format!("{target} is not a member of {id}")));
+            }
+            global.status = if data_loss {
+                "failing-over".into()
+            } else {
+                "switching-over".into()
+            };
+            w.writer_moves += 1;
+            if data_loss {
+                let now = w.now;
+                w.replication_cut_at.get_or_insert(now);
+            }
+            w.writer_move = Some(WriterMove {
+                target_arn: target.to_owned(),
+                done_at,
+                data_loss,
+            });
+            let how = if data_loss {
+                "failover (AllowDataLoss)"
+            } else {
+                "switchover"
+            };
+            w.log(
+                &region,
+                format!("Aurora global {how} of {id} started (about {} s)", took.whole_seconds()),
+            );
+            Ok(())
+        })
+    }
+}
+
+/// Auto Scaling in one Region: a raised desired size brings instances
+/// InService after their warm-up.
+#[derive(Debug, Clone)]
+pub struct SimCapacity(pub Bound);
+
+impl Capacity for SimCapacity {
+    async fn describe_group(&self, name: &str) -> PortResult<GroupCapacity> {
+        self.0
+            .enter("autoscaling.DescribeAutoScalingGroups")
+            .await?;
+        self.0.sim.with(|w| {
+            w.groups
+                .get(name)
+                .copied()
+                .ok_or_else(|| PortError::NotFound(name.to_owned()))
+        })
+    }
+
+    async fn set_group(&self, name: &str, capacity: GroupCapacity) -> PortResult<()> {
+        self.0.enter("autoscaling.UpdateAutoScalingGroup").await?;
+        let region = self.0.region.to_string();
+        self.0.sim.with(|w| {
+            if !(capacity.min <= capacity.desired && capacity.desired <= capacity.max) {
+                return Err(PortError::Rejected(format!(
+                    "invalid capacity {capacity:?}"
+                )));
+            }
+            let group = w
+                .groups
+                .get_mut(name)
+                .ok_or_else(|| PortError::NotFound(name.to_owned()))?;
+            *group = capacity;
+            let have = w.instances_ready_at.len();
+            let want = usize::try_from(capacity.desired).unwrap_or(0);
+            for _ in have..want {
+                let ready = w.now + w.draw_s(model::INSTANCE_WARMUP_S);
+                w.instances_ready_at.push(ready);
+            }
+            w.log(
+                &region,
+                format!(
+                    "Auto Scaling {name}: min {} desired {} max {}",
+                    capacity.min, capacity.desired, capacity.max
+                ),
+            );
+            Ok(())
+        })
+    }
+}
+
+/// Secrets Manager in one Region: versions with `AWSCURRENT` the newest, a
+/// token that makes a repeat a no-op, replicas that refuse writes.
+#[derive(Debug, Clone)]
+pub struct SimSecrets(pub Bound);
+
+impl Secrets for SimSecrets {
+    async fn get_current(&self, id: &str) -> PortResult<SecretValue> {
+        self.0.enter("secretsmanager.GetSecretValue").await?;
+        let key = (self.0.region.clone(), id.to_owned());
+        self.0.sim.with(|w| {
+            let secret = w
+                .secrets
+                .get(&key)
+                .ok_or_else(|| PortError::NotFound(id.to_owned()))?;
+            let (token, value) = secret
+                .versions
+                .last()
+                .ok_or_else(|| PortError::NotFound(format!("{id} has no AWSCURRENT")))?;
+            Ok(SecretValue {
+                version_id: token.clone(),
+                value: value.clone(),
+                replica_of: secret.replica_of.clone(),
+            })
+        })
+    }
+
+    async fn put_value(&self, id: &str, value: &Sensitive, token: &str) -> PortResult<()> {
+        self.0.enter("secretsmanager.PutSecretValue").await?;
+        let key = (self.0.region.clone(), id.to_owned());
+        let region = self.0.region.to_string();
+        self.0.sim.with(|w| {
+            let secret = w
+                .secrets
+                .get_mut(&key)
+                .ok_or_else(|| PortError::NotFound(id.to_owned()))?;
+            if secret.replica_of.is_some() {
+                return Err(PortError::Rejected(format!(
+                    "{id} is a replica secret and cannot be written"
+                )));
+            }
+            match secret.versions.iter().find(|(t, _)| t == token) {
+                Some((_, existing)) if existing == value => return Ok(()),
+                Some(_) => {
+                    return Err(PortError::Rejected(format!(
+                        "ResourceExistsException: token {token} was used with another value"
+                    )));
+                }
+                None => secret.versions.push((token.to_owned(), value.clone())),
+            }
+            w.log(&region, format!("secret {id}: new AWSCURRENT version"));
+            Ok(())
+        })
+    }
+
+    async fn stop_replication(&self, id: &str) -> PortResult<()> {
+        self.0
+            .enter("secretsmanager.StopReplicationToReplica")
+            .await?;
+        let key = (self.0.region.clone(), id.to_owned());
+        let region = self.0.region.to_string();
+        self.0.sim.with(|w| {
+            let secret = w
+                .secrets
+                .get_mut(&key)
+                .ok_or_else(|| PortError::NotFound(id.to_owned()))?;
+            secret.replica_of = None;
+            w.log(
+                &region,
+                format!("secret {id}: replication stopped, standalone"),
+            );
+            Ok(())
+        })
+    }
+}

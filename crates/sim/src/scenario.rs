@@ -1,0 +1,332 @@
+//! The scenario library: what the world looks like, what happens when, and
+//! where it must end up.
+
+use stop_core::decision::Mode;
+use stop_core::operator::Direction;
+use stop_core::ports::PortError;
+
+use crate::world::EndpointHealth;
+
+/// Which switch the primary failover record's health check follows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Path {
+    /// The STOP metric's alarm (`CLOUDWATCH_METRIC` health check).
+    Stop,
+    /// ARC routing controls (`RECOVERY_CONTROL` health check); the STOP metric
+    /// is still published, for the promoter that listens to its alarm.
+    Arc,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Db {
+    None,
+    RdsReplica,
+    AuroraGlobal,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Side {
+    Primary,
+    Standby,
+}
+
+/// What happens at a scripted time.
+#[derive(Debug, Clone)]
+pub enum Action {
+    /// An operator presses the button in the console.
+    Press {
+        actor: &'static str,
+        direction: Direction,
+        mode: Mode,
+    },
+    /// Two operators press within the same instant.
+    PressTogether((&'static str, Direction), (&'static str, Direction)),
+    /// A Region goes dark (every call fails) or comes back.
+    Dark(Side, bool),
+    /// The first `count` ARC endpoints (the primary Region's first) go into
+    /// `health`; the rest are up.
+    ArcEndpoints {
+        count: usize,
+        health: EndpointHealth,
+    },
+    /// The next calls of an API fail with these errors.
+    Fail(&'static str, Vec<PortError>),
+}
+
+/// How SNS misbehaves, within its at-least-once promise.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct SnsQuirks {
+    /// Extra deliveries of every message, each this many seconds after the first.
+    pub duplicates_after_s: &'static [i64],
+    /// One more delivery of the first ALARM notification, this late.
+    pub late_by_s: Option<i64>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Scenario {
+    pub id: u8,
+    pub name: &'static str,
+    pub summary: &'static str,
+    pub path: Path,
+    pub db: Db,
+    pub auto_failover: bool,
+    /// A canary in the standby Region that publishes STOP = 1 after three
+    /// failed probes of the primary (the detector `AutoFailover` relies on).
+    pub canary: bool,
+    pub secret_replicated: bool,
+    pub cooldown_s: u32,
+    pub sns: SnsQuirks,
+    pub script: Vec<(i64, Action)>,
+    pub horizon_s: i64,
+    /// Where traffic and the decision must end.
+    pub expect_region: Side,
+    pub expect_epoch: u64,
+    /// The HTTP status of each press, in order (504: the function timed out).
+    pub expect_answers: &'static [u16],
+}
+
+const OPERATOR: &str = "alice";
+
+fn press(direction: Direction, mode: Mode) -> Action {
+    Action::Press {
+        actor: OPERATOR,
+        direction,
+        mode,
+    }
+}
+
+fn base(id: u8, name: &'static str, summary: &'static str) -> Scenario {
+    Scenario {
+        id,
+        name,
+        summary,
+        path: Path::Stop,
+        db: Db::RdsReplica,
+        auto_failover: false,
+        canary: false,
+        secret_replicated: false,
+        cooldown_s: 300,
+        sns: SnsQuirks::default(),
+        script: vec![(60, press(Direction::Failover, Mode::Ungraceful))],
+        horizon_s: 900,
+        expect_region: Side::Standby,
+        expect_epoch: 1,
+        expect_answers: &[200],
+    }
+}
+
+/// The whole library, in order.
+pub fn library() -> Vec<Scenario> {
+    use Direction::{Failback, Failover};
+    let unavailable = || PortError::Unavailable("InternalFailure (HTTP 500)".into());
+    vec![
+        Scenario {
+            db: Db::AuroraGlobal,
+            script: vec![(60, press(Failover, Mode::Graceful))],
+            ..base(
+                1,
+                "planned-stop",
+                "planned failover by the button, STOP path, Aurora global switchover",
+            )
+        },
+        Scenario {
+            path: Path::Arc,
+            ..base(
+                2,
+                "planned-arc",
+                "planned failover by the button, ARC path, RDS replica promoted",
+            )
+        },
+        Scenario {
+            auto_failover: true,
+            canary: true,
+            secret_replicated: true,
+            script: vec![(60, Action::Dark(Side::Primary, true))],
+            expect_answers: &[],
+            ..base(
+                3,
+                "outage-auto",
+                "the primary Region goes dark; the canary trips the STOP alarm and the promoter fails over on its own",
+            )
+        },
+        Scenario {
+            db: Db::None,
+            script: vec![
+                (60, press(Failover, Mode::Graceful)),
+                (240, press(Failback, Mode::Graceful)),
+                (420, press(Failback, Mode::Graceful)),
+            ],
+            horizon_s: 1200,
+            expect_region: Side::Primary,
+            expect_epoch: 2,
+            expect_answers: &[200, 409, 200],
+            ..base(
+                4,
+                "failback",
+                "fail over, try to fail back inside the cooldown (refused), fail back after it",
+            )
+        },
+        Scenario {
+            sns: SnsQuirks {
+                duplicates_after_s: &[20, 95],
+                late_by_s: Some(960),
+            },
+            horizon_s: 1500,
+            ..base(
+                5,
+                "duplicate-late-sns",
+                "every alarm notification delivered three times, and once more 16 minutes late",
+            )
+        },
+        Scenario {
+            path: Path::Arc,
+            script: vec![
+                (
+                    30,
+                    Action::ArcEndpoints {
+                        count: 4,
+                        health: EndpointHealth::Down,
+                    },
+                ),
+                (60, press(Failover, Mode::Ungraceful)),
+            ],
+            ..base(
+                6,
+                "arc-endpoints-down",
+                "four of the ARC cluster's five endpoints refuse connections",
+            )
+        },
+        Scenario {
+            path: Path::Arc,
+            script: vec![
+                (
+                    59,
+                    Action::Fail(
+                        "arc.UpdateRoutingControlStates",
+                        vec![PortError::Conflict("ConflictException".into()); 6],
+                    ),
+                ),
+                (60, press(Failover, Mode::Ungraceful)),
+            ],
+            ..base(
+                7,
+                "conflict-storm",
+                "six ConflictExceptions from ARC before an update goes through",
+            )
+        },
+        Scenario {
+            path: Path::Arc,
+            script: vec![
+                (
+                    59,
+                    Action::Fail(
+                        "arc.UpdateRoutingControlStates",
+                        vec![PortError::Throttled("ThrottlingException".into()); 3],
+                    ),
+                ),
+                (
+                    59,
+                    Action::Fail(
+                        "ssm.GetParameterHistory",
+                        vec![PortError::Throttled("ThrottlingException".into())],
+                    ),
+                ),
+                (60, press(Failover, Mode::Ungraceful)),
+                (75, press(Failover, Mode::Ungraceful)),
+            ],
+            expect_answers: &[503, 200],
+            ..base(
+                8,
+                "throttling",
+                "SSM throttles the first press (503, pressed again); ARC throttles three updates",
+            )
+        },
+        Scenario {
+            script: vec![
+                (
+                    59,
+                    Action::Fail("rds.PromoteReadReplica", vec![unavailable()]),
+                ),
+                (60, press(Failover, Mode::Ungraceful)),
+            ],
+            ..base(
+                9,
+                "promotion-fails-once",
+                "PromoteReadReplica fails once with a 500; Lambda's retry promotes",
+            )
+        },
+        Scenario {
+            path: Path::Arc,
+            script: vec![
+                (
+                    50,
+                    Action::ArcEndpoints {
+                        count: 5,
+                        health: EndpointHealth::Hanging,
+                    },
+                ),
+                (60, press(Failover, Mode::Ungraceful)),
+                (
+                    150,
+                    Action::ArcEndpoints {
+                        count: 0,
+                        health: EndpointHealth::Up,
+                    },
+                ),
+                (180, press(Failover, Mode::Ungraceful)),
+            ],
+            expect_answers: &[504, 200],
+            ..base(
+                10,
+                "lambda-timeout-resume",
+                "every ARC endpoint hangs: the trigger times out mid-runbook; pressed again, it resumes",
+            )
+        },
+        Scenario {
+            script: vec![(
+                60,
+                Action::PressTogether(("alice", Failover), ("bob", Failover)),
+            )],
+            expect_answers: &[200, 200],
+            ..base(
+                11,
+                "two-operators",
+                "two operators press Failover in the same instant",
+            )
+        },
+        Scenario {
+            db: Db::AuroraGlobal,
+            secret_replicated: true,
+            script: vec![
+                (0, Action::Dark(Side::Primary, true)),
+                (60, press(Failover, Mode::Ungraceful)),
+            ],
+            ..base(
+                12,
+                "primary-dark",
+                "the primary is dark for the whole failover: Aurora failover with AllowDataLoss, replica secret made standalone",
+            )
+        },
+    ]
+}
+
+/// Scenarios by number or name; all of them for an empty selection.
+pub fn select(wanted: &[String]) -> Result<Vec<Scenario>, String> {
+    let all = library();
+    if wanted.is_empty() {
+        return Ok(all);
+    }
+    wanted
+        .iter()
+        .map(|w| {
+            all.iter()
+                .find(|s| s.name == w.as_str() || s.id.to_string() == *w)
+                .cloned()
+                .ok_or_else(|| {
+                    let names: Vec<String> =
+                        all.iter().map(|s| format!("{} {}", s.id, s.name)).collect();
+                    format!("unknown scenario {w:?}; known: {}", names.join(", "))
+                })
+        })
+        .collect()
+}

@@ -1,0 +1,265 @@
+//! The shared state of both Regions, one virtual clock and one seeded RNG.
+//! Ports and the drill lock it briefly and never across an `.await`.
+
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::ops::RangeInclusive;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use rand_chacha::ChaCha8Rng;
+use rand_core::{RngCore, SeedableRng};
+use serde::Serialize;
+use stop_core::config::Region;
+use stop_core::decision::Decision;
+use stop_core::ports::{
+    AlarmState, Clock, ControlState, GlobalClusterStatus, GroupCapacity, PortError, PortResult,
+    ReplicaStatus, Sensitive,
+};
+use time::{Duration, OffsetDateTime};
+
+use crate::model;
+
+/// One line of a scenario's timeline.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Entry {
+    /// Milliseconds since the scenario started.
+    pub at_ms: i64,
+    /// The Region it happened in, or `global` (Route 53, clients).
+    pub region: String,
+    pub event: String,
+}
+
+/// How an ARC cluster endpoint answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EndpointHealth {
+    Up,
+    /// Connection refused after the connect timeout.
+    Down,
+    /// Accepts the connection and never answers: the attempt timeout.
+    Hanging,
+}
+
+/// A database instance or cluster in one Region.
+#[derive(Debug, Clone)]
+pub struct SimInstance {
+    pub status: ReplicaStatus,
+    /// When a promotion under way completes.
+    pub promoted_at: Option<OffsetDateTime>,
+}
+
+#[derive(Debug, Clone)]
+pub struct SimSecret {
+    /// (ClientRequestToken, value), oldest first; the last is `AWSCURRENT`,
+    /// the one before it `AWSPREVIOUS`.
+    pub versions: Vec<(String, Sensitive)>,
+    pub replica_of: Option<String>,
+}
+
+/// An Aurora global database's writer move under way.
+#[derive(Debug, Clone)]
+pub struct WriterMove {
+    pub target_arn: String,
+    pub done_at: OffsetDateTime,
+    pub data_loss: bool,
+}
+
+/// Everything both Regions hold.
+#[derive(Debug)]
+pub struct World {
+    pub start: OffsetDateTime,
+    pub now: OffsetDateTime,
+    rng: ChaCha8Rng,
+    pub primary: Region,
+    pub standby: Region,
+    pub dark: HashSet<Region>,
+    /// The running invocation is killed at this time (its Lambda timeout).
+    pub deadline: Option<OffsetDateTime>,
+    pub timed_out: bool,
+    /// Errors the next calls of an API get, e.g. `"rds.PromoteReadReplica"`.
+    pub faults: HashMap<&'static str, VecDeque<PortError>>,
+    /// Per call, `"<region> <api>"` → count.
+    pub calls: BTreeMap<String, u32>,
+    pub timeline: Vec<Entry>,
+
+    pub parameters: HashMap<String, Vec<Decision>>,
+    /// The STOP metric in the standby Region: (time, value).
+    pub stop_metric: Vec<(OffsetDateTime, f64)>,
+    pub alarm: AlarmState,
+    pub controls: BTreeMap<String, ControlState>,
+    pub arc_endpoints: BTreeMap<String, (Region, EndpointHealth)>,
+    pub instances: HashMap<String, SimInstance>,
+    pub global: Option<GlobalClusterStatus>,
+    pub writer_move: Option<WriterMove>,
+    pub cluster_endpoints: HashMap<String, (String, u16)>,
+    pub groups: HashMap<String, GroupCapacity>,
+    /// Instances of the standby group: when each is InService.
+    pub instances_ready_at: Vec<OffsetDateTime>,
+    pub secrets: HashMap<(Region, String), SimSecret>,
+    /// How far the standby's copy of the data trails the primary's.
+    pub replication_lag: Duration,
+    /// When replication from the primary stopped: a promotion or a failover
+    /// with data loss started. Writes the primary took after this minus the
+    /// lag never reach the standby.
+    pub replication_cut_at: Option<OffsetDateTime>,
+    /// Writer moves started: promotions and Aurora global switchovers / failovers.
+    pub writer_moves: u32,
+}
+
+impl World {
+    pub fn new(seed: u64, primary: Region, standby: Region) -> Self {
+        let start = time::macros::datetime!(2026-11-22 03:00:00 UTC);
+        World {
+            start,
+            now: start,
+            rng: ChaCha8Rng::seed_from_u64(seed),
+            primary,
+            standby,
+            dark: HashSet::new(),
+            deadline: None,
+            timed_out: false,
+            faults: HashMap::new(),
+            calls: BTreeMap::new(),
+            timeline: Vec::new(),
+            parameters: HashMap::new(),
+            stop_metric: Vec::new(),
+            alarm: AlarmState::Ok,
+            controls: BTreeMap::new(),
+            arc_endpoints: BTreeMap::new(),
+            instances: HashMap::new(),
+            global: None,
+            writer_move: None,
+            cluster_endpoints: HashMap::new(),
+            groups: HashMap::new(),
+            instances_ready_at: Vec::new(),
+            secrets: HashMap::new(),
+            replication_lag: Duration::ZERO,
+            replication_cut_at: None,
+            writer_moves: 0,
+        }
+    }
+
+    /// A draw from `range`, the same for the same seed and history.
+    pub fn draw(&mut self, range: RangeInclusive<i64>) -> i64 {
+        let (lo, hi) = (*range.start(), *range.end());
+        let span = u64::try_from(hi - lo + 1).unwrap_or(1);
+        lo + i64::try_from(self.rng.next_u64() % span).unwrap_or(0)
+    }
+
+    pub fn draw_s(&mut self, range: RangeInclusive<i64>) -> Duration {
+        Duration::seconds(self.draw(range))
+    }
+
+    pub fn elapsed_ms(&self) -> i64 {
+        i64::try_from((self.now - self.start).whole_milliseconds()).unwrap_or(i64::MAX)
+    }
+
+    pub fn log(&mut self, region: &str, event: impl Into<String>) {
+        let at_ms = self.elapsed_ms();
+        self.timeline.push(Entry {
+            at_ms,
+            region: region.to_owned(),
+            event: event.into(),
+        });
+    }
+
+    pub fn fail_next(&mut self, api: &'static str, errors: impl IntoIterator<Item = PortError>) {
+        self.faults.entry(api).or_default().extend(errors);
+    }
+
+    /// Lets one API call in, or says why it fails: the invocation's deadline,
+    /// a dark Region, a scripted fault. Moves the clock by the call's latency.
+    pub fn admit(&mut self, region: &Region, api: &'static str) -> PortResult<()> {
+        if self.timed_out || self.deadline.is_some_and(|d| self.now >= d) {
+            self.timed_out = true;
+            return Err(PortError::Unavailable("Task timed out".into()));
+        }
+        *self.calls.entry(format!("{region} {api}")).or_default() += 1;
+        if self.dark.contains(region) {
+            self.now += Duration::milliseconds(model::CONNECT_TIMEOUT_MS);
+            return Err(PortError::Unavailable(format!(
+                "{api}: connect timeout to {region}"
+            )));
+        }
+        let latency = self.draw(model::API_LATENCY_MS);
+        self.now += Duration::milliseconds(latency);
+        if let Some(error) = self.faults.get_mut(api).and_then(VecDeque::pop_front) {
+            return Err(error);
+        }
+        Ok(())
+    }
+
+    /// The number of API calls made to `region`'s services.
+    pub fn calls_to(&self, region: &Region) -> u32 {
+        let prefix = format!("{region} ");
+        self.calls
+            .iter()
+            .filter(|(k, _)| k.starts_with(&prefix))
+            .map(|(_, n)| n)
+            .sum()
+    }
+
+    pub fn total_calls(&self) -> u32 {
+        self.calls.values().sum()
+    }
+
+    /// Completes what finished by now: promotions, writer moves.
+    pub fn settle(&mut self) -> Vec<String> {
+        let now = self.now;
+        let mut finished = Vec::new();
+        for (id, instance) in &mut self.instances {
+            if instance.promoted_at.is_some_and(|t| t <= now) {
+                instance.promoted_at = None;
+                instance.status.status = "available".into();
+                instance.status.source = None;
+                instance.status.replica_lag_seconds = None;
+                finished.push(id.clone());
+            }
+        }
+        if let Some(moving) = self.writer_move.take_if(|m| m.done_at <= now)
+            && let Some(global) = &mut self.global
+        {
+            global.writer_cluster_arn = Some(moving.target_arn);
+            global.status = "available".into();
+            finished.push(global.global_cluster_id.clone());
+        }
+        finished.sort();
+        finished
+    }
+}
+
+fn lock(world: &Mutex<World>) -> MutexGuard<'_, World> {
+    world.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// A handle on the world, cheap to clone into every port.
+#[derive(Debug, Clone)]
+pub struct Sim(Arc<Mutex<World>>);
+
+impl Sim {
+    pub fn new(world: World) -> Self {
+        Sim(Arc::new(Mutex::new(world)))
+    }
+    pub fn with<T>(&self, f: impl FnOnce(&mut World) -> T) -> T {
+        f(&mut lock(&self.0))
+    }
+    pub fn now(&self) -> OffsetDateTime {
+        self.with(|w| w.now)
+    }
+    pub fn log(&self, region: &str, event: impl Into<String>) {
+        self.with(|w| w.log(region, event));
+    }
+}
+
+/// The virtual clock: `sleep` moves time on at once.
+#[derive(Debug, Clone)]
+pub struct SimClock(pub Sim);
+
+impl Clock for SimClock {
+    fn now(&self) -> OffsetDateTime {
+        self.0.now()
+    }
+    async fn sleep(&self, duration: std::time::Duration) {
+        let by = Duration::try_from(duration).unwrap_or(Duration::MAX);
+        self.0.with(|w| w.now += by);
+        tokio::task::yield_now().await;
+    }
+}

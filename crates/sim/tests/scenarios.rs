@@ -1,0 +1,134 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failure should panic
+
+//! Every scenario of the library, run with the real handlers of the four
+//! functions, holds DESIGN.md's invariants, for several seeds; the same seed
+//! gives the same run; and the checks do catch a wrong outcome.
+
+use stop_sim::scenario::{Side, library, select};
+use stop_sim::{Report, run_all};
+
+fn failures(reports: &[Report]) -> Vec<String> {
+    reports
+        .iter()
+        .flat_map(|r| {
+            r.checks.iter().filter(|c| !c.ok).map(move |c| {
+                format!(
+                    "seed {} #{} {}: {}: {}",
+                    r.seed, r.id, r.scenario, c.name, c.detail
+                )
+            })
+        })
+        .collect()
+}
+
+#[test]
+fn every_scenario_holds_the_invariants_for_several_seeds() {
+    for seed in [1, 7, 2026] {
+        let reports = run_all(&library(), seed).unwrap();
+        assert_eq!(reports.len(), 12);
+        let failed = failures(&reports);
+        assert!(failed.is_empty(), "{}", failed.join("\n"));
+        for report in &reports {
+            assert!(report.passed);
+            assert!(report.rto_ms.is_some(), "{}: no RTO", report.scenario);
+            assert_eq!(report.calls_to_primary, 0, "{}", report.scenario);
+        }
+    }
+}
+
+#[test]
+fn the_same_seed_gives_the_same_run_and_another_seed_another() {
+    let first = run_all(&library(), 42).unwrap();
+    let again = run_all(&library(), 42).unwrap();
+    assert_eq!(first, again);
+    let other = run_all(&library(), 43).unwrap();
+    assert_ne!(
+        first.iter().map(|r| r.rto_ms).collect::<Vec<_>>(),
+        other.iter().map(|r| r.rto_ms).collect::<Vec<_>>()
+    );
+}
+
+#[test]
+fn a_wrong_expectation_fails_its_checks() {
+    let mut scenarios = select(&["planned-stop".into()]).unwrap();
+    scenarios[0].expect_region = Side::Primary;
+    scenarios[0].expect_answers = &[409];
+    let report = &run_all(&scenarios, 7).unwrap()[0];
+    assert!(!report.passed);
+    let failed = failures(std::slice::from_ref(report));
+    assert!(
+        failed.iter().any(|f| f.contains("one decision, converged")),
+        "{failed:?}"
+    );
+    assert!(
+        failed.iter().any(|f| f.contains("operator answers")),
+        "{failed:?}"
+    );
+}
+
+#[test]
+fn the_outage_fails_over_without_a_press_and_loses_only_the_lag() {
+    let report = &run_all(&select(&["outage-auto".into()]).unwrap(), 7).unwrap()[0];
+    let decision_line = report
+        .timeline
+        .iter()
+        .find(|e| e.event.contains("decided"))
+        .expect("the promoter decided");
+    assert!(decision_line.event.starts_with("replica-promoter"));
+    assert!(report.outage_ms.unwrap() > report.rto_ms.unwrap());
+    // Writes in the last replica-lag seconds before the Region went dark.
+    let lost = report.rpo_ms.unwrap();
+    assert!(lost > 0 && lost <= 8_000, "{lost} ms");
+}
+
+#[test]
+fn duplicate_and_late_notifications_promote_once() {
+    let report = &run_all(&select(&["5".into()]).unwrap(), 7).unwrap()[0];
+    let promotions = report
+        .timeline
+        .iter()
+        .filter(|e| e.event.contains("promotion of orders-replica started ("))
+        .count();
+    assert_eq!(promotions, 1);
+    assert!(
+        report
+            .timeline
+            .iter()
+            .any(|e| e.event.contains("older than the 900 s bound"))
+    );
+}
+
+#[test]
+fn unknown_scenarios_are_named_in_the_error() {
+    let err = select(&["13".into()]).unwrap_err();
+    assert!(err.contains("planned-stop"), "{err}");
+}
+
+#[test]
+fn measured_rtos_fall_inside_the_modeled_budget() {
+    use stop_sim::budget::{Parameters, arc_path, stop_path};
+    let p = Parameters::default();
+    let (stop, arc) = (stop_path(&p), arc_path(&p));
+    for seed in [3, 11] {
+        for report in run_all(
+            &select(&["1".into(), "2".into(), "11".into()]).unwrap(),
+            seed,
+        )
+        .unwrap()
+        {
+            let rto_s = report.rto_ms.unwrap() / 1000;
+            let budget = if report.scenario == "planned-arc" {
+                &arc
+            } else {
+                &stop
+            };
+            assert!(
+                (budget.best_s..=budget.worst_s).contains(&rto_s),
+                "{} seed {seed}: {rto_s} s outside {}..={} s",
+                report.scenario,
+                budget.best_s,
+                budget.worst_s
+            );
+        }
+    }
+}
