@@ -111,50 +111,6 @@ pub fn for_method(method: &Method, mut response: Response<Body>) -> Response<Bod
     response
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn body_text(response: &Response<Body>) -> String {
-        match response.body() {
-            Body::Text(t) => t.clone(),
-            Body::Empty => String::new(),
-            Body::Binary(b) => String::from_utf8_lossy(b).into_owned(),
-            _ => String::new(),
-        }
-    }
-
-    #[test]
-    fn errors_are_json_with_a_code_and_message() {
-        let r = error(StatusCode::BAD_REQUEST, "bad", "a \"quoted\" thing");
-        assert_eq!(r.status(), 400);
-        let v: serde_json::Value = serde_json::from_str(&body_text(&r)).unwrap();
-        assert_eq!(v["error"]["code"], "bad");
-        assert_eq!(v["error"]["message"], "a \"quoted\" thing");
-        assert_eq!(r.headers()[CONTENT_TYPE], "application/json");
-        assert_eq!(r.headers()[CACHE_CONTROL], "no-store");
-    }
-
-    #[test]
-    fn method_not_allowed_lists_the_allowed_methods() {
-        let r = method_not_allowed(&Method::POST, "/x", &[Method::GET, Method::HEAD]);
-        assert_eq!(r.status(), 405);
-        assert_eq!(r.headers()[ALLOW], "GET, HEAD");
-        assert!(body_text(&r).contains("POST is not allowed on /x"));
-    }
-
-    #[test]
-    fn head_responses_have_no_body() {
-        let r = for_method(
-            &Method::HEAD,
-            json(StatusCode::OK, &serde_json::json!({"a": 1})),
-        );
-        assert_eq!(r.status(), 200);
-        assert!(body_text(&r).is_empty());
-        assert_eq!(r.headers()[CONTENT_TYPE], "application/json");
-    }
-}
-
 /// The REST API proxy event API Gateway sends for an HTTP request, parsed as
 /// the runtime parses it. `operator` signs the caller in as a Cognito user of
 /// the `operators` group, as the API's authorizer would; for local servers,
@@ -200,4 +156,48 @@ pub fn proxy_request(
         }
     });
     lambda_http::request::from_str(&event.to_string()).map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn body_text(response: &Response<Body>) -> String {
+        match response.body() {
+            Body::Text(t) => t.clone(),
+            Body::Empty => String::new(),
+            Body::Binary(b) => String::from_utf8_lossy(b).into_owned(),
+            _ => String::new(),
+        }
+    }
+
+    #[test]
+    fn errors_are_json_with_a_code_and_message() {
+        let r = error(StatusCode::BAD_REQUEST, "bad", "a \"quoted\" thing");
+        assert_eq!(r.status(), 400);
+        let v: serde_json::Value = serde_json::from_str(&body_text(&r)).unwrap();
+        assert_eq!(v["error"]["code"], "bad");
+        assert_eq!(v["error"]["message"], "a \"quoted\" thing");
+        assert_eq!(r.headers()[CONTENT_TYPE], "application/json");
+        assert_eq!(r.headers()[CACHE_CONTROL], "no-store");
+    }
+
+    #[test]
+    fn method_not_allowed_lists_the_allowed_methods() {
+        let r = method_not_allowed(&Method::POST, "/x", &[Method::GET, Method::HEAD]);
+        assert_eq!(r.status(), 405);
+        assert_eq!(r.headers()[ALLOW], "GET, HEAD");
+        assert!(body_text(&r).contains("POST is not allowed on /x"));
+    }
+
+    #[test]
+    fn head_responses_have_no_body() {
+        let r = for_method(
+            &Method::HEAD,
+            json(StatusCode::OK, &serde_json::json!({"a": 1})),
+        );
+        assert_eq!(r.status(), 200);
+        assert!(body_text(&r).is_empty());
+        assert_eq!(r.headers()[CONTENT_TYPE], "application/json");
+    }
 }
