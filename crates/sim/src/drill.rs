@@ -409,18 +409,25 @@ impl<'s> Drill<'s> {
     }
 
     async fn run(mut self) -> Report {
-        while let Some(((at, _), event)) = self.queue.pop_first() {
-            if at > self.end {
+        self.run_until(self.end).await;
+        self.report()
+    }
+
+    /// Handles every event due by `until`, then moves the clock there.
+    async fn run_until(&mut self, until: OffsetDateTime) {
+        while let Some(entry) = self.queue.first_entry() {
+            let (at, _) = *entry.key();
+            if at > until {
                 break;
             }
+            let event = entry.remove();
             // An event due while a handler was busy runs when it is done.
             self.sim.with(|w| w.now = w.now.max(at));
             self.settle();
             self.on(event).await;
         }
-        self.sim.with(|w| w.now = w.now.max(self.end));
+        self.sim.with(|w| w.now = w.now.max(until));
         self.settle();
-        self.report()
     }
 
     /// Promotions and writer moves that finished: RDS says so through its
@@ -1300,6 +1307,102 @@ impl WorldFacts {
             replication_cut_at: w.replication_cut_at,
             lag: w.replication_lag,
         }
+    }
+}
+
+/// The world running open-ended, for `stopctl local`: time moves when told,
+/// the operator API and the demo endpoint answer HTTP requests.
+pub struct Live {
+    drill: Drill<'static>,
+}
+
+impl Live {
+    /// Both switches, an RDS replica, an Auto Scaling group; no script.
+    pub fn new(seed: u64, cooldown_s: u32) -> Result<Self, String> {
+        let scenario = Scenario {
+            id: 0,
+            name: "local",
+            summary: "the world, live",
+            path: Path::Arc,
+            db: Db::RdsReplica,
+            auto_failover: false,
+            canary: false,
+            secret_replicated: false,
+            cooldown_s,
+            sns: Default::default(),
+            script: Vec::new(),
+            horizon_s: i64::from(u32::MAX),
+            expect_region: Side::Standby,
+            expect_epoch: 1,
+            expect_answers: &[],
+        };
+        let scenario: &'static Scenario = Box::leak(Box::new(scenario));
+        Ok(Live {
+            drill: Drill::new(scenario, seed)?,
+        })
+    }
+
+    pub fn now(&self) -> OffsetDateTime {
+        self.drill.now()
+    }
+
+    /// Moves the virtual clock on by `by`, running everything due.
+    pub async fn advance(&mut self, by: Duration) {
+        let until = self.drill.now() + by;
+        self.drill.run_until(until).await;
+    }
+
+    /// Timeline lines from the `from`-th on.
+    pub fn timeline_from(&self, from: usize) -> Vec<Entry> {
+        self.drill.sim.with(|w| {
+            w.timeline
+                .get(from..)
+                .map(<[Entry]>::to_vec)
+                .unwrap_or_default()
+        })
+    }
+
+    /// One request to the operator API, as a Lambda invocation with its timeout.
+    pub async fn operator_api(&mut self, request: Request) -> lambda_http::Response<Body> {
+        self.drill.start_invocation();
+        let response = failover_trigger::handle(&self.drill.trigger, request).await;
+        if self.drill.end_invocation() {
+            return stop_http::error(
+                lambda_http::http::StatusCode::GATEWAY_TIMEOUT,
+                "timeout",
+                "the function timed out",
+            );
+        }
+        response
+    }
+
+    /// One request to the failover name: Route 53's answer decides which
+    /// Region's `region-info` serves it.
+    pub async fn demo_api(&mut self, request: Request) -> lambda_http::Response<Body> {
+        let side = self.drill.dns_answer();
+        let region = self.drill.region(side);
+        if self.drill.sim.with(|w| w.dark.contains(&region)) {
+            return stop_http::error(
+                lambda_http::http::StatusCode::SERVICE_UNAVAILABLE,
+                "region_dark",
+                format!("{region} does not answer"),
+            );
+        }
+        let app = match side {
+            Side::Primary => &self.drill.info_primary,
+            Side::Standby => &self.drill.info_standby,
+        };
+        region_info::handle(app, request).await
+    }
+
+    /// Turns a Region dark or back.
+    pub async fn set_dark(&mut self, primary: bool, dark: bool) {
+        let side = if primary {
+            Side::Primary
+        } else {
+            Side::Standby
+        };
+        self.drill.act(Action::Dark(side, dark)).await;
     }
 }
 

@@ -1,0 +1,144 @@
+//! `stopctl local`: the simulated world on localhost. `/` and `/health` answer
+//! as the failover name does (Route 53's answer picks the Region);
+//! `/console`, `/status`, `/failover` and `/failback` are the real operator
+//! API, signed in as a local operator. Virtual time runs `speed` times faster
+//! than the wall clock, and the world's timeline is printed as it happens.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use http_body_util::{BodyExt, Full};
+use hyper::body::{Bytes, Incoming};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use lambda_http::Body;
+use stop_sim::drill::Live;
+use tokio::net::TcpListener;
+use tokio::sync::Mutex;
+
+use crate::render::{Style, say};
+
+const OPERATOR_ROUTES: &[&str] = &["/console", "/status", "/failover", "/failback"];
+
+async fn serve(
+    live: &Mutex<Live>,
+    request: hyper::Request<Incoming>,
+) -> hyper::Response<Full<Bytes>> {
+    let method = request.method().as_str().to_owned();
+    let path = request.uri().path().to_owned();
+    let query = request.uri().query().map(str::to_owned);
+    let content_type = request
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let body = match request.into_body().collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(_) => Bytes::new(),
+    };
+    let operator = OPERATOR_ROUTES.contains(&path.trim_end_matches('/'));
+    let request = stop_http::proxy_request(
+        &method,
+        &path,
+        query.as_deref(),
+        content_type.as_deref(),
+        &body,
+        operator.then_some("local-operator"),
+    );
+    let response = match request {
+        Ok(request) if operator => live.lock().await.operator_api(request).await,
+        Ok(request) => live.lock().await.demo_api(request).await,
+        Err(err) => stop_http::error(
+            lambda_http::http::StatusCode::BAD_REQUEST,
+            "bad_request",
+            err,
+        ),
+    };
+    let (parts, body) = response.into_parts();
+    let bytes = match body {
+        Body::Text(text) => Bytes::from(text),
+        Body::Binary(bytes) => Bytes::from(bytes),
+        _ => Bytes::new(),
+    };
+    let mut out = hyper::Response::new(Full::new(bytes));
+    *out.status_mut() = parts.status;
+    *out.headers_mut() = parts.headers;
+    out
+}
+
+/// Serves until interrupted, or for `for_seconds` of wall time.
+pub async fn run(
+    port: u16,
+    speed: f64,
+    seed: u64,
+    cooldown_s: u32,
+    for_seconds: Option<f64>,
+    style: Style,
+) -> Result<(), String> {
+    let live = Arc::new(Mutex::new(Live::new(seed, cooldown_s)?));
+    let listener = TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], port)))
+        .await
+        .map_err(|e| format!("cannot listen on 127.0.0.1:{port}: {e}"))?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    say(&format!(
+        "demo endpoint  http://{addr}/   (the failover name: curl it, or `stopctl watch http://{addr}/`)\n\
+         console        http://{addr}/console   (signed in as local-operator)\n\
+         virtual time runs {speed}× the wall clock; cooldown {cooldown_s} s; Ctrl-C to stop\n\n"
+    ));
+
+    let clock = Arc::clone(&live);
+    let tick = Duration::from_millis(100);
+    let ticker = tokio::spawn(async move {
+        let mut printed = 0;
+        let step = time::Duration::seconds_f64(tick.as_secs_f64() * speed);
+        loop {
+            tokio::time::sleep(tick).await;
+            let mut live = clock.lock().await;
+            live.advance(step).await;
+            for entry in live.timeline_from(printed) {
+                printed += 1;
+                let s = entry.at_ms / 1000;
+                say(&format!(
+                    "{} {:<14} {}\n",
+                    style.dim(&format!("{:02}:{:02}", s / 60, s % 60)),
+                    entry.region,
+                    entry.event
+                ));
+            }
+        }
+    });
+
+    let accept = async {
+        loop {
+            let Ok((stream, _)) = listener.accept().await else {
+                continue;
+            };
+            let live = Arc::clone(&live);
+            tokio::spawn(async move {
+                let service = service_fn(move |request| {
+                    let live = Arc::clone(&live);
+                    async move { Ok::<_, hyper::Error>(serve(&live, request).await) }
+                });
+                let _ = http1::Builder::new()
+                    .serve_connection(TokioIo::new(stream), service)
+                    .await;
+            });
+        }
+    };
+    let stop = async {
+        match for_seconds {
+            Some(s) => tokio::time::sleep(Duration::from_secs_f64(s)).await,
+            None => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    };
+    tokio::select! {
+        () = accept => {}
+        () = stop => {}
+    }
+    ticker.abort();
+    Ok(())
+}

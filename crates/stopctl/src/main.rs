@@ -1,0 +1,588 @@
+//! stopctl: drill the failover on a laptop, or drive and check a deployed one.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use serde_json::json;
+use stop_core::Config;
+use stop_sim::budget::{self, Parameters};
+use stopctl::readiness::Standby;
+use stopctl::remote::{self, Failure, Press};
+use stopctl::render::{self, Style, say};
+use stopctl::{exit, local};
+
+/// `println!` and `print!` through [`say`]: a closed pipe ends no command with a panic.
+macro_rules! sayln {
+    () => { say("\n") };
+    ($($arg:tt)*) => { say(&format!("{}\n", format_args!($($arg)*))) };
+}
+macro_rules! say_ {
+    ($($arg:tt)*) => { say(&format!($($arg)*)) };
+}
+
+#[derive(Parser)]
+#[command(
+    name = "stopctl",
+    version,
+    about = "Fail a serverless application over to its standby Region and back: drill it on a laptop, drive and check it in AWS."
+)]
+struct Cli {
+    /// Print JSON instead of text (every command).
+    #[arg(long, global = true)]
+    json: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run failover scenarios in the two-Region simulation: timeline, RTO, RPO, invariants.
+    Drill {
+        /// Scenario numbers or names; all twelve when none is given.
+        scenarios: Vec<String>,
+        /// The seed of the simulation; the same seed gives the same run.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Only the summary table, no timelines.
+        #[arg(long)]
+        quiet: bool,
+        /// List the scenarios and exit.
+        #[arg(long)]
+        list: bool,
+    },
+    /// Serve the simulated world on localhost: the demo endpoint and the operator console.
+    Local {
+        #[arg(long, default_value_t = 8080)]
+        port: u16,
+        /// Virtual seconds per wall-clock second.
+        #[arg(long, default_value_t = 10.0, value_parser = positive)]
+        speed: f64,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// The anti-flap cooldown between moves, in virtual seconds.
+        #[arg(long, default_value_t = 300)]
+        cooldown: u32,
+        /// Stop after this many wall-clock seconds (default: at Ctrl-C).
+        #[arg(long, value_parser = positive)]
+        for_seconds: Option<f64>,
+    },
+    /// The decision, the switches and the steps, from the deployed operator API.
+    Status {
+        #[command(flatten)]
+        api: Api,
+        #[arg(long)]
+        service: Option<String>,
+    },
+    /// Press Failover on the deployed operator API.
+    Failover(PressArgs),
+    /// Press Failback on the deployed operator API.
+    Failback(PressArgs),
+    /// Request URL every interval; print the time, the Region that answered and the latency.
+    Watch {
+        url: String,
+        /// Seconds between requests.
+        #[arg(long, default_value_t = 1.0, value_parser = positive)]
+        interval: f64,
+        /// Stop after this many requests (default: at Ctrl-C).
+        #[arg(long)]
+        count: Option<u64>,
+    },
+    /// The STOP alarm's state and the metric's last value, polled in the standby Region.
+    Monitor {
+        #[command(flatten)]
+        env: EnvFile,
+        #[arg(long, default_value_t = 10.0, value_parser = positive)]
+        interval: f64,
+        #[arg(long)]
+        count: Option<u64>,
+    },
+    /// The runbook and the modeled RTO budget, STOP path against ARC path.
+    Plan {
+        /// The STOP alarm's period in seconds (template: 60).
+        #[arg(long, default_value_t = 60)]
+        alarm_period: i64,
+        #[arg(long, default_value_t = 1)]
+        evaluation_periods: i64,
+        /// The failover record's TTL (alias to API Gateway: 60).
+        #[arg(long, default_value_t = 60)]
+        ttl: i64,
+        #[arg(long, value_enum, default_value_t = DbKind::RdsReplica)]
+        db: DbKind,
+    },
+    /// Readiness of the standby: record, alarm, routing controls, replica and lag, group, secret.
+    Check {
+        #[command(flatten)]
+        env: EnvFile,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum DbKind {
+    RdsReplica,
+    AuroraGlobal,
+}
+
+#[derive(clap::Args)]
+struct Api {
+    /// The operator API's base URL (the SECONDARY stack's OperatorApiUrl output).
+    #[arg(long, env = "STOP_API")]
+    api: String,
+    /// A Cognito ID token of a user in the operators group.
+    #[arg(long, env = "STOP_TOKEN", hide_env_values = true)]
+    token: Option<String>,
+    /// Seconds to wait for an answer.
+    #[arg(long, default_value_t = 30.0, value_parser = positive)]
+    timeout: f64,
+}
+
+#[derive(clap::Args)]
+struct PressArgs {
+    #[command(flatten)]
+    api: Api,
+    /// Why: it goes into the decision record and the audit log.
+    #[arg(long)]
+    reason: String,
+    #[arg(long, value_parser = ["graceful", "ungraceful"], default_value = "graceful")]
+    mode: String,
+    #[arg(long)]
+    service: Option<String>,
+    /// Show what would change; change nothing.
+    #[arg(long)]
+    dry_run: bool,
+    /// Skip the anti-flap cooldown and, if allowed, break glass on ARC safety rules.
+    #[arg(long)]
+    override_safety: bool,
+}
+
+#[derive(clap::Args)]
+struct EnvFile {
+    /// KEY=VALUE lines with the standby stack's settings (as the functions get
+    /// them); the environment fills in the rest.
+    #[arg(long)]
+    env_file: Option<PathBuf>,
+}
+
+fn positive(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(v) if v > 0.0 && v.is_finite() => Ok(v),
+        _ => Err(format!("{text:?} is not a positive number")),
+    }
+}
+
+fn print_json(value: &impl serde::Serialize) {
+    let text =
+        serde_json::to_string_pretty(value).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"));
+    say(&format!("{text}\n"));
+}
+
+fn fail(code: u8, message: &str, as_json: bool) -> ExitCode {
+    if as_json {
+        print_json(&json!({"error": message}));
+    } else {
+        eprintln!("stopctl: {message}");
+    }
+    ExitCode::from(code)
+}
+
+fn load_config(env: &EnvFile) -> Result<Config, String> {
+    let mut vars = HashMap::new();
+    if let Some(path) = &env.env_file {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        for line in text.lines().map(str::trim) {
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let (key, value) = line
+                .split_once('=')
+                .ok_or_else(|| format!("{}: not KEY=VALUE: {line:?}", path.display()))?;
+            vars.insert(key.trim().to_owned(), value.trim().to_owned());
+        }
+    }
+    Config::from_lookup(|k| vars.get(k).cloned().or_else(|| std::env::var(k).ok()))
+        .map_err(|e| format!("configuration: {e}"))
+}
+
+fn drill(scenarios: &[String], seed: u64, quiet: bool, list: bool, as_json: bool) -> ExitCode {
+    let style = Style::detect();
+    let selected = match stop_sim::select(scenarios) {
+        Ok(selected) => selected,
+        Err(e) => return fail(exit::USAGE, &e, as_json),
+    };
+    if list {
+        for s in &selected {
+            sayln!("{:>2} {:<23} {}", s.id, s.name, s.summary);
+        }
+        return ExitCode::SUCCESS;
+    }
+    let mut reports = Vec::new();
+    let runtime = match tokio::runtime::Builder::new_current_thread().build() {
+        Ok(runtime) => runtime,
+        Err(e) => return fail(exit::FAILED, &e.to_string(), as_json),
+    };
+    for scenario in &selected {
+        let report = match runtime.block_on(stop_sim::run(scenario, seed)) {
+            Ok(report) => report,
+            Err(e) => return fail(exit::FAILED, &e, as_json),
+        };
+        if !as_json && !quiet {
+            say_!("{}", render::scenario(&report, style));
+        }
+        reports.push(report);
+    }
+    let passed = reports.iter().all(|r| r.passed);
+    if as_json {
+        print_json(&json!({"seed": seed, "passed": passed, "scenarios": reports}));
+    } else {
+        say_!("{}", render::summary(&reports, style));
+        let ok = reports.iter().filter(|r| r.passed).count();
+        sayln!(
+            "{} of {} scenarios hold every invariant (seed {seed}).",
+            ok,
+            reports.len()
+        );
+    }
+    if passed {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(exit::FAILED)
+    }
+}
+
+fn plan(p: Parameters, db: DbKind, as_json: bool) -> ExitCode {
+    let db = match db {
+        DbKind::RdsReplica => "rds-replica",
+        DbKind::AuroraGlobal => "aurora-global",
+    };
+    let budgets = [
+        budget::stop_path(&p),
+        budget::arc_path(&p),
+        budget::data_tier(&p, db),
+    ];
+    if as_json {
+        print_json(&json!({"parameters": p, "database": db, "budgets": budgets}));
+        return ExitCode::SUCCESS;
+    }
+    let style = Style::detect();
+    sayln!("{}", style.bold("The runbook (standby Region only):"));
+    for line in [
+        "1. The operator presses Failover (console, or `stopctl failover`): the decision (epoch, who, why, mode) is written to SSM in the standby Region.",
+        "2. The trigger writes the switches: STOP metric = 1 (CloudWatch) and/or one ARC batch (primary Off, standby On) on any of the five cluster endpoints.",
+        "3. Route 53's health check on the primary record turns unhealthy; the failover record answers with the standby.",
+        "4. The STOP alarm's SNS notification reaches the promoter: it promotes the replica (or moves the Aurora global writer) and raises the Auto Scaling group.",
+        "5. RDS's completion event reaches the secret rewriter: the secret points at the new writer (a 5-minute schedule re-checks).",
+        "6. Clients follow within the record's TTL. Failback is the same button, never automatic, after the cooldown.",
+    ] {
+        sayln!("  {line}");
+    }
+    sayln!(
+        "\n{}",
+        style.bold("Modeled budget (template defaults unless overridden):")
+    );
+    for b in &budgets {
+        say_!("{}", render::budget(b, style));
+    }
+    sayln!(
+        "{}",
+        style.dim("Traffic moves on the first two lines' budget; writes on the last. Seeds for comparison: seed 000 \"a few minutes\" per step; seed 002 a 15-minute target.")
+    );
+    ExitCode::SUCCESS
+}
+
+async fn check(env: &EnvFile, as_json: bool) -> ExitCode {
+    let config = match load_config(env) {
+        Ok(config) => config,
+        Err(e) => return fail(exit::USAGE, &e, as_json),
+    };
+    let sdk = stop_aws::sdk_config(&config.region).await;
+    let endpoints = config
+        .services
+        .iter()
+        .find_map(|s| s.arc.as_ref().map(|a| a.endpoints.clone()))
+        .unwrap_or_default();
+    let decisions = stop_aws::decisions::SsmDecisionStore::new(
+        aws_sdk_ssm::Client::new(&sdk),
+        &config.decision_prefix,
+    );
+    let stop =
+        stop_aws::stop_metric::CloudWatchStopSwitch::new(aws_sdk_cloudwatch::Client::new(&sdk));
+    let controls = stop_aws::routing::ArcRoutingControls::new(&sdk, &endpoints);
+    let database = stop_aws::database::RdsDatabase::new(aws_sdk_rds::Client::new(&sdk));
+    let capacity =
+        stop_aws::capacity::AutoScalingCapacity::new(aws_sdk_autoscaling::Client::new(&sdk));
+    let secrets =
+        stop_aws::secrets::SecretsManagerSecrets::new(aws_sdk_secretsmanager::Client::new(&sdk));
+    let standby = Standby {
+        config: &config,
+        decisions: &decisions,
+        stop: &stop,
+        controls: &controls,
+        database: &database,
+        capacity: &capacity,
+        secrets: &secrets,
+        clock: &stop_aws::SystemClock,
+    };
+    let findings = standby.check().await;
+    let ready = findings.iter().all(|f| f.ok);
+    if as_json {
+        print_json(
+            &json!({"region": config.region.to_string(), "ready": ready, "checks": findings}),
+        );
+    } else {
+        let style = Style::detect();
+        for f in &findings {
+            let mark = if f.ok {
+                style.good("✓")
+            } else {
+                style.bad("✗")
+            };
+            sayln!("{mark} {:<34} {}", f.check, f.detail);
+        }
+        sayln!(
+            "{}",
+            if ready {
+                style.good("ready to fail over")
+            } else {
+                style.bad("NOT ready: fix the ✗ lines first")
+            }
+        );
+    }
+    // Every read failing means AWS was out of reach, not that the standby is unready.
+    if !findings.is_empty()
+        && findings
+            .iter()
+            .all(|f| !f.ok && f.detail.contains("unavailable"))
+    {
+        return ExitCode::from(exit::UNREACHABLE);
+    }
+    if ready {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(exit::FAILED)
+    }
+}
+
+async fn monitor(env: &EnvFile, interval: f64, count: Option<u64>, as_json: bool) -> ExitCode {
+    use stop_core::ports::StopSwitch;
+    let config = match load_config(env) {
+        Ok(config) => config,
+        Err(e) => return fail(exit::USAGE, &e, as_json),
+    };
+    let switches: Vec<_> = config
+        .services
+        .iter()
+        .filter_map(|s| s.stop_metric.clone().map(|m| (s.name.clone(), m)))
+        .collect();
+    if switches.is_empty() {
+        return fail(
+            exit::USAGE,
+            "no service has a STOP metric configured",
+            as_json,
+        );
+    }
+    let sdk = stop_aws::sdk_config(&config.region).await;
+    let stop =
+        stop_aws::stop_metric::CloudWatchStopSwitch::new(aws_sdk_cloudwatch::Client::new(&sdk));
+    let mut n = 0;
+    let mut unreachable = false;
+    loop {
+        for (service, switch) in &switches {
+            let read = stop.read(switch, service).await;
+            unreachable = read.is_err();
+            let now = time::OffsetDateTime::now_utc();
+            if as_json {
+                let line = match &read {
+                    Ok(s) => {
+                        json!({"at": now.unix_timestamp(), "service": service, "alarm": s.alarm_state, "last_value": s.last_value})
+                    }
+                    Err(e) => {
+                        json!({"at": now.unix_timestamp(), "service": service, "error": e.to_string()})
+                    }
+                };
+                sayln!("{line}");
+            } else {
+                match &read {
+                    Ok(s) => sayln!(
+                        "{} {service} {} {:?} last value {:?}",
+                        now.time(),
+                        switch.alarm_name,
+                        s.alarm_state,
+                        s.last_value
+                    ),
+                    Err(e) => sayln!(
+                        "{} {service} {} unreadable: {e}",
+                        now.time(),
+                        switch.alarm_name
+                    ),
+                }
+            }
+        }
+        n += 1;
+        if count.is_some_and(|c| n >= c) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_secs_f64(interval)).await;
+    }
+    if unreachable {
+        ExitCode::from(exit::UNREACHABLE)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+async fn watch(url: &str, interval: f64, count: Option<u64>, as_json: bool) -> ExitCode {
+    let http = match remote::client(Duration::from_secs(5)) {
+        Ok(http) => http,
+        Err(f) => return fail(f.code, &f.message, as_json),
+    };
+    if reqwest::Url::parse(url).is_err() {
+        return fail(exit::USAGE, &format!("{url:?} is not a URL"), as_json);
+    }
+    let style = Style::detect();
+    let mut n = 0;
+    let mut last_region: Option<String> = None;
+    let mut all_failed = true;
+    loop {
+        let probe = remote::probe(&http, url).await;
+        all_failed &= probe.error.is_some();
+        if as_json {
+            sayln!("{}", serde_json::to_string(&probe).unwrap_or_default());
+        } else {
+            let region = probe.region.clone().unwrap_or_else(|| "-".into());
+            let moved = last_region.as_ref().is_some_and(|r| *r != region);
+            let region_text = if moved {
+                style.bold(&region)
+            } else {
+                region.clone()
+            };
+            match &probe.error {
+                None => sayln!(
+                    "{}  {:<14} {:>3}  {:>7.1} ms{}",
+                    probe.at,
+                    region_text,
+                    probe.status.unwrap_or(0),
+                    probe.latency_ms,
+                    if moved { "  ← moved" } else { "" }
+                ),
+                Some(e) => sayln!("{}  {}", probe.at, style.bad(&format!("error: {e}"))),
+            }
+            last_region = Some(region);
+        }
+        n += 1;
+        if count.is_some_and(|c| n >= c) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_secs_f64(interval)).await;
+    }
+    if all_failed {
+        ExitCode::from(exit::UNREACHABLE)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+fn print_answer(result: Result<remote::ApiAnswer, Failure>, as_json: bool) -> ExitCode {
+    match result {
+        Ok(answer) => {
+            if as_json {
+                print_json(&answer);
+            } else {
+                sayln!("{}", remote::describe(&answer));
+            }
+            ExitCode::from(answer.exit_code())
+        }
+        Err(f) => fail(f.code, &f.message, as_json),
+    }
+}
+
+async fn press(args: &PressArgs, path: &str, as_json: bool) -> ExitCode {
+    let http = match remote::client(Duration::from_secs_f64(args.api.timeout)) {
+        Ok(http) => http,
+        Err(f) => return fail(f.code, &f.message, as_json),
+    };
+    let body = Press {
+        service: args.service.clone(),
+        reason: args.reason.clone(),
+        mode: args.mode.clone(),
+        dry_run: args.dry_run,
+        override_safety: args.override_safety,
+    };
+    let result = remote::press(&http, &args.api.api, args.api.token.as_deref(), path, &body).await;
+    print_answer(result, as_json)
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let as_json = cli.json;
+    match cli.command {
+        Command::Drill {
+            scenarios,
+            seed,
+            quiet,
+            list,
+        } => drill(&scenarios, seed, quiet, list, as_json),
+        Command::Plan {
+            alarm_period,
+            evaluation_periods,
+            ttl,
+            db,
+        } => plan(
+            Parameters {
+                alarm_period_s: alarm_period,
+                evaluation_periods,
+                dns_ttl_s: ttl,
+                ..Parameters::default()
+            },
+            db,
+            as_json,
+        ),
+        command => match tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+        {
+            Ok(runtime) => runtime.block_on(remote_command(command, as_json)),
+            Err(e) => fail(exit::FAILED, &e.to_string(), as_json),
+        },
+    }
+}
+
+async fn remote_command(command: Command, as_json: bool) -> ExitCode {
+    match command {
+        Command::Local {
+            port,
+            speed,
+            seed,
+            cooldown,
+            for_seconds,
+        } => match local::run(port, speed, seed, cooldown, for_seconds, Style::detect()).await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => fail(exit::USAGE, &e, as_json),
+        },
+        Command::Status { api, service } => {
+            let http = match remote::client(Duration::from_secs_f64(api.timeout)) {
+                Ok(http) => http,
+                Err(f) => return fail(f.code, &f.message, as_json),
+            };
+            let result =
+                remote::status(&http, &api.api, api.token.as_deref(), service.as_deref()).await;
+            print_answer(result, as_json)
+        }
+        Command::Failover(args) => press(&args, "/failover", as_json).await,
+        Command::Failback(args) => press(&args, "/failback", as_json).await,
+        Command::Watch {
+            url,
+            interval,
+            count,
+        } => watch(&url, interval, count, as_json).await,
+        Command::Monitor {
+            env,
+            interval,
+            count,
+        } => monitor(&env, interval, count, as_json).await,
+        Command::Check { env } => check(&env, as_json).await,
+        Command::Drill { .. } | Command::Plan { .. } => ExitCode::from(exit::USAGE),
+    }
+}

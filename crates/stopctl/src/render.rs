@@ -1,0 +1,175 @@
+//! Text for people: colour on a terminal, plain when piped or with NO_COLOR.
+
+use std::fmt::Write as _;
+
+use stop_sim::Report;
+use stop_sim::budget::Budget;
+
+/// Writes to standard output; a reader that went away (`stopctl drill | head`)
+/// is no reason to panic.
+pub fn say(text: &str) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Style {
+    pub colour: bool,
+}
+
+impl Style {
+    /// Colour when standard output is a terminal and NO_COLOR is unset.
+    pub fn detect() -> Self {
+        use std::io::IsTerminal;
+        Style {
+            colour: std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+        }
+    }
+    fn paint(&self, code: &str, text: &str) -> String {
+        if self.colour {
+            format!("\x1b[{code}m{text}\x1b[0m")
+        } else {
+            text.to_owned()
+        }
+    }
+    pub fn good(&self, text: &str) -> String {
+        self.paint("32", text)
+    }
+    pub fn bad(&self, text: &str) -> String {
+        self.paint("31;1", text)
+    }
+    pub fn dim(&self, text: &str) -> String {
+        self.paint("2", text)
+    }
+    pub fn bold(&self, text: &str) -> String {
+        self.paint("1", text)
+    }
+}
+
+pub fn seconds(ms: Option<i64>) -> String {
+    ms.map_or("–".to_owned(), |ms| {
+        format!("{:.1} s", ms as f64 / 1000.0)
+    })
+}
+
+fn clock(ms: i64) -> String {
+    let s = ms / 1000;
+    format!("{:02}:{:02}.{}", s / 60, s % 60, (ms % 1000) / 100)
+}
+
+/// One scenario: its timeline and its checks.
+pub fn scenario(report: &Report, style: Style) -> String {
+    let mut out = String::new();
+    let verdict = if report.passed {
+        style.good("PASS")
+    } else {
+        style.bad("FAIL")
+    };
+    let _ = writeln!(
+        out,
+        "{} {} {}  {}",
+        style.bold(&format!("#{:<2}", report.id)),
+        style.bold(report.scenario),
+        verdict,
+        style.dim(report.summary)
+    );
+    for entry in &report.timeline {
+        let _ = writeln!(
+            out,
+            "  {}  {:<14} {}",
+            style.dim(&clock(entry.at_ms)),
+            entry.region,
+            entry.event
+        );
+    }
+    for check in report.checks.iter().filter(|c| !c.ok) {
+        let _ = writeln!(out, "  {} {}: {}", style.bad("✗"), check.name, check.detail);
+    }
+    let passed = report.checks.iter().filter(|c| c.ok).count();
+    let _ = writeln!(
+        out,
+        "  {} {passed}/{} invariants hold; RTO {}, RPO {}\n",
+        if report.passed {
+            style.good("✓")
+        } else {
+            style.bad("✗")
+        },
+        report.checks.len(),
+        seconds(report.rto_ms),
+        rpo(report)
+    );
+    out
+}
+
+fn rpo(report: &Report) -> String {
+    match (report.rpo_writes, report.rpo_ms) {
+        (Some(0), _) => "0 writes".to_owned(),
+        (Some(n), Some(ms)) => format!("{n} writes ({})", seconds(Some(ms))),
+        _ => "–".to_owned(),
+    }
+}
+
+/// The summary table of a drill.
+pub fn summary(reports: &[Report], style: Style) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{}",
+        style.bold(&format!(
+            "{:<3} {:<22} {:>8} {:>8} {:>20} {:>5} {:>5}  {:<13} {}",
+            "#", "scenario", "RTO", "outage", "RPO", "calls", "steps", "epoch, Region", "result"
+        ))
+    );
+    for r in reports {
+        let done = r
+            .steps
+            .iter()
+            .filter(|s| s.state == stop_core::decision::StepState::Done)
+            .count();
+        let result = if r.passed {
+            style.good("pass")
+        } else {
+            style.bad("FAIL")
+        };
+        let _ = writeln!(
+            out,
+            "{:<3} {:<22} {:>8} {:>8} {:>20} {:>5} {:>5}  {:<13} {result}",
+            r.id,
+            r.scenario,
+            seconds(r.rto_ms),
+            seconds(r.outage_ms),
+            rpo(r),
+            r.api_calls,
+            format!("{done}/{}", r.steps.len()),
+            format!("{} {}", r.epoch, r.final_region),
+        );
+    }
+    out.push_str(&style.dim(
+        "RTO: decision → the last client answered by the target Region. outage: the Region going dark → the same. \
+         RPO: writes the primary acknowledged that the new writer never got.\n",
+    ));
+    out
+}
+
+/// `stopctl plan`'s budget table.
+pub fn budget(budget: &Budget, style: Style) -> String {
+    let mut out = format!(
+        "{}\n",
+        style.bold(&format!(
+            "{}: {}–{} s",
+            budget.path, budget.best_s, budget.worst_s
+        ))
+    );
+    for stage in &budget.stages {
+        let _ = writeln!(
+            out,
+            "  {:>4}–{:<4} s  {}  {}",
+            stage.best_s,
+            stage.worst_s,
+            stage.stage,
+            style.dim(&format!("({})", stage.why))
+        );
+    }
+    out
+}

@@ -1,0 +1,206 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failure should panic
+
+//! stopctl as a user runs it: the binary, its exit codes, its JSON, and a
+//! local world served over HTTP that the deployed-system commands drive.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Output, Stdio};
+
+use serde_json::Value;
+
+fn stopctl(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_stopctl"))
+        .args(args)
+        .env_remove("STOP_API")
+        .env_remove("STOP_TOKEN")
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap()
+}
+
+fn json(output: &Output) -> Value {
+    serde_json::from_slice(&output.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&output.stdout)))
+}
+
+#[test]
+fn the_drill_runs_every_scenario_and_says_so_in_json() {
+    let output = stopctl(&["drill", "--seed", "5", "--json"]);
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let report = json(&output);
+    assert_eq!(report["passed"], true);
+    assert_eq!(report["seed"], 5);
+    let scenarios = report["scenarios"].as_array().unwrap();
+    assert_eq!(scenarios.len(), 12);
+    for s in scenarios {
+        assert!(s["rto_ms"].as_i64().unwrap() > 0, "{}", s["scenario"]);
+        assert!(!s["timeline"].as_array().unwrap().is_empty());
+    }
+}
+
+#[test]
+fn the_drill_text_has_a_timeline_and_a_summary_without_colour_when_piped() {
+    let output = stopctl(&["drill", "planned-stop", "12"]);
+    assert_eq!(output.status.code(), Some(0));
+    let text = String::from_utf8(output.stdout).unwrap();
+    assert!(text.contains("#1  planned-stop PASS"), "{text}");
+    assert!(
+        text.contains("Route 53: the primary record's CLOUDWATCH_METRIC health check is unhealthy")
+    );
+    assert!(text.contains("Aurora global failover (AllowDataLoss)"));
+    assert!(text.contains("2 of 2 scenarios hold every invariant"));
+    assert!(!text.contains('\u{1b}'), "no escape codes when piped");
+}
+
+#[test]
+fn bad_arguments_get_a_clear_error_and_exit_2() {
+    let output = stopctl(&["drill", "nope"]);
+    assert_eq!(output.status.code(), Some(2));
+    let err = String::from_utf8(output.stderr).unwrap();
+    assert!(
+        err.contains("unknown scenario \"nope\"") && err.contains("1 planned-stop"),
+        "{err}"
+    );
+    for args in [
+        &["drill", "--seed", "minus-one"][..],
+        &["watch", "not a url", "--count", "1"],
+        &["local", "--speed", "0"],
+        &["failover", "--api", "http://127.0.0.1:9"],
+        &["frobnicate"],
+    ] {
+        let output = stopctl(args);
+        assert_eq!(
+            output.status.code(),
+            Some(2),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+}
+
+#[test]
+fn an_unreachable_api_exits_3_and_says_what_could_not_be_reached() {
+    let output = stopctl(&["status", "--api", "http://127.0.0.1:9", "--timeout", "2"]);
+    assert_eq!(output.status.code(), Some(3));
+    let err = String::from_utf8(output.stderr).unwrap();
+    assert!(
+        err.contains("http://127.0.0.1:9 could not be reached"),
+        "{err}"
+    );
+    let output = stopctl(&["--json", "watch", "http://127.0.0.1:9/", "--count", "1"]);
+    assert_eq!(output.status.code(), Some(3));
+    assert!(json(&output)["error"].is_string());
+}
+
+#[test]
+fn plan_prints_the_budget_from_the_template_defaults() {
+    let output = stopctl(&["--json", "plan"]);
+    assert_eq!(output.status.code(), Some(0));
+    let plan = json(&output);
+    let budgets = plan["budgets"].as_array().unwrap();
+    assert_eq!(budgets[0]["path"], "STOP metric");
+    assert_eq!(budgets[0]["worst_s"], 171);
+    assert!(budgets[1]["worst_s"].as_i64().unwrap() < 171);
+    let output = stopctl(&["--json", "plan", "--ttl", "300"]);
+    assert_eq!(json(&output)["budgets"][0]["worst_s"], 411);
+}
+
+struct Local(Child);
+
+impl Drop for Local {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// `stopctl local` on a free port, 60× faster than the wall clock.
+fn local() -> (Local, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_stopctl"))
+        .args([
+            "local",
+            "--port",
+            "0",
+            "--speed",
+            "60",
+            "--for-seconds",
+            "60",
+        ])
+        .env("NO_COLOR", "1")
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    let url = first
+        .split_whitespace()
+        .find(|w| w.starts_with("http://"))
+        .unwrap()
+        .trim_end_matches('/')
+        .to_owned();
+    (Local(child), url)
+}
+
+#[test]
+fn the_local_world_fails_over_from_the_cli_and_the_watch_sees_it() {
+    let (_server, url) = local();
+    let watch = stopctl(&["--json", "watch", &format!("{url}/"), "--count", "1"]);
+    assert_eq!(watch.status.code(), Some(0));
+    assert_eq!(json(&watch)["region"], "us-east-1");
+
+    let status = stopctl(&["--json", "status", "--api", &url]);
+    assert_eq!(status.status.code(), Some(0));
+    assert_eq!(json(&status)["body"]["services"][0]["decision"]["epoch"], 0);
+
+    let dry = stopctl(&["failover", "--api", &url, "--reason", "test", "--dry-run"]);
+    assert_eq!(dry.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&dry.stdout).contains("dry run"));
+
+    let press = stopctl(&[
+        "--json",
+        "failover",
+        "--api",
+        &url,
+        "--reason",
+        "cli test",
+        "--mode",
+        "ungraceful",
+    ]);
+    assert_eq!(press.status.code(), Some(0));
+    let outcome = json(&press);
+    assert_eq!(outcome["body"]["decision"]["epoch"], 1);
+    assert_eq!(
+        outcome["body"]["decision"]["actor"],
+        "cognito:local-operator"
+    );
+
+    // Route 53 follows the routing control within seconds of virtual time.
+    let watch = stopctl(&[
+        "--json",
+        "watch",
+        &format!("{url}/"),
+        "--count",
+        "6",
+        "--interval",
+        "0.5",
+    ]);
+    let last: Value = String::from_utf8(watch.stdout)
+        .unwrap()
+        .lines()
+        .last()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .unwrap();
+    assert_eq!(last["region"], "us-west-2");
+
+    // Failing back at once is refused by the cooldown: exit 1, the reason said.
+    let back = stopctl(&["failback", "--api", &url, "--reason", "too soon"]);
+    assert_eq!(back.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&back.stdout).contains("409 anti-flap cooldown"));
+}

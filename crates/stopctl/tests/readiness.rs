@@ -1,0 +1,168 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failure should panic
+
+//! `stopctl check`'s findings over in-memory ports: what is ready, what is
+//! not, and never a secret's value.
+
+use stop_core::memory::*;
+use stop_core::ports::{ControlState, GroupCapacity, PortError, ReplicaStatus};
+use stop_testkit::{PRIMARY_CTL, STANDBY_CTL, standby_config};
+use stopctl::readiness::{Finding, Standby};
+
+struct Ports {
+    log: CallLog,
+    decisions: MemoryDecisionStore,
+    stop: MemoryStopSwitch,
+    controls: MemoryRoutingControls,
+    database: MemoryDatabase,
+    capacity: MemoryCapacity,
+    secrets: MemorySecrets,
+    clock: ManualClock,
+}
+
+fn ports() -> Ports {
+    let log = CallLog::default();
+    let database = MemoryDatabase::new(log.clone());
+    database.add_instance(ReplicaStatus {
+        instance_id: "orders-replica".into(),
+        arn: "arn:aws:rds:us-west-2:111122223333:db:orders-replica".into(),
+        source: Some("arn:aws:rds:us-east-1:111122223333:db:orders".into()),
+        status: "available".into(),
+        replica_lag_seconds: Some(3),
+        endpoint: None,
+    });
+    let secrets = MemorySecrets::new(log.clone());
+    secrets.add(
+        "orders/db",
+        r#"{"host":"h","password":"hunter2-never-shown"}"#,
+        None,
+    );
+    Ports {
+        decisions: MemoryDecisionStore::new(log.clone()),
+        stop: MemoryStopSwitch::new(log.clone()),
+        controls: MemoryRoutingControls::new(
+            log.clone(),
+            &[
+                (PRIMARY_CTL, ControlState::On),
+                (STANDBY_CTL, ControlState::Off),
+            ],
+        ),
+        capacity: MemoryCapacity::new(
+            log.clone(),
+            &[(
+                "orders-web",
+                GroupCapacity {
+                    min: 0,
+                    desired: 0,
+                    max: 1,
+                },
+            )],
+        ),
+        database,
+        secrets,
+        clock: ManualClock::new(time::OffsetDateTime::UNIX_EPOCH),
+        log,
+    }
+}
+
+async fn check(p: &Ports) -> Vec<Finding> {
+    let config = standby_config(&[]);
+    Standby {
+        config: &config,
+        decisions: &p.decisions,
+        stop: &p.stop,
+        controls: &p.controls,
+        database: &p.database,
+        capacity: &p.capacity,
+        secrets: &p.secrets,
+        clock: &p.clock,
+    }
+    .check()
+    .await
+}
+
+#[tokio::test]
+async fn a_ready_standby_passes_every_check_and_writes_nothing() {
+    let p = ports();
+    let findings = check(&p).await;
+    assert!(findings.iter().all(|f| f.ok), "{findings:#?}");
+    let names: Vec<&str> = findings.iter().map(|f| f.check.as_str()).collect();
+    for wanted in [
+        "decision record",
+        "read replica",
+        "standby Auto Scaling group",
+        "database secret",
+    ] {
+        assert!(names.contains(&wanted), "{names:?}");
+    }
+    assert_eq!(
+        findings
+            .iter()
+            .filter(|f| f.check.contains("routing control"))
+            .count(),
+        2
+    );
+    let text = format!("{findings:?}");
+    assert!(!text.contains("hunter2"), "a secret's value was shown");
+    let writes: Vec<String> = p
+        .log
+        .calls()
+        .into_iter()
+        .filter(|c| {
+            c.contains("store")
+                || c.contains("publish")
+                || c.contains("update")
+                || c.contains("set_")
+                || c.contains("put")
+                || c.contains("promote")
+        })
+        .collect();
+    assert!(writes.is_empty(), "check must only read: {writes:?}");
+}
+
+#[tokio::test]
+async fn a_missing_replica_a_lagging_one_and_unreachable_arc_are_reported() {
+    let p = ports();
+    p.database.instances.lock().unwrap().clear();
+    for url in stop_testkit::ARC_ENDPOINTS {
+        p.controls.set_endpoint_down(url, true);
+    }
+    let findings = check(&p).await;
+    let failed: Vec<&str> = findings
+        .iter()
+        .filter(|f| !f.ok)
+        .map(|f| f.check.as_str())
+        .collect();
+    assert!(failed.contains(&"read replica"), "{failed:?}");
+    assert_eq!(
+        failed
+            .iter()
+            .filter(|f| f.contains("routing control"))
+            .count(),
+        2
+    );
+
+    let p = ports();
+    p.database
+        .instances
+        .lock()
+        .unwrap()
+        .get_mut("orders-replica")
+        .unwrap()
+        .replica_lag_seconds = Some(900);
+    p.secrets
+        .faults
+        .push(PortError::NotFound("orders/db".into()));
+    let findings = check(&p).await;
+    let replica = findings.iter().find(|f| f.check == "read replica").unwrap();
+    assert!(
+        !replica.ok && replica.detail.contains("lag 900 s"),
+        "{replica:?}"
+    );
+    assert!(
+        !findings
+            .iter()
+            .find(|f| f.check == "database secret")
+            .unwrap()
+            .ok
+    );
+}
