@@ -1,20 +1,22 @@
 // The operator console as an operator uses it: load it, press Failover, give a
 // reason, confirm, and see the decision and its steps; then fail back.
-// Needs CONSOLE_SERVER (the console_server example binary) and Debian's chromium;
-// ./scripts/test provides both.
+// Runs against `stopctl local` (the simulated world with the real operator API),
+// with virtual time all but stopped so that nothing else moves meanwhile.
+// Needs STOPCTL (the stopctl binary) and Debian's chromium; ./scripts/test provides both.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { chromium } from "playwright-core";
 
-const server = process.env.CONSOLE_SERVER;
+const server = process.env.STOPCTL;
 const browserPath = process.env.CHROMIUM || "/usr/bin/chromium";
 const shots = process.env.SCREENSHOT_DIR || "/tmp";
 
 async function startServer() {
-  assert.ok(server, "set CONSOLE_SERVER to the console_server example binary");
-  const child = spawn(server, ["0"], { stdio: ["ignore", "pipe", "inherit"] });
+  assert.ok(server, "set STOPCTL to the stopctl binary");
+  const child = spawn(server, ["local", "--port", "0", "--speed", "0.001", "--cooldown", "0"],
+    { stdio: ["ignore", "pipe", "inherit"], env: { ...process.env, NO_COLOR: "1" } });
   const [line] = await once(child.stdout, "data");
   const match = /http:\/\/127\.0\.0\.1:(\d+)\/console/.exec(String(line));
   assert.ok(match, "server said: " + line);

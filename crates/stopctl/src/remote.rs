@@ -63,6 +63,23 @@ async fn answer(response: reqwest::Response) -> ApiAnswer {
     ApiAnswer { status, body }
 }
 
+/// Sends a request to the operator API with the caller's token.
+async fn send(
+    request: reqwest::RequestBuilder,
+    api: &str,
+    token: Option<&str>,
+) -> Result<ApiAnswer, Failure> {
+    let request = match token {
+        Some(token) => request.header("Authorization", token),
+        None => request,
+    };
+    let response = request
+        .send()
+        .await
+        .map_err(|e| Failure::unreachable(api, e))?;
+    Ok(answer(response).await)
+}
+
 /// `GET /status`.
 pub async fn status(
     http: &reqwest::Client,
@@ -74,14 +91,7 @@ pub async fn status(
     if let Some(service) = service {
         request = request.query(&[("service", service)]);
     }
-    if let Some(token) = token {
-        request = request.header("Authorization", token);
-    }
-    let response = request
-        .send()
-        .await
-        .map_err(|e| Failure::unreachable(api, e))?;
-    Ok(answer(response).await)
+    send(request, api, token).await
 }
 
 /// What to send to `POST /failover` or `/failback`.
@@ -102,15 +112,7 @@ pub async fn press(
     path: &str,
     body: &Press,
 ) -> Result<ApiAnswer, Failure> {
-    let mut request = http.post(join(api, path)).json(body);
-    if let Some(token) = token {
-        request = request.header("Authorization", token);
-    }
-    let response = request
-        .send()
-        .await
-        .map_err(|e| Failure::unreachable(api, e))?;
-    Ok(answer(response).await)
+    send(http.post(join(api, path)).json(body), api, token).await
 }
 
 /// One probe of `watch`.
