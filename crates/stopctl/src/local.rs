@@ -76,17 +76,25 @@ pub async fn run(
     cooldown_s: u32,
     for_seconds: Option<f64>,
     style: Style,
+    as_json: bool,
 ) -> Result<(), String> {
     let live = Arc::new(Mutex::new(Live::new(seed, cooldown_s)?));
     let listener = TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], port)))
         .await
         .map_err(|e| format!("cannot listen on 127.0.0.1:{port}: {e}"))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
-    say(&format!(
-        "demo endpoint  http://{addr}/   (the failover name: curl it, or `stopctl watch http://{addr}/`)\n\
+    if as_json {
+        say(&format!(
+            "{}\n",
+            serde_json::json!({"demo": format!("http://{addr}/"), "console": format!("http://{addr}/console"), "speed": speed, "cooldown_s": cooldown_s})
+        ));
+    } else {
+        say(&format!(
+            "demo endpoint  http://{addr}/   (the failover name: curl it, or `stopctl watch http://{addr}/`)\n\
          console        http://{addr}/console   (signed in as local-operator)\n\
          virtual time runs {speed}× the wall clock; cooldown {cooldown_s} s; Ctrl-C to stop\n\n"
-    ));
+        ));
+    }
 
     let clock = Arc::clone(&live);
     let tick = Duration::from_millis(100);
@@ -99,6 +107,13 @@ pub async fn run(
             live.advance(step).await;
             for entry in live.timeline_from(printed) {
                 printed += 1;
+                if as_json {
+                    say(&format!(
+                        "{}\n",
+                        serde_json::to_string(&entry).unwrap_or_default()
+                    ));
+                    continue;
+                }
                 let s = entry.at_ms / 1000;
                 say(&format!(
                     "{} {:<14} {}\n",

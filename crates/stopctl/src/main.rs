@@ -557,7 +557,17 @@ async fn remote_command(command: Command, as_json: bool) -> ExitCode {
             seed,
             cooldown,
             for_seconds,
-        } => match local::run(port, speed, seed, cooldown, for_seconds, Style::detect()).await {
+        } => match local::run(
+            port,
+            speed,
+            seed,
+            cooldown,
+            for_seconds,
+            Style::detect(),
+            as_json,
+        )
+        .await
+        {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => fail(exit::USAGE, &e, as_json),
         },
