@@ -438,7 +438,7 @@ impl<'s> Drill<'s> {
             let (kind, message) = if id == "orders-global" {
                 (
                     "global-cluster",
-                    "Global failover to DB cluster orders-west completed",
+                    "the global writer moved to DB cluster orders-west",
                 )
             } else {
                 (
@@ -1179,9 +1179,12 @@ impl<'s> Drill<'s> {
         }
         if to_standby {
             check(
-                "standby capacity raised",
-                facts.group.is_some_and(|g| g.desired >= 4 && g.max >= 8),
-                format!("group {:?}", facts.group),
+                "standby capacity raised and InService",
+                facts.group.is_some_and(|g| g.desired >= 4 && g.max >= 8) && facts.in_service >= 4,
+                format!(
+                    "group {:?}, {} instances InService",
+                    facts.group, facts.in_service
+                ),
             );
         }
         let expected = self.scenario.expect_answers;
@@ -1246,6 +1249,7 @@ struct WorldFacts {
     standby_is_writer: bool,
     secret_host: String,
     group: Option<GroupCapacity>,
+    in_service: usize,
     replication_cut_at: Option<OffsetDateTime>,
     lag: Duration,
 }
@@ -1304,6 +1308,7 @@ impl WorldFacts {
             standby_is_writer,
             secret_host,
             group: w.groups.get("orders-web").copied(),
+            in_service: w.instances_ready_at.iter().filter(|t| **t <= w.now).count(),
             replication_cut_at: w.replication_cut_at,
             lag: w.replication_lag,
         }

@@ -102,6 +102,8 @@ pub struct World {
     pub replication_cut_at: Option<OffsetDateTime>,
     /// Writer moves started: promotions and Aurora global switchovers / failovers.
     pub writer_moves: u32,
+    /// How many of the standby group's instances the timeline last said were InService.
+    pub in_service_reported: usize,
 }
 
 impl World {
@@ -134,6 +136,7 @@ impl World {
             replication_lag: Duration::ZERO,
             replication_cut_at: None,
             writer_moves: 0,
+            in_service_reported: 1,
         }
     }
 
@@ -222,6 +225,20 @@ impl World {
             finished.push(global.global_cluster_id.clone());
         }
         finished.sort();
+        let in_service = self
+            .instances_ready_at
+            .iter()
+            .filter(|t| **t <= now)
+            .count();
+        if in_service != self.in_service_reported {
+            self.in_service_reported = in_service;
+            let of = self.instances_ready_at.len();
+            let standby = self.standby.to_string();
+            self.log(
+                &standby,
+                format!("Auto Scaling: {in_service} of {of} instances InService"),
+            );
+        }
         finished
     }
 }
