@@ -134,6 +134,19 @@ impl Decision {
         })
     }
 
+    /// [`Decision::current`], or before any decision the deployed state: the
+    /// primary serves, epoch 0.
+    pub fn current_or_initial(
+        history: &[Decision],
+        service: &str,
+        primary: &Region,
+        now: OffsetDateTime,
+    ) -> Decision {
+        Decision::current(history)
+            .cloned()
+            .unwrap_or_else(|| Decision::initial(service, primary, now))
+    }
+
     pub fn step(&self, name: &str) -> Option<&StepRecord> {
         self.steps.iter().find(|s| s.name == name)
     }
@@ -234,6 +247,15 @@ mod tests {
         let c = [failover.clone(), base.clone()];
         assert_eq!(Decision::current(&c), Some(&failover));
         assert_eq!(Decision::current(&[]), None);
+        let initial = Decision::current_or_initial(&[], "orders", &region("us-east-1"), t0);
+        assert_eq!(
+            (initial.epoch, initial.active_region.as_str()),
+            (0, "us-east-1")
+        );
+        assert_eq!(
+            Decision::current_or_initial(&c, "orders", &region("us-east-1"), t0),
+            failover
+        );
     }
 
     #[test]

@@ -170,10 +170,12 @@ where
                     action: "read",
                     error,
                 })?;
-        let current = Decision::current(&history).cloned().unwrap_or_else(|| {
-            // Before any decision the primary serves, as deployed.
-            Decision::initial(service, self.config.primary_region(), self.clock.now())
-        });
+        let current = Decision::current_or_initial(
+            &history,
+            service,
+            self.config.primary_region(),
+            self.clock.now(),
+        );
         Ok((current, history))
     }
 

@@ -84,13 +84,12 @@ where
                 action: "read",
                 error,
             })?;
-        Ok(Decision::current(&history).cloned().unwrap_or_else(|| {
-            Decision::initial(
-                &self.config.service,
-                self.config.primary_region(),
-                self.clock.now(),
-            )
-        }))
+        Ok(Decision::current_or_initial(
+            &history,
+            &self.config.service,
+            self.config.primary_region(),
+            self.clock.now(),
+        ))
     }
 
     async fn store(&self, decision: &Decision) -> Result<(), PromoteError> {

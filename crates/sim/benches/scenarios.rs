@@ -11,7 +11,7 @@ use stop_core::memory::{
 };
 use stop_core::ports::ControlState;
 use stop_core::switches::RetryPolicy;
-use stop_sim::events::api_request;
+use stop_http::proxy_request;
 use stop_sim::{library, run_all};
 use stop_testkit::{PRIMARY_CTL, STANDBY_CTL, standby_config};
 
@@ -71,7 +71,7 @@ fn main() -> Result<(), String> {
             clock: ManualClock::new(time::OffsetDateTime::UNIX_EPOCH),
             retry: RetryPolicy::default(),
         };
-        let request = api_request(
+        let request = proxy_request(
             "POST",
             "/failover",
             None,

@@ -265,6 +265,7 @@ fn initial_world(scenario: &Scenario, seed: u64, primary: &Region, standby: &Reg
 /// The run of one scenario.
 struct Drill<'s> {
     scenario: &'s Scenario,
+    seed: u64,
     sim: Sim,
     primary: Region,
     standby: Region,
@@ -319,6 +320,7 @@ impl<'s> Drill<'s> {
         let start = sim.now();
         let mut drill = Drill {
             scenario,
+            seed,
             trigger: TriggerApp {
                 config: config.clone(),
                 decisions: SimDecisionStore(at(&standby)),
@@ -600,7 +602,7 @@ impl<'s> Drill<'s> {
             Mode::Ungraceful => "ungraceful",
         };
         let body = json!({"reason": format!("drill: {}", self.scenario.name), "mode": mode});
-        events::api_request(
+        stop_http::proxy_request(
             "POST",
             path,
             None,
@@ -989,12 +991,11 @@ impl<'s> Drill<'s> {
 
     fn report(self) -> Report {
         let target = self.region(self.target());
-        let (world_timeline, checks_input) = self.sim.with(|w| {
+        let (world_timeline, facts) = self.sim.with(|w| {
             let mut timeline = w.timeline.clone();
             timeline.sort_by_key(|e| e.at_ms);
             (timeline, WorldFacts::read(w, &self))
         });
-        let facts = checks_input;
         let decision = facts.decision.clone();
         let decided_at = decision.as_ref().map(|d| d.decided_at);
         let on_target: Option<OffsetDateTime> = self
@@ -1040,7 +1041,7 @@ impl<'s> Drill<'s> {
             id: self.scenario.id,
             scenario: self.scenario.name,
             summary: self.scenario.summary,
-            seed: facts.seed,
+            seed: self.seed,
             passed: checks.iter().all(|c| c.ok),
             rto_ms,
             outage_ms,
@@ -1237,7 +1238,6 @@ fn verdict_text(verdict: &Verdict) -> String {
 
 /// What the checks need from the world, read once under its lock.
 struct WorldFacts {
-    seed: u64,
     decision: Option<Decision>,
     epochs_grow: bool,
     failbacks_by_operators: bool,
@@ -1268,12 +1268,7 @@ impl WorldFacts {
             .iter()
             .filter(|d| d.epoch > 0 && d.active_region == w.primary)
             .all(|d| d.actor.starts_with("cognito:"));
-        let calls_to_primary = w
-            .calls
-            .iter()
-            .filter(|(k, _)| k.starts_with(&format!("{} ", w.primary)) && !k.contains(" arc."))
-            .map(|(_, n)| n)
-            .sum();
+        let calls_to_primary = w.calls_to(&w.primary);
         let standby_is_writer = match drill.scenario.db {
             Db::RdsReplica => w
                 .instances
@@ -1293,7 +1288,6 @@ impl WorldFacts {
             .and_then(|v| v["host"].as_str().map(str::to_owned))
             .unwrap_or_default();
         WorldFacts {
-            seed: 0,
             decision: Decision::current(&history).cloned(),
             epochs_grow,
             failbacks_by_operators,
@@ -1413,10 +1407,7 @@ impl Live {
 
 /// Runs one scenario with `seed`. The same seed gives the same report.
 pub async fn run(scenario: &Scenario, seed: u64) -> Result<Report, String> {
-    let drill = Drill::new(scenario, seed)?;
-    let mut report = drill.run().await;
-    report.seed = seed;
-    Ok(report)
+    Ok(Drill::new(scenario, seed)?.run().await)
 }
 
 /// Runs scenarios one after another on a current-thread runtime.

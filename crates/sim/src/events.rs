@@ -1,6 +1,6 @@
-//! The events AWS would hand the functions, built as AWS builds them: API
-//! Gateway proxy requests, SNS deliveries of CloudWatch alarm notifications
-//! and of RDS event notifications.
+//! The events AWS would hand the functions, built as AWS builds them: SNS
+//! deliveries of CloudWatch alarm notifications and of RDS event
+//! notifications. API Gateway requests are `stop_http::proxy_request`.
 
 use aws_lambda_events::event::sns::SnsEvent;
 use serde_json::{Value, json};
@@ -8,8 +8,6 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 pub const ACCOUNT: &str = "111122223333";
-
-pub use stop_http::proxy_request as api_request;
 
 fn timestamp(at: OffsetDateTime) -> String {
     at.format(&Rfc3339).unwrap_or_default()

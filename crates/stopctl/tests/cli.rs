@@ -204,3 +204,72 @@ fn the_local_world_fails_over_from_the_cli_and_the_watch_sees_it() {
     assert_eq!(back.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&back.stdout).contains("409 anti-flap cooldown"));
 }
+
+/// `check` and `monitor` with the standby's settings from events/local.env,
+/// whose AWS endpoint is a closed local port: AWS out of reach.
+fn with_local_env(args: &[&str]) -> Output {
+    let env_file = concat!(env!("CARGO_MANIFEST_DIR"), "/../../events/local.env");
+    let mut all = args.to_vec();
+    all.extend(["--env-file", env_file]);
+    Command::new(env!("CARGO_BIN_EXE_stopctl"))
+        .args(&all)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn check_and_monitor_say_aws_is_out_of_reach_and_exit_3() {
+    let output = with_local_env(&["--json", "check"]);
+    assert_eq!(
+        output.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let report = json(&output);
+    assert_eq!(report["ready"], false);
+    let checks = report["checks"].as_array().unwrap();
+    for wanted in [
+        "decision record",
+        "read replica",
+        "standby Auto Scaling group",
+        "database secret",
+    ] {
+        let found = checks.iter().find(|c| c["check"] == wanted).unwrap();
+        assert_eq!(found["ok"], false);
+        assert!(
+            found["detail"].as_str().unwrap().starts_with("unavailable"),
+            "{found}"
+        );
+    }
+
+    let output = with_local_env(&["--json", "monitor", "--count", "1"]);
+    assert_eq!(output.status.code(), Some(3));
+    let line: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(line["service"], "orders");
+    assert!(line["error"].as_str().unwrap().contains("DescribeAlarms"));
+}
+
+#[test]
+fn a_missing_or_malformed_env_file_is_a_usage_error() {
+    let output = stopctl(&["check", "--env-file", "/nonexistent/standby.env"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("cannot read /nonexistent/standby.env")
+    );
+    let dir = std::env::temp_dir().join(format!("stopctl-env-{}", std::process::id()));
+    std::fs::write(&dir, "AWS_REGION=us-west-2\nthis line has no equals sign\n").unwrap();
+    let output = stopctl(&[
+        "monitor",
+        "--count",
+        "1",
+        "--env-file",
+        dir.to_str().unwrap(),
+    ]);
+    std::fs::remove_file(&dir).unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("not KEY=VALUE"));
+}
