@@ -10,12 +10,12 @@ use stop_core::memory::{
     CallLog, ManualClock, MemoryCapacity, MemoryDatabase, MemoryDecisionStore,
 };
 use stop_core::ports::{
-    Capacity, Clock, DecisionStore, GlobalClusterStatus, GroupCapacity, PortError, ReplicaStatus,
+    Capacity, Clock, DecisionStore, GlobalClusterStatus, GroupCapacity, PortError,
 };
 use stop_core::promoter::{Promoter, PromoterSettings, Verdict};
 use time::macros::datetime;
 
-const REPLICA_SOURCE: &str = "arn:aws:rds:us-east-1:111122223333:db:orders";
+use stop_testkit::REPLICA_SOURCE;
 
 fn config(extra: &[(&str, &str)]) -> Config {
     stop_testkit::standby_config(extra)
@@ -34,17 +34,7 @@ impl World {
     fn new(config: Config) -> Self {
         let log = CallLog::default();
         let database = MemoryDatabase::new(log.clone());
-        database.add_instance(ReplicaStatus {
-            instance_id: "orders-replica".into(),
-            arn: "arn:aws:rds:us-west-2:111122223333:db:orders-replica".into(),
-            source: Some(REPLICA_SOURCE.into()),
-            status: "available".into(),
-            replica_lag_seconds: Some(3),
-            endpoint: Some((
-                "orders-replica.abc.us-west-2.rds.amazonaws.com".into(),
-                5432,
-            )),
-        });
+        database.add_instance(stop_testkit::orders_replica(3));
         World {
             config,
             decisions: MemoryDecisionStore::new(log.clone()),

@@ -8,7 +8,7 @@ use replica_promoter::{App, account_of};
 use stop_core::memory::{
     CallLog, ManualClock, MemoryCapacity, MemoryDatabase, MemoryDecisionStore,
 };
-use stop_core::ports::{GroupCapacity, ReplicaStatus};
+use stop_core::ports::GroupCapacity;
 use stop_core::promoter::Verdict;
 use stop_testkit::{Expected, samples};
 use time::macros::datetime;
@@ -18,14 +18,7 @@ type TestApp = App<MemoryDecisionStore, MemoryDatabase, MemoryCapacity, ManualCl
 fn app(extra: &[(&str, &str)]) -> (TestApp, CallLog) {
     let log = CallLog::default();
     let database = MemoryDatabase::new(log.clone());
-    database.add_instance(ReplicaStatus {
-        instance_id: "orders-replica".into(),
-        arn: "arn:aws:rds:us-west-2:111122223333:db:orders-replica".into(),
-        source: Some("arn:aws:rds:us-east-1:111122223333:db:orders".into()),
-        status: "available".into(),
-        replica_lag_seconds: Some(2),
-        endpoint: None,
-    });
+    database.add_instance(stop_testkit::orders_replica(2));
     let app = App {
         config: stop_testkit::standby_config(extra),
         decisions: MemoryDecisionStore::new(log.clone()),

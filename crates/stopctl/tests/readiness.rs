@@ -4,7 +4,7 @@
 //! not, and never a secret's value.
 
 use stop_core::memory::*;
-use stop_core::ports::{ControlState, GroupCapacity, PortError, ReplicaStatus};
+use stop_core::ports::{ControlState, GroupCapacity, PortError};
 use stop_testkit::{PRIMARY_CTL, STANDBY_CTL, standby_config};
 use stopctl::readiness::{Finding, Standby};
 
@@ -22,14 +22,7 @@ struct Ports {
 fn ports() -> Ports {
     let log = CallLog::default();
     let database = MemoryDatabase::new(log.clone());
-    database.add_instance(ReplicaStatus {
-        instance_id: "orders-replica".into(),
-        arn: "arn:aws:rds:us-west-2:111122223333:db:orders-replica".into(),
-        source: Some("arn:aws:rds:us-east-1:111122223333:db:orders".into()),
-        status: "available".into(),
-        replica_lag_seconds: Some(3),
-        endpoint: None,
-    });
+    database.add_instance(stop_testkit::orders_replica(3));
     let secrets = MemorySecrets::new(log.clone());
     secrets.add(
         "orders/db",

@@ -52,6 +52,25 @@ pub fn standby_config(extra: &[(&str, &str)]) -> Config {
     Config::from_lookup(|k| vars.get(k).map(|v| v.to_string())).unwrap()
 }
 
+/// The primary instance that [`orders_replica`] replicates.
+pub const REPLICA_SOURCE: &str = "arn:aws:rds:us-east-1:111122223333:db:orders";
+
+/// The standby's cross-Region read replica of [`standby_config`]: available,
+/// replicating [`REPLICA_SOURCE`], `lag_seconds` behind.
+pub fn orders_replica(lag_seconds: u32) -> stop_core::ports::ReplicaStatus {
+    stop_core::ports::ReplicaStatus {
+        instance_id: "orders-replica".into(),
+        arn: "arn:aws:rds:us-west-2:111122223333:db:orders-replica".into(),
+        source: Some(REPLICA_SOURCE.into()),
+        status: "available".into(),
+        replica_lag_seconds: Some(lag_seconds),
+        endpoint: Some((
+            "orders-replica.abc.us-west-2.rds.amazonaws.com".into(),
+            5432,
+        )),
+    }
+}
+
 /// What a sample must get.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Expected {
