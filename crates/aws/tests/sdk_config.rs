@@ -1,0 +1,68 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failure should panic
+
+//! The clients every function builds from `stop_aws::sdk_config`: its HTTP
+//! client builds the TLS connector on the first request (not once per client
+//! at start-up), and plain requests go through it to a real endpoint.
+
+use std::io::Read;
+use std::net::TcpListener;
+
+use aws_sdk_ssm::config::Credentials;
+
+fn ssm(sdk: &aws_config::SdkConfig, endpoint: &str) -> aws_sdk_ssm::Client {
+    let config = aws_sdk_ssm::config::Builder::from(sdk)
+        .endpoint_url(endpoint)
+        .credentials_provider(Credentials::new("testing", "testing", None, None, "test"))
+        .build();
+    aws_sdk_ssm::Client::from_conf(config)
+}
+
+#[tokio::test]
+async fn an_https_request_opens_with_a_tls_client_hello() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let first_bytes = std::thread::spawn(move || {
+        let (mut socket, _) = listener.accept().unwrap();
+        let mut head = [0u8; 3];
+        socket.read_exact(&mut head).unwrap();
+        head // dropping the socket ends the handshake
+    });
+
+    let sdk = stop_aws::sdk_config(&"us-west-2".parse().unwrap()).await;
+    let client = ssm(&sdk, &format!("https://127.0.0.1:{port}"));
+    let answer = client.get_parameter().name("/stop/orders").send().await;
+
+    assert!(answer.is_err(), "the server hung up mid-handshake");
+    // A TLS handshake record (0x16), TLS major version 3.
+    let head = first_bytes.join().unwrap();
+    assert_eq!(head[0], 0x16, "{head:?}");
+    assert_eq!(head[1], 0x03, "{head:?}");
+}
+
+#[tokio::test]
+#[ignore = "needs moto server: ./scripts/test starts it"]
+async fn clients_from_the_shared_config_reach_a_real_endpoint() {
+    let endpoint = std::env::var("STOP_MOTO_ENDPOINT")
+        .expect("STOP_MOTO_ENDPOINT: run through ./scripts/test, which starts moto server");
+    let sdk = stop_aws::sdk_config(&"us-west-2".parse().unwrap()).await;
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    let name = format!("/stop-test-sdk-config-{nanos}");
+
+    // Two clients of one service share the connector built on first use.
+    let writer = ssm(&sdk, &endpoint);
+    let reader = ssm(&sdk, &endpoint);
+    writer
+        .put_parameter()
+        .name(&name)
+        .value("us-west-2")
+        .r#type(aws_sdk_ssm::types::ParameterType::String)
+        .send()
+        .await
+        .unwrap();
+    let read = reader.get_parameter().name(&name).send().await.unwrap();
+
+    assert_eq!(read.parameter().and_then(|p| p.value()), Some("us-west-2"));
+}
