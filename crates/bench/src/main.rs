@@ -33,7 +33,7 @@ use tokio::net::TcpListener;
 use tokio::sync::{Mutex, mpsc};
 
 const WARM_INVOKES: usize = 1_000;
-const COLD_STARTS: usize = 5;
+const COLD_STARTS: usize = 21;
 
 #[derive(Debug, Deserialize)]
 struct Subject {
