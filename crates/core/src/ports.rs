@@ -216,6 +216,16 @@ pub struct GroupCapacity {
     pub max: u32,
 }
 
+impl std::fmt::Display for GroupCapacity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "min {} / desired {} / max {}",
+            self.min, self.desired, self.max
+        )
+    }
+}
+
 /// Compute capacity in one Region.
 pub trait Capacity: Send + Sync {
     fn describe_group(

@@ -354,16 +354,13 @@ where
             if target == current {
                 return Ok((
                     StepState::Done,
-                    format!("{} already at {current:?}", wanted.group_name),
+                    format!("{} already at {current}", wanted.group_name),
                 ));
             }
             self.capacity.set_group(&wanted.group_name, target).await?;
             Ok::<_, PortError>((
                 StepState::Done,
-                format!(
-                    "{} raised from {current:?} to {target:?}",
-                    wanted.group_name
-                ),
+                format!("{} raised from {current} to {target}", wanted.group_name),
             ))
         }
         .await;

@@ -113,6 +113,10 @@ async fn auto_failover_decides_promotes_once_and_raises_capacity() {
     assert_eq!(steps[0].state, StepState::InProgress, "{steps:?}");
     assert!(steps[0].detail.contains("lag was 3 s"), "{steps:?}");
     assert_eq!(steps[1].state, StepState::Done);
+    assert!(
+        steps[1].detail.ends_with("to min 2 / desired 4 / max 8"),
+        "{steps:?}"
+    );
     assert_eq!(
         world
             .log
