@@ -351,11 +351,7 @@ async fn check(env: &EnvFile, as_json: bool) -> ExitCode {
         );
     }
     // Every read failing means AWS was out of reach, not that the standby is unready.
-    if !findings.is_empty()
-        && findings
-            .iter()
-            .all(|f| !f.ok && f.detail.contains("unavailable"))
-    {
+    if !findings.is_empty() && findings.iter().all(|f| f.unreachable) {
         return ExitCode::from(exit::UNREACHABLE);
     }
     if ready {

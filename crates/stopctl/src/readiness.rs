@@ -6,15 +6,60 @@ use stop_core::Config;
 use stop_core::config::DatabaseConfig;
 use stop_core::decision::Decision;
 use stop_core::ports::{
-    Capacity, Clock, Database, DecisionStore, RoutingControls, Secrets, StopSwitch,
+    Capacity, Clock, Database, DecisionStore, PortError, RoutingControls, Secrets, StopSwitch,
 };
-use stop_core::switches::{RetryPolicy, on_any_endpoint};
+use stop_core::switches::{ArcError, RetryPolicy, on_any_endpoint};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Finding {
     pub check: String,
     pub ok: bool,
     pub detail: String,
+    /// The read failed because AWS could not be reached (connection, timeout,
+    /// 5xx), which says nothing about the standby itself.
+    pub unreachable: bool,
+}
+
+/// The findings so far.
+#[derive(Default)]
+struct Findings(Vec<Finding>);
+
+impl Findings {
+    fn add(&mut self, check: &str, ok: bool, detail: String) {
+        self.0.push(Finding {
+            check: check.to_owned(),
+            ok,
+            detail,
+            unreachable: false,
+        });
+    }
+
+    fn failed(&mut self, check: &str, error: &impl Unreachable) {
+        self.0.push(Finding {
+            check: check.to_owned(),
+            ok: false,
+            detail: error.to_string(),
+            unreachable: error.unreachable(),
+        });
+    }
+}
+
+/// Whether an error means the service was out of reach.
+trait Unreachable: std::fmt::Display {
+    fn unreachable(&self) -> bool;
+}
+
+impl Unreachable for PortError {
+    fn unreachable(&self) -> bool {
+        matches!(self, PortError::Unavailable(_))
+    }
+}
+
+impl Unreachable for ArcError {
+    /// Every endpoint failed with a retryable error.
+    fn unreachable(&self) -> bool {
+        matches!(self, ArcError::Exhausted { .. })
+    }
 }
 
 /// The standby Region's ports, as `check` reads them.
@@ -44,17 +89,10 @@ where
     C: Clock,
 {
     pub async fn check(&self) -> Vec<Finding> {
-        let mut findings = Vec::new();
-        let mut add = |check: &str, ok: bool, detail: String| {
-            findings.push(Finding {
-                check: check.to_owned(),
-                ok,
-                detail,
-            });
-        };
+        let mut findings = Findings::default();
         let config = self.config;
         match self.decisions.history(&config.service).await {
-            Ok(history) => add(
+            Ok(history) => findings.add(
                 "decision record",
                 true,
                 match Decision::current(&history) {
@@ -65,11 +103,11 @@ where
                     None => format!("no decision yet: {} serves", config.primary_region()),
                 },
             ),
-            Err(e) => add("decision record", false, e.to_string()),
+            Err(e) => findings.failed("decision record", &e),
         }
         for service in &config.services {
             if service.stop_metric.is_none() && service.arc.is_none() {
-                add(
+                findings.add(
                     &format!("{}: switch", service.name),
                     false,
                     "neither the STOP metric nor ARC routing controls are configured".into(),
@@ -78,7 +116,7 @@ where
             if let Some(switch) = &service.stop_metric {
                 let name = format!("{}: STOP alarm {}", service.name, switch.alarm_name);
                 match self.stop.read(switch, &service.name).await {
-                    Ok(state) => add(
+                    Ok(state) => findings.add(
                         &name,
                         true,
                         format!(
@@ -89,7 +127,7 @@ where
                                 .map_or("none retained".to_owned(), |v| v.to_string())
                         ),
                     ),
-                    Err(e) => add(&name, false, e.to_string()),
+                    Err(e) => findings.failed(&name, &e),
                 }
             }
             if let Some(arc) = &service.arc {
@@ -101,7 +139,7 @@ where
                         })
                         .await;
                     match read {
-                        Ok((state, failed)) => add(
+                        Ok((state, failed)) => findings.add(
                             &name,
                             true,
                             format!(
@@ -110,7 +148,7 @@ where
                                 arc.endpoints.len()
                             ),
                         ),
-                        Err(e) => add(&name, false, e.to_string()),
+                        Err(e) => findings.failed(&name, &e),
                     }
                 }
             }
@@ -120,7 +158,7 @@ where
                 match self.database.describe_instance(replica_id).await {
                     Ok(r) => {
                         let lag_ok = r.replica_lag_seconds.is_none_or(|s| s <= LAG_BOUND_S);
-                        add(
+                        findings.add(
                             "read replica",
                             r.source.is_some() && r.status == "available" && lag_ok,
                             format!(
@@ -139,7 +177,7 @@ where
                             ),
                         );
                     }
-                    Err(e) => add("read replica", false, e.to_string()),
+                    Err(e) => findings.failed("read replica", &e),
                 }
             }
             Some(DatabaseConfig::AuroraGlobal {
@@ -155,7 +193,7 @@ where
                         .member_cluster_arns
                         .iter()
                         .any(|a| a.ends_with(&format!(":cluster:{cluster_id}")));
-                    add(
+                    findings.add(
                         "Aurora global database",
                         member && g.status == "available",
                         format!(
@@ -170,13 +208,13 @@ where
                         ),
                     );
                 }
-                Err(e) => add("Aurora global database", false, e.to_string()),
+                Err(e) => findings.failed("Aurora global database", &e),
             },
             None => {}
         }
         if let Some(wanted) = &config.capacity {
             match self.capacity.describe_group(&wanted.group_name).await {
-                Ok(group) => add(
+                Ok(group) => findings.add(
                     "standby Auto Scaling group",
                     wanted.min <= wanted.desired && wanted.desired <= wanted.max,
                     format!(
@@ -190,13 +228,13 @@ where
                         wanted.max
                     ),
                 ),
-                Err(e) => add("standby Auto Scaling group", false, e.to_string()),
+                Err(e) => findings.failed("standby Auto Scaling group", &e),
             }
         }
         if let Some(secret_id) = &config.secret_id {
             match self.secrets.get_current(secret_id).await {
                 // Present and readable: its content is never shown.
-                Ok(secret) => add(
+                Ok(secret) => findings.add(
                     "database secret",
                     true,
                     format!(
@@ -207,10 +245,10 @@ where
                             .map_or(String::new(), |p| format!(", a replica of {p}"))
                     ),
                 ),
-                Err(e) => add("database secret", false, e.to_string()),
+                Err(e) => findings.failed("database secret", &e),
             }
         }
-        findings
+        findings.0
     }
 }
 

@@ -240,6 +240,7 @@ fn check_and_monitor_say_aws_is_out_of_reach_and_exit_3() {
     ] {
         let found = checks.iter().find(|c| c["check"] == wanted).unwrap();
         assert_eq!(found["ok"], false);
+        assert_eq!(found["unreachable"], true, "{found}");
         assert!(
             found["detail"].as_str().unwrap().starts_with("unavailable"),
             "{found}"

@@ -133,6 +133,10 @@ async fn a_missing_replica_a_lagging_one_and_unreachable_arc_are_reported() {
             .count(),
         2
     );
+    // Out of reach is told apart from a finding about the standby itself.
+    for f in &findings {
+        assert_eq!(f.unreachable, f.check.contains("routing control"), "{f:?}");
+    }
 
     let p = ports();
     p.database
