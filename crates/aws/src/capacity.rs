@@ -3,15 +3,17 @@
 use aws_sdk_autoscaling::Client;
 use stop_core::ports::{Capacity, GroupCapacity, PortError, PortResult};
 
-use crate::port_error;
+use crate::{LazyClient, port_error};
 
 pub struct AutoScalingCapacity {
-    client: Client,
+    client: LazyClient<Client>,
 }
 
 impl AutoScalingCapacity {
-    pub fn new(client: Client) -> Self {
-        AutoScalingCapacity { client }
+    pub fn new(client: impl Into<LazyClient<Client>>) -> Self {
+        AutoScalingCapacity {
+            client: client.into(),
+        }
     }
 }
 
@@ -27,6 +29,7 @@ impl Capacity for AutoScalingCapacity {
     async fn describe_group(&self, group_name: &str) -> PortResult<GroupCapacity> {
         let output = self
             .client
+            .get()
             .describe_auto_scaling_groups()
             .auto_scaling_group_names(group_name)
             .send()
@@ -45,6 +48,7 @@ impl Capacity for AutoScalingCapacity {
 
     async fn set_group(&self, group_name: &str, capacity: GroupCapacity) -> PortResult<()> {
         self.client
+            .get()
             .update_auto_scaling_group()
             .auto_scaling_group_name(group_name)
             .min_size(signed(capacity.min)?)

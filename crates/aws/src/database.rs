@@ -4,15 +4,17 @@
 use aws_sdk_rds::Client;
 use stop_core::ports::{Database, GlobalClusterStatus, PortError, PortResult, ReplicaStatus};
 
-use crate::port_error;
+use crate::{LazyClient, port_error};
 
 pub struct RdsDatabase {
-    client: Client,
+    client: LazyClient<Client>,
 }
 
 impl RdsDatabase {
-    pub fn new(client: Client) -> Self {
-        RdsDatabase { client }
+    pub fn new(client: impl Into<LazyClient<Client>>) -> Self {
+        RdsDatabase {
+            client: client.into(),
+        }
     }
 }
 
@@ -20,6 +22,7 @@ impl Database for RdsDatabase {
     async fn describe_instance(&self, instance_id: &str) -> PortResult<ReplicaStatus> {
         let output = self
             .client
+            .get()
             .describe_db_instances()
             .db_instance_identifier(instance_id)
             .send()
@@ -54,6 +57,7 @@ impl Database for RdsDatabase {
         backup_retention_days: u8,
     ) -> PortResult<()> {
         self.client
+            .get()
             .promote_read_replica()
             .db_instance_identifier(instance_id)
             .backup_retention_period(i32::from(backup_retention_days))
@@ -69,6 +73,7 @@ impl Database for RdsDatabase {
     ) -> PortResult<GlobalClusterStatus> {
         let output = self
             .client
+            .get()
             .describe_global_clusters()
             .global_cluster_identifier(global_cluster_id)
             .send()
@@ -101,6 +106,7 @@ impl Database for RdsDatabase {
         target: &str,
     ) -> PortResult<()> {
         self.client
+            .get()
             .switchover_global_cluster()
             .global_cluster_identifier(global_cluster_id)
             .target_db_cluster_identifier(target)
@@ -116,6 +122,7 @@ impl Database for RdsDatabase {
         target: &str,
     ) -> PortResult<()> {
         self.client
+            .get()
             .failover_global_cluster()
             .global_cluster_identifier(global_cluster_id)
             .target_db_cluster_identifier(target)
@@ -131,6 +138,7 @@ impl Database for RdsDatabase {
     async fn cluster_writer_endpoint(&self, cluster_id: &str) -> PortResult<(String, u16)> {
         let output = self
             .client
+            .get()
             .describe_db_clusters()
             .db_cluster_identifier(cluster_id)
             .send()

@@ -6,18 +6,18 @@ use aws_sdk_ssm::types::{ParameterTier, ParameterType};
 use stop_core::decision::Decision;
 use stop_core::ports::{DecisionStore, PortError, PortResult};
 
-use crate::port_error;
+use crate::{LazyClient, port_error};
 
 pub struct SsmDecisionStore {
-    client: Client,
+    client: LazyClient<Client>,
     prefix: String,
 }
 
 impl SsmDecisionStore {
     /// `prefix` as in `Config::decision_prefix`: records live at `<prefix>/<service>/decision`.
-    pub fn new(client: Client, prefix: &str) -> Self {
+    pub fn new(client: impl Into<LazyClient<Client>>, prefix: &str) -> Self {
         SsmDecisionStore {
-            client,
+            client: client.into(),
             prefix: prefix.to_owned(),
         }
     }
@@ -35,6 +35,7 @@ impl DecisionStore for SsmDecisionStore {
         loop {
             let page = self
                 .client
+                .get()
                 .get_parameter_history()
                 .name(&name)
                 .max_results(50)
@@ -78,6 +79,7 @@ impl DecisionStore for SsmDecisionStore {
         let value = serde_json::to_string(decision)
             .map_err(|e| PortError::Rejected(format!("decision record: {e}")))?;
         self.client
+            .get()
             .put_parameter()
             .name(self.name(&decision.service))
             .description("stop: the failover decision record (active Region, epoch, steps)")

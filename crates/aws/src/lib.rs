@@ -20,7 +20,9 @@ use aws_smithy_types::config_bag::ConfigBag;
 use stop_core::Region;
 
 mod error;
+mod lazy;
 pub use error::port_error;
+pub use lazy::LazyClient;
 
 #[cfg(feature = "autoscaling")]
 pub mod capacity;

@@ -14,14 +14,15 @@ use aws_sdk_route53recoverycluster::types::{RoutingControlState, UpdateRoutingCo
 use stop_core::config::ArcEndpoint;
 use stop_core::ports::{ControlState, PortError, PortResult, RoutingControls};
 
-use crate::port_error;
+use crate::{LazyClient, port_error};
 
 pub struct ArcRoutingControls {
-    clients: HashMap<String, Client>,
+    clients: HashMap<String, LazyClient<Client>>,
 }
 
 impl ArcRoutingControls {
-    /// A client for every endpoint, each signing for its endpoint's Region.
+    /// A client for every endpoint, each signing for its endpoint's Region,
+    /// built when that endpoint is first tried.
     pub fn new(base: &SdkConfig, endpoints: &[ArcEndpoint]) -> Self {
         let clients = endpoints
             .iter()
@@ -35,9 +36,9 @@ impl ArcRoutingControls {
                             .connect_timeout(Duration::from_secs(2))
                             .operation_timeout(Duration::from_secs(4))
                             .build(),
-                    )
-                    .build();
-                (endpoint.url.clone(), Client::from_conf(config))
+                    );
+                let client = LazyClient::new(move || Client::from_conf(config.clone().build()));
+                (endpoint.url.clone(), client)
             })
             .collect();
         ArcRoutingControls { clients }
@@ -45,12 +46,17 @@ impl ArcRoutingControls {
 
     /// For tests: given clients by endpoint URL.
     pub fn from_clients(clients: HashMap<String, Client>) -> Self {
+        let clients = clients
+            .into_iter()
+            .map(|(url, c)| (url, c.into()))
+            .collect();
         ArcRoutingControls { clients }
     }
 
     fn client(&self, endpoint: &ArcEndpoint) -> PortResult<&Client> {
         self.clients
             .get(&endpoint.url)
+            .map(LazyClient::get)
             .ok_or_else(|| PortError::Rejected(format!("no client for endpoint {}", endpoint.url)))
     }
 }

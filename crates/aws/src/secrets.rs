@@ -4,15 +4,17 @@
 use aws_sdk_secretsmanager::Client;
 use stop_core::ports::{PortError, PortResult, SecretValue, Secrets, Sensitive};
 
-use crate::port_error;
+use crate::{LazyClient, port_error};
 
 pub struct SecretsManagerSecrets {
-    client: Client,
+    client: LazyClient<Client>,
 }
 
 impl SecretsManagerSecrets {
-    pub fn new(client: Client) -> Self {
-        SecretsManagerSecrets { client }
+    pub fn new(client: impl Into<LazyClient<Client>>) -> Self {
+        SecretsManagerSecrets {
+            client: client.into(),
+        }
     }
 }
 
@@ -20,6 +22,7 @@ impl Secrets for SecretsManagerSecrets {
     async fn get_current(&self, secret_id: &str) -> PortResult<SecretValue> {
         let described = self
             .client
+            .get()
             .describe_secret()
             .secret_id(secret_id)
             .send()
@@ -27,6 +30,7 @@ impl Secrets for SecretsManagerSecrets {
             .map_err(|e| port_error("secretsmanager:DescribeSecret", e))?;
         let value = self
             .client
+            .get()
             .get_secret_value()
             .secret_id(secret_id)
             .version_stage("AWSCURRENT")
@@ -46,6 +50,7 @@ impl Secrets for SecretsManagerSecrets {
 
     async fn put_value(&self, secret_id: &str, value: &Sensitive, token: &str) -> PortResult<()> {
         self.client
+            .get()
             .put_secret_value()
             .secret_id(secret_id)
             .secret_string(value.expose())
@@ -58,6 +63,7 @@ impl Secrets for SecretsManagerSecrets {
 
     async fn stop_replication(&self, secret_id: &str) -> PortResult<()> {
         self.client
+            .get()
             .stop_replication_to_replica()
             .secret_id(secret_id)
             .send()

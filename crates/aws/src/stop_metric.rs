@@ -8,15 +8,17 @@ use aws_sdk_cloudwatch::types::{
 use stop_core::config::StopMetricConfig;
 use stop_core::ports::{AlarmState, PortError, PortResult, StopSwitch, StopSwitchState};
 
-use crate::port_error;
+use crate::{LazyClient, port_error};
 
 pub struct CloudWatchStopSwitch {
-    client: Client,
+    client: LazyClient<Client>,
 }
 
 impl CloudWatchStopSwitch {
-    pub fn new(client: Client) -> Self {
-        CloudWatchStopSwitch { client }
+    pub fn new(client: impl Into<LazyClient<Client>>) -> Self {
+        CloudWatchStopSwitch {
+            client: client.into(),
+        }
     }
 }
 
@@ -39,6 +41,7 @@ impl StopSwitch for CloudWatchStopSwitch {
             .storage_resolution(60)
             .build();
         self.client
+            .get()
             .put_metric_data()
             .namespace(&switch.namespace)
             .metric_data(datum)
@@ -51,6 +54,7 @@ impl StopSwitch for CloudWatchStopSwitch {
     async fn read(&self, switch: &StopMetricConfig, service: &str) -> PortResult<StopSwitchState> {
         let alarms = self
             .client
+            .get()
             .describe_alarms()
             .alarm_names(&switch.alarm_name)
             .send()
@@ -87,6 +91,7 @@ impl StopSwitch for CloudWatchStopSwitch {
             .build();
         let data = self
             .client
+            .get()
             .get_metric_data()
             .metric_data_queries(query)
             .start_time(DateTime::from_secs(now - 3 * 3600))

@@ -3,7 +3,7 @@ use lambda_http::{Error, service_fn};
 use stop_aws::decisions::SsmDecisionStore;
 use stop_aws::routing::ArcRoutingControls;
 use stop_aws::stop_metric::CloudWatchStopSwitch;
-use stop_aws::{SystemClock, sdk_config};
+use stop_aws::{LazyClient, SystemClock, sdk_config};
 use stop_core::switches::RetryPolicy;
 use stop_core::{Config, Role};
 
@@ -29,8 +29,14 @@ async fn main() -> Result<(), Error> {
         .flat_map(|arc| arc.endpoints.iter().cloned())
         .collect();
     let app = App {
-        decisions: SsmDecisionStore::new(aws_sdk_ssm::Client::new(&sdk), &config.decision_prefix),
-        stop: CloudWatchStopSwitch::new(aws_sdk_cloudwatch::Client::new(&sdk)),
+        decisions: SsmDecisionStore::new(
+            LazyClient::from_sdk(&sdk, aws_sdk_ssm::Client::new),
+            &config.decision_prefix,
+        ),
+        stop: CloudWatchStopSwitch::new(LazyClient::from_sdk(
+            &sdk,
+            aws_sdk_cloudwatch::Client::new,
+        )),
         controls: ArcRoutingControls::new(&sdk, &endpoints),
         clock: SystemClock,
         retry: RetryPolicy::default(),

@@ -2,7 +2,7 @@ use lambda_http::{Error, service_fn};
 use region_info::writer::WriterHost;
 use region_info::{App, RegionInfo, handle};
 use stop_aws::secrets::SecretsManagerSecrets;
-use stop_aws::{SystemClock, sdk_config};
+use stop_aws::{LazyClient, SystemClock, sdk_config};
 use stop_core::Config;
 
 #[tokio::main(flavor = "current_thread")]
@@ -16,7 +16,10 @@ async fn main() -> Result<(), Error> {
     let writer = match &config.secret_id {
         Some(secret_id) => {
             let sdk = sdk_config(&config.region).await;
-            let secrets = SecretsManagerSecrets::new(aws_sdk_secretsmanager::Client::new(&sdk));
+            let secrets = SecretsManagerSecrets::new(LazyClient::from_sdk(
+                &sdk,
+                aws_sdk_secretsmanager::Client::new,
+            ));
             Some(WriterHost::new(secrets, SystemClock, secret_id))
         }
         None => None,

@@ -4,7 +4,7 @@ use replica_promoter::{App, account_of};
 use stop_aws::capacity::AutoScalingCapacity;
 use stop_aws::database::RdsDatabase;
 use stop_aws::decisions::SsmDecisionStore;
-use stop_aws::{SystemClock, sdk_config};
+use stop_aws::{LazyClient, SystemClock, sdk_config};
 use stop_core::{Config, Role};
 
 #[tokio::main(flavor = "current_thread")]
@@ -21,9 +21,15 @@ async fn main() -> Result<(), Error> {
     // Standby-Region clients only: the primary may be gone.
     let sdk = sdk_config(&config.region).await;
     let app = App {
-        decisions: SsmDecisionStore::new(aws_sdk_ssm::Client::new(&sdk), &config.decision_prefix),
-        database: RdsDatabase::new(aws_sdk_rds::Client::new(&sdk)),
-        capacity: AutoScalingCapacity::new(aws_sdk_autoscaling::Client::new(&sdk)),
+        decisions: SsmDecisionStore::new(
+            LazyClient::from_sdk(&sdk, aws_sdk_ssm::Client::new),
+            &config.decision_prefix,
+        ),
+        database: RdsDatabase::new(LazyClient::from_sdk(&sdk, aws_sdk_rds::Client::new)),
+        capacity: AutoScalingCapacity::new(LazyClient::from_sdk(
+            &sdk,
+            aws_sdk_autoscaling::Client::new,
+        )),
         clock: SystemClock,
         config,
     };

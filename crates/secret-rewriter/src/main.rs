@@ -4,7 +4,7 @@ use serde_json::Value;
 use stop_aws::database::RdsDatabase;
 use stop_aws::decisions::SsmDecisionStore;
 use stop_aws::secrets::SecretsManagerSecrets;
-use stop_aws::{SystemClock, sdk_config};
+use stop_aws::{LazyClient, SystemClock, sdk_config};
 use stop_core::Config;
 
 #[tokio::main(flavor = "current_thread")]
@@ -20,9 +20,15 @@ async fn main() -> Result<(), Error> {
     }
     let sdk = sdk_config(&config.region).await;
     let app = App {
-        decisions: SsmDecisionStore::new(aws_sdk_ssm::Client::new(&sdk), &config.decision_prefix),
-        database: RdsDatabase::new(aws_sdk_rds::Client::new(&sdk)),
-        secrets: SecretsManagerSecrets::new(aws_sdk_secretsmanager::Client::new(&sdk)),
+        decisions: SsmDecisionStore::new(
+            LazyClient::from_sdk(&sdk, aws_sdk_ssm::Client::new),
+            &config.decision_prefix,
+        ),
+        database: RdsDatabase::new(LazyClient::from_sdk(&sdk, aws_sdk_rds::Client::new)),
+        secrets: SecretsManagerSecrets::new(LazyClient::from_sdk(
+            &sdk,
+            aws_sdk_secretsmanager::Client::new,
+        )),
         clock: SystemClock,
         config,
     };
