@@ -1,0 +1,86 @@
+//! The simulation's figures and `stopctl plan`'s budget claim to be the
+//! template's: hold them to template.yaml, so that a change to the alarm or the
+//! health check there cannot leave the modeled RTO silently stale.
+
+use stop_sim::budget::Parameters;
+use stop_sim::model;
+
+/// The lines of one top-level resource of template.yaml (two-space indented name).
+fn resource(template: &str, name: &str) -> Vec<String> {
+    let header = format!("  {name}:");
+    let mut lines = template.lines().skip_while(|l| l.trim_end() != header);
+    let mut block = Vec::new();
+    if lines.next().is_none() {
+        return block;
+    }
+    for line in lines {
+        let top_level = line.starts_with("  ") && !line.starts_with("   ");
+        if top_level || (!line.is_empty() && !line.starts_with(' ')) {
+            break;
+        }
+        block.push(line.trim().to_owned());
+    }
+    block
+}
+
+/// The integer value of `key:` in a resource block.
+fn value(block: &[String], key: &str) -> Option<i64> {
+    let prefix = format!("{key}:");
+    block
+        .iter()
+        .find_map(|line| line.strip_prefix(&prefix))
+        .and_then(|v| v.trim().parse().ok())
+}
+
+fn template() -> String {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../template.yaml");
+    std::fs::read_to_string(path).unwrap_or_default()
+}
+
+#[test]
+fn the_stop_alarm_is_modeled_as_deployed() {
+    let alarm = resource(&template(), "StopAlarm");
+    assert!(!alarm.is_empty(), "StopAlarm not found in template.yaml");
+    assert_eq!(value(&alarm, "Period"), Some(model::ALARM_PERIOD_S));
+    assert_eq!(
+        value(&alarm, "EvaluationPeriods"),
+        Some(model::ALARM_EVALUATION_PERIODS)
+    );
+    assert_eq!(value(&alarm, "DatapointsToAlarm"), Some(1));
+    assert!(alarm.contains(&"TreatMissingData: ignore".to_owned()));
+}
+
+#[test]
+fn the_standby_health_check_is_modeled_as_deployed() {
+    let check = resource(&template(), "StandbyHealthCheck");
+    assert!(!check.is_empty(), "StandbyHealthCheck not found");
+    assert_eq!(
+        value(&check, "RequestInterval"),
+        Some(model::HEALTH_CHECK_INTERVAL_S)
+    );
+    assert_eq!(
+        value(&check, "FailureThreshold"),
+        Some(i64::from(model::HEALTH_CHECK_FAILURE_THRESHOLD))
+    );
+}
+
+#[test]
+fn the_failover_record_is_an_alias_so_its_ttl_is_api_gateways() {
+    // An alias record carries no TTL of its own; the model's 60 s is API
+    // Gateway's. A TTL in the record would make the model wrong.
+    let record = resource(&template(), "FailoverRecord");
+    assert!(!record.is_empty(), "FailoverRecord not found");
+    assert!(record.iter().any(|l| l == "AliasTarget:"));
+    assert_eq!(value(&record, "TTL"), None);
+    assert_eq!(model::DNS_TTL_S, 60);
+}
+
+#[test]
+fn the_plan_defaults_are_the_template_figures() {
+    let p = Parameters::default();
+    assert_eq!(
+        (p.alarm_period_s, p.evaluation_periods, p.dns_ttl_s),
+        (60, 1, 60)
+    );
+    assert_eq!((p.health_check_interval_s, p.failure_threshold), (30, 3));
+}
