@@ -1,8 +1,9 @@
 //! The ports of `stop-core`, implemented with the official AWS SDK for Rust.
 //!
-//! Every adapter holds clients bound to one Region when it is built. The
-//! failover path builds them for the standby Region only; the SDK's own retry
-//! (standard mode) and timeouts are set here once for all of them.
+//! Every adapter holds clients bound to one Region, each built on its first
+//! call ([`LazyClient`]). The failover path binds them to the standby Region
+//! only; the SDK's own retry (standard mode) and timeouts are set here once for
+//! all of them.
 
 use std::time::Duration;
 
