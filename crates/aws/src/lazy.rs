@@ -9,24 +9,20 @@
 //! costs a hundred times more.
 
 use std::fmt;
-use std::sync::OnceLock;
+use std::sync::LazyLock;
 
 use aws_config::SdkConfig;
 
-/// A client of type `C`, built by `build` the first time [`LazyClient::get`] is
-/// called, then kept.
-pub struct LazyClient<C> {
-    client: OnceLock<C>,
-    build: Box<dyn Fn() -> C + Send + Sync>,
-}
+type Build<C> = Box<dyn FnOnce() -> C + Send>;
+
+/// A client of type `C`, made by its `build` closure the first time
+/// [`LazyClient::get`] is called, then kept.
+pub struct LazyClient<C>(LazyLock<C, Build<C>>);
 
 impl<C: 'static> LazyClient<C> {
     /// A client that `build` makes on first use.
-    pub fn new(build: impl Fn() -> C + Send + Sync + 'static) -> Self {
-        LazyClient {
-            client: OnceLock::new(),
-            build: Box::new(build),
-        }
+    pub fn new(build: impl FnOnce() -> C + Send + 'static) -> Self {
+        LazyClient(LazyLock::new(Box::new(build)))
     }
 
     /// A client that `build` (e.g. `aws_sdk_ssm::Client::new`) makes from `sdk`
@@ -40,31 +36,20 @@ impl<C: 'static> LazyClient<C> {
 impl<C> LazyClient<C> {
     /// The client, built now if this is the first call.
     pub fn get(&self) -> &C {
-        self.client.get_or_init(|| (self.build)())
-    }
-
-    /// Whether the client has been built yet.
-    pub fn is_built(&self) -> bool {
-        self.client.get().is_some()
+        &self.0
     }
 }
 
 /// A client built already (tests hand in mocks this way).
-impl<C: Clone + Send + Sync + 'static> From<C> for LazyClient<C> {
+impl<C: Send + 'static> From<C> for LazyClient<C> {
     fn from(client: C) -> Self {
-        let copy = client.clone();
-        LazyClient {
-            client: OnceLock::from(client),
-            build: Box::new(move || copy.clone()),
-        }
+        Self::new(move || client)
     }
 }
 
 impl<C> fmt::Debug for LazyClient<C> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("LazyClient")
-            .field("built", &self.is_built())
-            .finish()
+        f.write_str("LazyClient")
     }
 }
 
@@ -80,18 +65,15 @@ mod tests {
         let builds = Arc::new(AtomicUsize::new(0));
         let counter = Arc::clone(&builds);
         let lazy = LazyClient::new(move || counter.fetch_add(1, Ordering::SeqCst) + 100);
-        assert!(!lazy.is_built());
         assert_eq!(builds.load(Ordering::SeqCst), 0, "nothing built before use");
         assert_eq!(*lazy.get(), 100);
         assert_eq!(*lazy.get(), 100);
-        assert!(lazy.is_built());
         assert_eq!(builds.load(Ordering::SeqCst), 1);
     }
 
     #[test]
     fn a_ready_client_is_used_as_given() {
         let lazy = LazyClient::from(String::from("mock"));
-        assert!(lazy.is_built());
         assert_eq!(lazy.get(), "mock");
     }
 

@@ -37,7 +37,7 @@ impl ArcRoutingControls {
                             .operation_timeout(Duration::from_secs(4))
                             .build(),
                     );
-                let client = LazyClient::new(move || Client::from_conf(config.clone().build()));
+                let client = LazyClient::new(move || Client::from_conf(config.build()));
                 (endpoint.url.clone(), client)
             })
             .collect();

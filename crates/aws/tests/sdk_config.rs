@@ -66,3 +66,42 @@ async fn clients_from_the_shared_config_reach_a_real_endpoint() {
 
     assert_eq!(read.parameter().and_then(|p| p.value()), Some("us-west-2"));
 }
+
+#[tokio::test]
+#[ignore = "needs moto server: ./scripts/test starts it"]
+async fn an_adapter_built_as_the_functions_build_it_reaches_a_real_endpoint() {
+    // The functions' own path: the shared config, a client made on first use.
+    let endpoint = std::env::var("STOP_MOTO_ENDPOINT")
+        .expect("STOP_MOTO_ENDPOINT: run through ./scripts/test, which starts moto server");
+    let sdk = stop_aws::sdk_config(&"us-west-2".parse().unwrap())
+        .await
+        .to_builder()
+        .endpoint_url(endpoint)
+        .credentials_provider(aws_sdk_ssm::config::SharedCredentialsProvider::new(
+            Credentials::new("testing", "testing", None, None, "test"),
+        ))
+        .build();
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    let store = stop_aws::decisions::SsmDecisionStore::new(
+        stop_aws::LazyClient::from_sdk(&sdk, aws_sdk_ssm::Client::new),
+        &format!("/stop-test-lazy-{nanos}"),
+    );
+    let decision = stop_core::decision::Decision::initial(
+        "orders",
+        &"us-east-1".parse().unwrap(),
+        time::OffsetDateTime::now_utc(),
+    );
+
+    stop_core::ports::DecisionStore::store(&store, &decision)
+        .await
+        .unwrap();
+    let history = stop_core::ports::DecisionStore::history(&store, "orders")
+        .await
+        .unwrap();
+
+    assert_eq!(history.len(), 1);
+    assert_eq!(history[0].active_region.as_str(), "us-east-1");
+}

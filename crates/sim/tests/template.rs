@@ -1,9 +1,9 @@
-//! The simulation's figures and `stopctl plan`'s budget claim to be the
-//! template's: hold them to template.yaml, so that a change to the alarm or the
-//! health check there cannot leave the modeled RTO silently stale.
+//! `stopctl plan`'s default parameters (the simulation's own figures, from
+//! `stop_sim::model`) claim to be the template's: hold them to template.yaml,
+//! so that a change to the alarm or the health check there cannot leave the
+//! modeled RTO silently stale.
 
 use stop_sim::budget::Parameters;
-use stop_sim::model;
 
 /// The lines of one top-level resource of template.yaml (two-space indented name).
 fn resource(template: &str, name: &str) -> Vec<String> {
@@ -41,10 +41,11 @@ fn template() -> String {
 fn the_stop_alarm_is_modeled_as_deployed() {
     let alarm = resource(&template(), "StopAlarm");
     assert!(!alarm.is_empty(), "StopAlarm not found in template.yaml");
-    assert_eq!(value(&alarm, "Period"), Some(model::ALARM_PERIOD_S));
+    let plan = Parameters::default();
+    assert_eq!(value(&alarm, "Period"), Some(plan.alarm_period_s));
     assert_eq!(
         value(&alarm, "EvaluationPeriods"),
-        Some(model::ALARM_EVALUATION_PERIODS)
+        Some(plan.evaluation_periods)
     );
     assert_eq!(value(&alarm, "DatapointsToAlarm"), Some(1));
     assert!(alarm.contains(&"TreatMissingData: ignore".to_owned()));
@@ -54,13 +55,14 @@ fn the_stop_alarm_is_modeled_as_deployed() {
 fn the_standby_health_check_is_modeled_as_deployed() {
     let check = resource(&template(), "StandbyHealthCheck");
     assert!(!check.is_empty(), "StandbyHealthCheck not found");
+    let plan = Parameters::default();
     assert_eq!(
         value(&check, "RequestInterval"),
-        Some(model::HEALTH_CHECK_INTERVAL_S)
+        Some(plan.health_check_interval_s)
     );
     assert_eq!(
         value(&check, "FailureThreshold"),
-        Some(i64::from(model::HEALTH_CHECK_FAILURE_THRESHOLD))
+        Some(plan.failure_threshold)
     );
 }
 
@@ -72,15 +74,5 @@ fn the_failover_record_is_an_alias_so_its_ttl_is_api_gateways() {
     assert!(!record.is_empty(), "FailoverRecord not found");
     assert!(record.iter().any(|l| l == "AliasTarget:"));
     assert_eq!(value(&record, "TTL"), None);
-    assert_eq!(model::DNS_TTL_S, 60);
-}
-
-#[test]
-fn the_plan_defaults_are_the_template_figures() {
-    let p = Parameters::default();
-    assert_eq!(
-        (p.alarm_period_s, p.evaluation_periods, p.dns_ttl_s),
-        (60, 1, 60)
-    );
-    assert_eq!((p.health_check_interval_s, p.failure_threshold), (30, 3));
+    assert_eq!(Parameters::default().dns_ttl_s, 60);
 }
