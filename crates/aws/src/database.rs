@@ -2,20 +2,120 @@
 //! global database.
 
 use aws_sdk_rds::Client;
-use stop_core::ports::{Database, GlobalClusterStatus, PortError, PortResult, ReplicaStatus};
+use stop_core::ports::{
+    Database, GlobalClusterStatus, LagSample, PortError, PortResult, ReplicaStatus,
+};
 
 use crate::{LazyClient, port_error};
 
 pub struct RdsDatabase {
     client: LazyClient<Client>,
+    /// CloudWatch in the same Region, for `ReplicaLag`: only the promoter,
+    /// which drains a replica before promoting it, has one.
+    #[cfg(feature = "cloudwatch")]
+    metrics: Option<LazyClient<aws_sdk_cloudwatch::Client>>,
 }
 
 impl RdsDatabase {
     pub fn new(client: impl Into<LazyClient<Client>>) -> Self {
         RdsDatabase {
             client: client.into(),
+            #[cfg(feature = "cloudwatch")]
+            metrics: None,
         }
     }
+
+    /// Reads `ReplicaLag` through this CloudWatch client (same Region).
+    #[cfg(feature = "cloudwatch")]
+    pub fn with_metrics(
+        mut self,
+        client: impl Into<LazyClient<aws_sdk_cloudwatch::Client>>,
+    ) -> Self {
+        self.metrics = Some(client.into());
+        self
+    }
+}
+
+/// The newest `ReplicaLag` datapoint (`AWS/RDS`, by `DBInstanceIdentifier`,
+/// the Maximum of each minute) of the last ten minutes. 0 is caught up; -1 is
+/// "replication not active", read as unknown, as is no datapoint at all.
+/// <https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/rds-metrics.html>
+/// <https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_ReadRepl.Monitoring.html>
+#[cfg(feature = "cloudwatch")]
+async fn replica_lag(
+    client: &aws_sdk_cloudwatch::Client,
+    instance_id: &str,
+) -> PortResult<Option<LagSample>> {
+    use aws_sdk_cloudwatch::primitives::DateTime;
+    use aws_sdk_cloudwatch::types::{
+        Dimension, Metric, MetricDataQuery, MetricStat, ScanBy, StatusCode,
+    };
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let query = MetricDataQuery::builder()
+        .id("lag")
+        .metric_stat(
+            MetricStat::builder()
+                .metric(
+                    Metric::builder()
+                        .namespace("AWS/RDS")
+                        .metric_name("ReplicaLag")
+                        .dimensions(
+                            Dimension::builder()
+                                .name("DBInstanceIdentifier")
+                                .value(instance_id)
+                                .build(),
+                        )
+                        .build(),
+                )
+                .period(60)
+                .stat("Maximum")
+                .build(),
+        )
+        .build();
+    let data = client
+        .get_metric_data()
+        .metric_data_queries(query)
+        .start_time(DateTime::from_secs(now - 600))
+        .end_time(DateTime::from_secs(now + 60))
+        .scan_by(ScanBy::TimestampDescending)
+        .send()
+        .await
+        .map_err(|e| port_error("cloudwatch:GetMetricData", e))?;
+    let Some(result) = data.metric_data_results().first() else {
+        return Ok(None);
+    };
+    // "Timestamps[x] is Values[x]". The newest pair, whatever the order the
+    // answer lists them in (TimestampDescending puts it first).
+    // <https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_MetricDataResult.html>
+    let newest = result
+        .timestamps()
+        .iter()
+        .zip(result.values())
+        .max_by_key(|(at, _)| (at.secs(), at.subsec_nanos()));
+    let Some((at, value)) = newest else {
+        // No datapoint because CloudWatch failed, not because there is none.
+        return match result.status_code() {
+            Some(StatusCode::InternalError) => Err(PortError::Unavailable(format!(
+                "cloudwatch:GetMetricData: InternalError for the ReplicaLag of {instance_id}"
+            ))),
+            Some(StatusCode::Forbidden) => Err(PortError::Rejected(format!(
+                "cloudwatch:GetMetricData: Forbidden for the ReplicaLag of {instance_id}"
+            ))),
+            _ => Ok(None),
+        };
+    };
+    // -1 (or any negative, or NaN): replication is not active; no reading.
+    if value.is_nan() || *value < 0.0 {
+        return Ok(None);
+    }
+    let Ok(at) = time::OffsetDateTime::from_unix_timestamp(at.secs()) else {
+        return Ok(None);
+    };
+    Ok(Some(LagSample {
+        // Whole seconds, rounded up: never report less lag than measured.
+        seconds: value.ceil() as u32,
+        at,
+    }))
 }
 
 impl Database for RdsDatabase {
@@ -64,6 +164,31 @@ impl Database for RdsDatabase {
             .send()
             .await
             .map_err(|e| port_error("rds:PromoteReadReplica", e))?;
+        Ok(())
+    }
+
+    async fn replica_lag(&self, instance_id: &str) -> PortResult<Option<LagSample>> {
+        #[cfg(feature = "cloudwatch")]
+        if let Some(metrics) = &self.metrics {
+            return replica_lag(metrics.get(), instance_id).await;
+        }
+        Err(PortError::Rejected(format!(
+            "no CloudWatch client to read the ReplicaLag of {instance_id}"
+        )))
+    }
+
+    /// Called in the Region the copy goes to, with the source's ARN: a
+    /// cross-Region read replica.
+    /// <https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_CreateDBInstanceReadReplica.html>
+    async fn create_replica(&self, source_arn: &str, replica_id: &str) -> PortResult<()> {
+        self.client
+            .get()
+            .create_db_instance_read_replica()
+            .db_instance_identifier(replica_id)
+            .source_db_instance_identifier(source_arn)
+            .send()
+            .await
+            .map_err(|e| port_error("rds:CreateDBInstanceReadReplica", e))?;
         Ok(())
     }
 
@@ -354,5 +479,233 @@ mod tests {
             .await
             .unwrap();
         assert_eq!((switchover.num_calls(), failover.num_calls()), (1, 1));
+    }
+
+    #[tokio::test]
+    async fn create_replica_names_the_replica_and_passes_the_source_arn() {
+        use aws_sdk_rds::operation::create_db_instance_read_replica::CreateDbInstanceReadReplicaOutput;
+        const SOURCE: &str = "arn:aws:rds:us-west-2:111122223333:db:orders-replica";
+        let create = mock!(Client::create_db_instance_read_replica)
+            .match_requests(|r| {
+                r.db_instance_identifier() == Some("orders-east")
+                    && r.source_db_instance_identifier() == Some(SOURCE)
+            })
+            .then_output(|| CreateDbInstanceReadReplicaOutput::builder().build());
+        let client = mock_client!(aws_sdk_rds, [&create]);
+        RdsDatabase::new(client)
+            .create_replica(SOURCE, "orders-east")
+            .await
+            .unwrap();
+        assert_eq!(create.num_calls(), 1);
+    }
+
+    #[tokio::test]
+    async fn an_existing_replica_id_is_a_refusal_not_a_retry() {
+        // awsQuery: the code travels in the XML body, as RDS sends it.
+        let exists = mock!(Client::create_db_instance_read_replica)
+            .sequence()
+            .http_status(
+                400,
+                Some(
+                    r#"<ErrorResponse xmlns="http://rds.amazonaws.com/doc/2014-10-31/"><Error><Type>Sender</Type><Code>DBInstanceAlreadyExists</Code><Message>DB instance already exists</Message></Error><RequestId>1</RequestId></ErrorResponse>"#
+                        .into(),
+                ),
+            )
+            .build();
+        let client = mock_client!(aws_sdk_rds, RuleMode::Sequential, [&exists], |c| c
+            .retry_config(aws_config::retry::RetryConfig::disabled()));
+        let err = RdsDatabase::new(client)
+            .create_replica(
+                "arn:aws:rds:us-west-2:111122223333:db:orders",
+                "orders-east",
+            )
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, PortError::Rejected(ref m) if m.contains("DBInstanceAlreadyExists")),
+            "{err:?}"
+        );
+        assert!(!err.is_retryable());
+        assert_eq!(exists.num_calls(), 1);
+    }
+
+    #[tokio::test]
+    async fn without_a_cloudwatch_client_replica_lag_is_refused() {
+        let client = mock_client!(aws_sdk_rds, Vec::<&aws_smithy_mocks::Rule>::new());
+        let err = RdsDatabase::new(client)
+            .replica_lag("orders-replica")
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, PortError::Rejected(ref m) if m.contains("orders-replica")),
+            "{err:?}"
+        );
+    }
+
+    #[cfg(feature = "cloudwatch")]
+    mod lag {
+        use super::*;
+        use aws_sdk_cloudwatch::operation::get_metric_data::{
+            GetMetricDataError, GetMetricDataOutput,
+        };
+        use aws_sdk_cloudwatch::primitives::DateTime;
+        use aws_sdk_cloudwatch::types::{MetricDataResult, ScanBy, StatusCode};
+        use time::macros::datetime;
+
+        type Cw = aws_sdk_cloudwatch::Client;
+
+        fn database(metrics: Cw) -> RdsDatabase {
+            let rds = mock_client!(aws_sdk_rds, Vec::<&aws_smithy_mocks::Rule>::new());
+            RdsDatabase::new(rds).with_metrics(metrics)
+        }
+
+        fn at(minute: time::OffsetDateTime) -> DateTime {
+            DateTime::from_secs(minute.unix_timestamp())
+        }
+
+        /// Answers with these (minute, value) pairs, in this order.
+        fn answering(points: &'static [(time::OffsetDateTime, f64)]) -> aws_smithy_mocks::Rule {
+            mock!(Cw::get_metric_data).then_output(move || {
+                let mut result = MetricDataResult::builder()
+                    .id("lag")
+                    .status_code(StatusCode::Complete);
+                for (minute, value) in points {
+                    result = result.timestamps(at(*minute)).values(*value);
+                }
+                GetMetricDataOutput::builder()
+                    .metric_data_results(result.build())
+                    .build()
+            })
+        }
+
+        async fn lag_of(rule: &aws_smithy_mocks::Rule) -> PortResult<Option<LagSample>> {
+            let cw = mock_client!(aws_sdk_cloudwatch, RuleMode::Sequential, [rule], |c| c
+                .retry_config(aws_config::retry::RetryConfig::disabled()));
+            database(cw).replica_lag("orders-replica").await
+        }
+
+        #[tokio::test]
+        async fn asks_for_the_per_minute_maximum_of_the_replicas_replica_lag() {
+            let data = mock!(Cw::get_metric_data)
+                .match_requests(|r| {
+                    let [query] = r.metric_data_queries() else {
+                        return false;
+                    };
+                    let Some(stat) = query.metric_stat() else {
+                        return false;
+                    };
+                    let Some(metric) = stat.metric() else {
+                        return false;
+                    };
+                    let [dimension] = metric.dimensions() else {
+                        return false;
+                    };
+                    let window = r.start_time().zip(r.end_time());
+                    metric.namespace() == Some("AWS/RDS")
+                        && metric.metric_name() == Some("ReplicaLag")
+                        && dimension.name() == Some("DBInstanceIdentifier")
+                        && dimension.value() == Some("orders-replica")
+                        && stat.stat() == Some("Maximum")
+                        && stat.period() == Some(60)
+                        && r.scan_by() == Some(&ScanBy::TimestampDescending)
+                        && window.is_some_and(|(start, end)| start.secs() < end.secs())
+                })
+                .then_output(|| {
+                    GetMetricDataOutput::builder()
+                        .metric_data_results(
+                            MetricDataResult::builder()
+                                .id("lag")
+                                .timestamps(at(datetime!(2026-11-22 03:04 UTC)))
+                                .values(2.2)
+                                .build(),
+                        )
+                        .build()
+                });
+            let sample = lag_of(&data).await.unwrap();
+            assert_eq!(
+                sample,
+                Some(LagSample {
+                    seconds: 3,
+                    at: datetime!(2026-11-22 03:04 UTC)
+                })
+            );
+            assert_eq!(data.num_calls(), 1);
+        }
+
+        #[tokio::test]
+        async fn the_newest_datapoint_wins_in_either_order() {
+            let descending = answering(&[
+                (datetime!(2026-11-22 03:04 UTC), 0.0),
+                (datetime!(2026-11-22 03:03 UTC), 40.0),
+                (datetime!(2026-11-22 03:02 UTC), 90.0),
+            ]);
+            let ascending = answering(&[
+                (datetime!(2026-11-22 03:02 UTC), 90.0),
+                (datetime!(2026-11-22 03:03 UTC), 40.0),
+                (datetime!(2026-11-22 03:04 UTC), 0.0),
+            ]);
+            for rule in [&descending, &ascending] {
+                let sample = lag_of(rule).await.unwrap();
+                assert_eq!(
+                    sample,
+                    Some(LagSample {
+                        seconds: 0,
+                        at: datetime!(2026-11-22 03:04 UTC)
+                    })
+                );
+            }
+        }
+
+        #[tokio::test]
+        async fn minus_one_is_no_sample_even_after_older_readings() {
+            let stopped = answering(&[
+                (datetime!(2026-11-22 03:04 UTC), -1.0),
+                (datetime!(2026-11-22 03:03 UTC), 5.0),
+            ]);
+            assert_eq!(lag_of(&stopped).await.unwrap(), None);
+        }
+
+        #[tokio::test]
+        async fn no_datapoint_is_no_sample() {
+            let empty = answering(&[]);
+            assert_eq!(lag_of(&empty).await.unwrap(), None);
+            let no_result =
+                mock!(Cw::get_metric_data).then_output(|| GetMetricDataOutput::builder().build());
+            assert_eq!(lag_of(&no_result).await.unwrap(), None);
+        }
+
+        #[tokio::test]
+        async fn a_failed_query_without_data_is_an_error_not_no_sample() {
+            let failed = mock!(Cw::get_metric_data).then_output(|| {
+                GetMetricDataOutput::builder()
+                    .metric_data_results(
+                        MetricDataResult::builder()
+                            .id("lag")
+                            .status_code(StatusCode::InternalError)
+                            .build(),
+                    )
+                    .build()
+            });
+            let err = lag_of(&failed).await.unwrap_err();
+            assert!(matches!(err, PortError::Unavailable(_)), "{err:?}");
+        }
+
+        #[tokio::test]
+        async fn throttling_is_throttled() {
+            let throttled = mock!(Cw::get_metric_data).then_error(|| {
+                GetMetricDataError::generic(
+                    aws_sdk_cloudwatch::error::ErrorMetadata::builder()
+                        .code("Throttling")
+                        .message("Rate exceeded")
+                        .build(),
+                )
+            });
+            let err = lag_of(&throttled).await.unwrap_err();
+            assert!(
+                matches!(err, PortError::Throttled(ref m) if m.contains("cloudwatch:GetMetricData")),
+                "{err:?}"
+            );
+            assert!(err.is_retryable());
+        }
     }
 }
