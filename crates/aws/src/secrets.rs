@@ -18,19 +18,29 @@ impl SecretsManagerSecrets {
     }
 }
 
+/// The primary secret's Region if this secret is a replica of it. DescribeSecret
+/// may name a `PrimaryRegion` on the primary too ("The Region the secret is
+/// in"), so a replica is one whose primary is in another Region than the one
+/// this client asks; absent means this Region. The client's Region is always
+/// set in practice (the SDK cannot call without one); were it not, any
+/// `PrimaryRegion` would read as a replica, as before.
+/// <https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_DescribeSecret.html>
+fn replica_of(primary_region: Option<&str>, own_region: Option<&str>) -> Option<String> {
+    primary_region
+        .filter(|primary| Some(*primary) != own_region)
+        .map(str::to_owned)
+}
+
 impl Secrets for SecretsManagerSecrets {
     async fn get_current(&self, secret_id: &str) -> PortResult<SecretValue> {
-        let described = self
-            .client
-            .get()
+        let client = self.client.get();
+        let described = client
             .describe_secret()
             .secret_id(secret_id)
             .send()
             .await
             .map_err(|e| port_error("secretsmanager:DescribeSecret", e))?;
-        let value = self
-            .client
-            .get()
+        let value = client
             .get_secret_value()
             .secret_id(secret_id)
             .version_stage("AWSCURRENT")
@@ -43,8 +53,10 @@ impl Secrets for SecretsManagerSecrets {
         Ok(SecretValue {
             version_id: value.version_id().unwrap_or_default().to_owned(),
             value: Sensitive::new(string),
-            // Set on a replica: the Region of the primary secret.
-            replica_of: described.primary_region().map(str::to_owned),
+            replica_of: replica_of(
+                described.primary_region(),
+                client.config().region().map(|r| r.as_ref()),
+            ),
         })
     }
 
@@ -76,10 +88,11 @@ impl Secrets for SecretsManagerSecrets {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use aws_sdk_secretsmanager::config::Region;
     use aws_sdk_secretsmanager::operation::describe_secret::DescribeSecretOutput;
     use aws_sdk_secretsmanager::operation::get_secret_value::GetSecretValueOutput;
     use aws_sdk_secretsmanager::operation::put_secret_value::PutSecretValueOutput;
-    use aws_smithy_mocks::{RuleMode, mock, mock_client};
+    use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
 
     const VALUE: &str =
         r#"{"username":"app","password":"hunter2-very-secret","host":"old.example","port":5432}"#;
@@ -105,7 +118,8 @@ mod tests {
         let client = mock_client!(
             aws_sdk_secretsmanager,
             RuleMode::MatchAny,
-            [&describe, &get]
+            [&describe, &get],
+            |c| c.region(Region::new("us-west-2"))
         );
         let secret = SecretsManagerSecrets::new(client)
             .get_current("orders/db")
@@ -157,5 +171,64 @@ mod tests {
         let text = err.to_string();
         assert!(text.contains("ResourceExistsException"), "{text}");
         assert!(!text.contains("hunter2"), "{text}");
+    }
+
+    /// What `get_current` makes of a DescribeSecret `PrimaryRegion` (or none)
+    /// for a client in `own_region`.
+    async fn replica_of_for(
+        primary_region: Option<&'static str>,
+        own_region: &'static str,
+    ) -> Option<String> {
+        let describe = mock!(Client::describe_secret).then_output(move || {
+            DescribeSecretOutput::builder()
+                .name("orders/db")
+                .set_primary_region(primary_region.map(str::to_owned))
+                .build()
+        });
+        let get = mock!(Client::get_secret_value).then_output(|| {
+            GetSecretValueOutput::builder()
+                .version_id("v1")
+                .secret_string(VALUE)
+                .build()
+        });
+        let rules: [&Rule; 2] = [&describe, &get];
+        let client = mock_client!(aws_sdk_secretsmanager, RuleMode::MatchAny, rules, |c| c
+            .region(Region::new(own_region)));
+        let secret = SecretsManagerSecrets::new(client)
+            .get_current("orders/db")
+            .await
+            .unwrap();
+        assert_eq!(describe.num_calls(), 1);
+        secret.replica_of
+    }
+
+    #[tokio::test]
+    async fn a_primary_region_equal_to_this_clients_region_is_not_a_replica() {
+        assert_eq!(replica_of_for(Some("us-west-2"), "us-west-2").await, None);
+    }
+
+    #[tokio::test]
+    async fn a_primary_region_in_another_region_is_a_replica_of_it() {
+        assert_eq!(
+            replica_of_for(Some("us-east-1"), "us-west-2")
+                .await
+                .as_deref(),
+            Some("us-east-1")
+        );
+    }
+
+    #[tokio::test]
+    async fn no_primary_region_is_not_a_replica() {
+        assert_eq!(replica_of_for(None, "us-west-2").await, None);
+    }
+
+    #[test]
+    fn without_a_known_region_any_primary_region_still_reads_as_a_replica() {
+        // Unreachable in practice (the SDK needs a Region to call at all); the
+        // earlier reading is kept.
+        assert_eq!(
+            replica_of(Some("us-east-1"), None).as_deref(),
+            Some("us-east-1")
+        );
     }
 }
