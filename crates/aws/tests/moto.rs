@@ -164,7 +164,7 @@ mod data_tier {
     use stop_aws::secrets::SecretsManagerSecrets;
     use stop_core::decision::{Decision, Mode, StepState};
     use stop_core::memory::{CallLog, ManualClock, MemoryDatabase};
-    use stop_core::ports::{DecisionStore, ReplicaStatus};
+    use stop_core::ports::{Database, DecisionStore, PortError, ReplicaStatus};
     use stop_core::promoter::Promoter;
     use stop_core::rewriter::{Rewrite, Rewriter};
     use time::macros::datetime;
@@ -346,6 +346,61 @@ mod data_tier {
             current.step("database").unwrap().state,
             StepState::InProgress
         );
+    }
+
+    /// `create_replica` as the promoter calls it to re-protect a promoted
+    /// writer: in the Region the copy goes to, with the source's ARN.
+    /// <https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_CreateDBInstanceReadReplica.html>
+    #[tokio::test]
+    #[ignore = "needs moto server: ./scripts/test starts it"]
+    async fn create_replica_makes_a_cross_region_replica_of_the_source_arn() {
+        let source_id = unique("orders");
+        let replica_id = format!("{source_id}-replica");
+        let east = rds("us-east-1", None);
+        let source = east
+            .create_db_instance()
+            .db_instance_identifier(&source_id)
+            .db_instance_class("db.t3.micro")
+            .engine("postgres")
+            .master_username("app")
+            .master_user_password("not-a-real-password")
+            .allocated_storage(20)
+            .backup_retention_period(7)
+            .send()
+            .await
+            .unwrap();
+        let source_arn = source
+            .db_instance()
+            .unwrap()
+            .db_instance_arn()
+            .unwrap()
+            .to_owned();
+        assert!(source_arn.contains(":us-east-1:"), "{source_arn}");
+
+        let wire = Wire::default();
+        let west = RdsDatabase::new(rds("us-west-2", Some(wire.clone())));
+        west.create_replica(&source_arn, &replica_id).await.unwrap();
+
+        let creates: Vec<String> = wire
+            .0
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|body| body.contains("Action=CreateDBInstanceReadReplica"))
+            .cloned()
+            .collect();
+        assert_eq!(creates.len(), 1, "{creates:?}");
+
+        let replica = west.describe_instance(&replica_id).await.unwrap();
+        assert_eq!(replica.instance_id, replica_id);
+        assert_eq!(replica.source.as_deref(), Some(source_arn.as_str()));
+        assert!(replica.arn.contains(":us-west-2:"), "{}", replica.arn);
+        // Nothing of that name in the source's Region.
+        let err = RdsDatabase::new(east)
+            .describe_instance(&replica_id)
+            .await
+            .unwrap_err();
+        assert!(matches!(err, PortError::NotFound(_)), "{err:?}");
     }
 
     #[tokio::test]
