@@ -6,7 +6,7 @@
 
 use aws_sdk_ssm::config::{BehaviorVersion, Credentials, Region};
 use stop_aws::decisions::SsmDecisionStore;
-use stop_core::decision::{Decision, Mode, StepState};
+use stop_core::decision::{Decision, Mode, Step, StepState};
 use stop_core::memory::{CallLog, ManualClock, MemoryRoutingControls, MemoryStopSwitch};
 use stop_core::operator::{Direction, Operator, OperatorRequest};
 use stop_core::ports::{ControlState, DecisionStore};
@@ -62,7 +62,7 @@ async fn decision_records_round_trip_through_ssm_with_their_history() {
     store.store(&decision(1, "us-west-2")).await.unwrap();
     let mut progressed = decision(1, "us-west-2");
     progressed.record_step(
-        "stop-metric",
+        Step::StopMetric,
         StepState::Done,
         datetime!(2026-11-22 03:00:01 UTC),
         "published 1",
@@ -123,6 +123,7 @@ async fn a_press_records_its_decision_and_steps_in_ssm() {
         mode: Mode::Graceful,
         dry_run: false,
         override_safety: false,
+        accept_data_loss: false,
     };
     let first = operator
         .press(Direction::Failover, &request, "alice")
@@ -140,7 +141,7 @@ async fn a_press_records_its_decision_and_steps_in_ssm() {
     assert_eq!(current.epoch, 1);
     assert_eq!(current.actor, "alice");
     assert_eq!(
-        current.step("stop-metric").map(|s| s.state),
+        current.step(Step::StopMetric).map(|s| s.state),
         Some(StepState::Done)
     );
     // The decision, then its steps: two versions; the double click wrote none.
@@ -162,8 +163,9 @@ mod data_tier {
     use stop_aws::database::RdsDatabase;
     use stop_aws::decisions::SsmDecisionStore;
     use stop_aws::secrets::SecretsManagerSecrets;
-    use stop_core::decision::{Decision, Mode, StepState};
-    use stop_core::memory::{CallLog, ManualClock, MemoryDatabase};
+    use stop_core::decision::{Decision, Mode, Step, StepState};
+    use stop_core::memory::{CallLog, ManualClock, MemoryDatabase, MemoryStopSwitch};
+    use stop_core::ports::StopSwitch;
     use stop_core::ports::{Database, DecisionStore, PortError, ReplicaStatus};
     use stop_core::promoter::Promoter;
     use stop_core::rewriter::{Rewrite, Rewriter};
@@ -298,11 +300,18 @@ mod data_tier {
             now,
         );
         decisions.store(&decision).await.unwrap();
+        // moto does not serve CloudWatch as this SDK speaks it: the STOP
+        // metric's datapoint that confirms the alarm comes from memory.
+        let stop = MemoryStopSwitch::new(CallLog::default());
+        let switch = config.services[0].stop_metric.clone().unwrap();
+        stop.publish(&switch, "orders", 1.0).await.unwrap();
         let promoter = Promoter {
             config: &config,
             decisions: &decisions,
             database: &database,
+            peer_database: &database,
             capacity: &capacity,
+            stop: &stop,
             clock: &clock,
         };
         let steps = promoter.reconcile(&mut decision).await.unwrap();
@@ -343,7 +352,7 @@ mod data_tier {
         let history = decisions.history("orders").await.unwrap();
         let current = Decision::current(&history).unwrap();
         assert_eq!(
-            current.step("database").unwrap().state,
+            current.step(Step::Database).unwrap().state,
             StepState::InProgress
         );
     }
@@ -457,6 +466,8 @@ mod data_tier {
             decisions: &decisions,
             database: &database,
             secrets: &secrets,
+            peer_database: &database,
+            peer_secrets: &secrets,
             clock: &clock,
         };
         let first = rewriter.run().await.unwrap();

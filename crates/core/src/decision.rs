@@ -30,6 +30,98 @@ impl std::str::FromStr for Mode {
     }
 }
 
+/// A runbook step, in the order a move runs them. The name is a type, so a
+/// misspelt step cannot be recorded; it serialises as its kebab-case name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Step {
+    /// The STOP metric published (switch 1).
+    StopMetric,
+    /// The ARC routing controls updated (switch 2).
+    ArcRoutingControls,
+    /// No write reaches the old writer any more: every Region's fence has
+    /// read this decision (its cache has expired since the decision).
+    Fence,
+    /// The copy in the target Region has applied every write the old writer took.
+    Drain,
+    /// The copy in the target Region promoted, or the global writer moved there.
+    Database,
+    /// Every reachable Region's secret names the new writer.
+    Secret,
+    /// The target Region's compute raised.
+    Capacity,
+    /// A new cross-Region copy of the writer in the other Region.
+    Reprotect,
+}
+
+impl Step {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Step::StopMetric => "stop-metric",
+            Step::ArcRoutingControls => "arc-routing-controls",
+            Step::Fence => "fence",
+            Step::Drain => "drain",
+            Step::Database => "database",
+            Step::Secret => "secret",
+            Step::Capacity => "capacity",
+            Step::Reprotect => "reprotect",
+        }
+    }
+}
+
+impl std::fmt::Display for Step {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One database: the Region it lives in and its RDS identifier (an instance
+/// for an RDS replica pair, a cluster for an Aurora global database).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DbRef {
+    pub region: Region,
+    pub id: String,
+}
+
+impl std::fmt::Display for DbRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} in {}", self.id, self.region)
+    }
+}
+
+/// The data tier under a decision: which database takes writes, whether the
+/// fence lets them through yet, and what protects it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DataTier {
+    /// The database that takes writes, as the runbook last moved it; `None`
+    /// is the deployed primary. A decision carries it over; the database step
+    /// of a move replaces it once the new writer is promoted.
+    #[serde(default)]
+    pub writer: Option<DbRef>,
+    /// The fence: writes are accepted in the active Region only while this is
+    /// true. A move closes it; the last data step of the move opens it again.
+    pub writes_open: bool,
+    /// A cross-Region copy of the writer exists and replicates: a move can
+    /// be made without abandoning data. False after a promotion until re-protected.
+    pub protected: bool,
+    /// The copy a re-protect created (RDS); `None` is the deployed replica
+    /// (`DB_REPLICA_ID`) while nothing has been promoted, or no copy at all.
+    #[serde(default)]
+    pub copy: Option<DbRef>,
+}
+
+impl Default for DataTier {
+    /// As deployed: the primary writes, the standby replicates.
+    fn default() -> Self {
+        DataTier {
+            writer: None,
+            writes_open: true,
+            protected: true,
+            copy: None,
+        }
+    }
+}
+
 /// The state of one runbook step.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -44,7 +136,7 @@ pub enum StepState {
 /// What happened to one runbook step under this decision.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StepRecord {
-    pub name: String,
+    pub name: Step,
     pub state: StepState,
     #[serde(with = "time::serde::rfc3339::option", default)]
     pub started_at: Option<OffsetDateTime>,
@@ -78,6 +170,10 @@ pub struct Decision {
     /// The runbook's steps towards this decision, in order.
     #[serde(default)]
     pub steps: Vec<StepRecord>,
+    /// The data tier under this decision. Records written before it existed
+    /// read as the deployed state.
+    #[serde(default)]
+    pub data: DataTier,
 }
 
 impl Decision {
@@ -92,6 +188,7 @@ impl Decision {
             mode: Mode::Graceful,
             decided_at: now,
             steps: Vec::new(),
+            data: DataTier::default(),
         }
     }
 
@@ -113,7 +210,23 @@ impl Decision {
             mode,
             decided_at: now,
             steps: Vec::new(),
+            // A move closes the fence; the writer, its copy and their
+            // protection stay as they were until the runbook changes them.
+            data: DataTier {
+                writes_open: false,
+                ..self.data.clone()
+            },
         }
+    }
+
+    /// The fence: whether a write may be accepted in `region` under this decision.
+    pub fn accepts_writes_in(&self, region: &Region) -> bool {
+        &self.active_region == region && self.data.writes_open
+    }
+
+    /// Whether `step` is done under this decision.
+    pub fn is_done(&self, step: Step) -> bool {
+        self.step(step).is_some_and(|s| s.state == StepState::Done)
     }
 
     /// Of two records for the same service, the one every Region must converge to.
@@ -147,17 +260,17 @@ impl Decision {
             .unwrap_or_else(|| Decision::initial(service, primary, now))
     }
 
-    pub fn step(&self, name: &str) -> Option<&StepRecord> {
+    pub fn step(&self, name: Step) -> Option<&StepRecord> {
         self.steps.iter().find(|s| s.name == name)
     }
 
     /// Records a step's new state, adding it on first sight.
-    pub fn record_step(&mut self, name: &str, state: StepState, now: OffsetDateTime, detail: &str) {
+    pub fn record_step(&mut self, name: Step, state: StepState, now: OffsetDateTime, detail: &str) {
         let index = match self.steps.iter().position(|s| s.name == name) {
             Some(i) => i,
             None => {
                 self.steps.push(StepRecord {
-                    name: name.to_owned(),
+                    name,
                     state: StepState::Pending,
                     started_at: None,
                     finished_at: None,
@@ -194,7 +307,7 @@ mod tests {
     fn next_grows_the_epoch_and_clears_the_steps() {
         let t0 = datetime!(2026-11-22 03:00 UTC);
         let mut first = Decision::initial("orders", &region("us-east-1"), t0);
-        first.record_step("stop-metric", StepState::Done, t0, "");
+        first.record_step(Step::StopMetric, StepState::Done, t0, "");
         let second = first.next(
             region("us-west-2"),
             "alice",
@@ -227,7 +340,7 @@ mod tests {
         let failover = base.next(region("us-west-2"), "alice", "x", Mode::Graceful, t1);
         let failback = base.next(region("us-east-1"), "bob", "y", Mode::Graceful, t0);
         let mut progressed = failover.clone();
-        progressed.record_step("stop-metric", StepState::Done, t1, "");
+        progressed.record_step(Step::StopMetric, StepState::Done, t1, "");
 
         let a = [
             base.clone(),
@@ -263,9 +376,9 @@ mod tests {
         let t0 = datetime!(2026-11-22 03:00 UTC);
         let t1 = datetime!(2026-11-22 03:00:02.5 UTC);
         let mut d = Decision::initial("orders", &region("us-east-1"), t0);
-        d.record_step("promote", StepState::InProgress, t0, "started");
-        d.record_step("promote", StepState::Done, t1, "writer");
-        let step = d.step("promote").unwrap();
+        d.record_step(Step::Database, StepState::InProgress, t0, "started");
+        d.record_step(Step::Database, StepState::Done, t1, "writer");
+        let step = d.step(Step::Database).unwrap();
         assert_eq!(step.state, StepState::Done);
         assert_eq!(step.duration_ms(), Some(2500));
         assert_eq!(d.steps.len(), 1);

@@ -8,13 +8,16 @@
 
 pub mod alarm;
 pub mod config;
+pub mod decide;
 pub mod decision;
+pub mod fence;
 pub mod memory;
 pub mod operator;
 pub mod ports;
 pub mod promoter;
 pub mod rewriter;
 pub mod switches;
+pub mod units;
 
 pub use config::{Config, ConfigError, Region, Role};
-pub use decision::{Decision, Mode, StepRecord, StepState};
+pub use decision::{DataTier, DbRef, Decision, Mode, Step, StepRecord, StepState};

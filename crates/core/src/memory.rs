@@ -127,6 +127,14 @@ impl MemoryStopSwitch {
             ..Default::default()
         }
     }
+    /// A datapoint published before the test, so not in the call log.
+    pub fn with_datapoint(self, service: &str, value: f64) -> Self {
+        lock(&self.values)
+            .entry(service.to_owned())
+            .or_default()
+            .push(value);
+        self
+    }
 }
 
 impl StopSwitch for MemoryStopSwitch {
@@ -258,9 +266,14 @@ pub struct MemoryDatabase {
     pub instances: Mutex<HashMap<String, ReplicaStatus>>,
     pub globals: Mutex<HashMap<String, GlobalClusterStatus>>,
     pub cluster_endpoints: Mutex<HashMap<String, (String, u16)>>,
+    /// `ReplicaLag` per replica, as CloudWatch would answer.
+    pub lags: Mutex<HashMap<String, LagSample>>,
 }
 
 impl MemoryDatabase {
+    pub fn set_lag(&self, instance_id: &str, sample: LagSample) {
+        lock(&self.lags).insert(instance_id.to_owned(), sample);
+    }
     pub fn new(log: CallLog) -> Self {
         MemoryDatabase {
             log,
@@ -317,8 +330,47 @@ impl Database for MemoryDatabase {
                 "{instance_id} is not a read replica"
             )));
         }
+        // RDS refuses PromoteReadReplica unless the replica is available
+        // (InvalidDBInstanceState), as the simulated world does.
+        if instance.status != "available" {
+            return Err(PortError::Rejected(format!(
+                "InvalidDBInstanceState: {instance_id} is {}",
+                instance.status
+            )));
+        }
         instance.source = None;
         instance.replica_lag_seconds = None;
+        Ok(())
+    }
+
+    async fn replica_lag(&self, instance_id: &str) -> PortResult<Option<LagSample>> {
+        self.log
+            .record(format!("cloudwatch.replica_lag({instance_id})"));
+        self.faults.next()?;
+        Ok(lock(&self.lags).get(instance_id).copied())
+    }
+
+    async fn create_replica(&self, source_arn: &str, replica_id: &str) -> PortResult<()> {
+        self.log
+            .record(format!("rds.create_replica({source_arn}, {replica_id})"));
+        self.faults.next()?;
+        let mut instances = lock(&self.instances);
+        if instances.contains_key(replica_id) {
+            return Err(PortError::Rejected(format!(
+                "DBInstanceAlreadyExists: {replica_id}"
+            )));
+        }
+        instances.insert(
+            replica_id.to_owned(),
+            ReplicaStatus {
+                instance_id: replica_id.to_owned(),
+                arn: format!("arn:aws:rds:memory:000000000000:db:{replica_id}"),
+                source: Some(source_arn.to_owned()),
+                status: "available".to_owned(),
+                replica_lag_seconds: Some(0),
+                endpoint: Some((format!("{replica_id}.memory"), 5432)),
+            },
+        );
         Ok(())
     }
 

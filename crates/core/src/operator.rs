@@ -8,9 +8,11 @@
 use serde::{Deserialize, Serialize};
 
 use crate::config::{Config, ServiceConfig};
-use crate::decision::{Decision, Mode, StepState};
+pub use crate::decide::Precondition;
+use crate::decide::{Proposal, Refusal, current, decide};
+use crate::decision::{Decision, Mode, Step, StepState};
 use crate::ports::{
-    Clock, ControlState, DecisionStore, PortError, RoutingControls, StopSwitch, StopSwitchState,
+    Clock, ControlState, DecisionStore, RoutingControls, StopSwitch, StopSwitchState,
 };
 use crate::switches::{
     RetryPolicy, SwitchError, SwitchReport, drive_routing_controls, drive_stop_metric,
@@ -37,6 +39,10 @@ pub struct OperatorRequest {
     pub dry_run: bool,
     #[serde(default)]
     pub override_safety: bool,
+    /// Move even though the data tier is not re-protected: the writes made
+    /// since the last move stay behind. Refused without it.
+    #[serde(default)]
+    pub accept_data_loss: bool,
 }
 
 /// Larger bodies are refused before parsing.
@@ -67,18 +73,7 @@ pub fn parse_request(body: &[u8], config: &Config) -> Result<OperatorRequest, Re
         // serde's message, without echoing the body back.
         RequestError::Malformed(e.to_string())
     })?;
-    let reason = request.reason.trim();
-    if reason.is_empty() {
-        return Err(RequestError::MissingReason);
-    }
-    if reason.chars().count() > MAX_REASON_CHARS || reason.chars().any(char::is_control) {
-        return Err(RequestError::BadReason);
-    }
-    if let Some(service) = &request.service
-        && config.service(service).is_none()
-    {
-        return Err(RequestError::UnknownService(service.clone()));
-    }
+    check_reason_and_service(&request.reason, request.service.as_deref(), config)?;
     Ok(request)
 }
 
@@ -89,32 +84,67 @@ pub fn parse_request(body: &[u8], config: &Config) -> Result<OperatorRequest, Re
 pub enum DecideError {
     #[error("service {0} has no switch configured (STOP metric or ARC routing controls)")]
     NoSwitch(String),
-    #[error(
-        "anti-flap cooldown: the last decision (epoch {epoch}) moved traffic {seconds_ago} s ago; \
-         wait {wait_seconds} s more or set override_safety"
-    )]
-    Cooldown {
-        epoch: u64,
-        seconds_ago: i64,
-        wait_seconds: i64,
-    },
-    #[error("the decision record could not be {action}: {error}")]
-    Record {
-        action: &'static str,
-        error: PortError,
-    },
+    /// Refused before anything was written (cooldown, data tier, record).
+    #[error(transparent)]
+    Refused(#[from] Refusal),
     #[error(
         "decision epoch {epoch} is recorded but a switch failed; press again to carry on: {error}"
     )]
     Switch { epoch: u64, error: SwitchError },
+    #[error("service {0} has no database configured (DB_KIND): nothing to re-protect")]
+    NoDatabase(String),
+    /// A re-protect asked for before the move it follows has its writer.
+    #[error("{0}")]
+    NotReady(String),
 }
 
-/// A check made before acting, reported whatever its outcome.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Precondition {
-    pub check: String,
-    pub ok: bool,
-    pub detail: String,
+/// The body of `POST /reprotect`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReprotectRequest {
+    #[serde(default)]
+    pub service: Option<String>,
+    pub reason: String,
+}
+
+/// What `POST /reprotect` did.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Reprotect {
+    pub service: String,
+    /// The request was recorded now (false: already protected or already asked).
+    pub requested: bool,
+    pub decision: Decision,
+}
+
+/// Parses and checks a re-protect body, by the same rules as a press.
+pub fn parse_reprotect(body: &[u8], config: &Config) -> Result<ReprotectRequest, RequestError> {
+    if body.len() > MAX_BODY_BYTES {
+        return Err(RequestError::TooLarge(body.len()));
+    }
+    let request: ReprotectRequest =
+        serde_json::from_slice(body).map_err(|e| RequestError::Malformed(e.to_string()))?;
+    check_reason_and_service(&request.reason, request.service.as_deref(), config)?;
+    Ok(request)
+}
+
+fn check_reason_and_service(
+    reason: &str,
+    service: Option<&str>,
+    config: &Config,
+) -> Result<(), RequestError> {
+    let reason = reason.trim();
+    if reason.is_empty() {
+        return Err(RequestError::MissingReason);
+    }
+    if reason.chars().count() > MAX_REASON_CHARS || reason.chars().any(char::is_control) {
+        return Err(RequestError::BadReason);
+    }
+    if let Some(service) = service
+        && config.service(service).is_none()
+    {
+        return Err(RequestError::UnknownService(service.to_owned()));
+    }
+    Ok(())
 }
 
 /// What a press did, or in a dry run would do.
@@ -161,32 +191,13 @@ where
     R: RoutingControls,
     C: Clock,
 {
-    async fn current(&self, service: &str) -> Result<(Decision, Vec<Decision>), DecideError> {
-        let history =
-            self.decisions
-                .history(service)
-                .await
-                .map_err(|error| DecideError::Record {
-                    action: "read",
-                    error,
-                })?;
-        let current = Decision::current_or_initial(
-            &history,
-            service,
-            self.config.primary_region(),
-            self.clock.now(),
-        );
-        Ok((current, history))
-    }
-
     async fn store(&self, decision: &Decision) -> Result<(), DecideError> {
-        self.decisions
-            .store(decision)
-            .await
-            .map_err(|error| DecideError::Record {
+        self.decisions.store(decision).await.map_err(|error| {
+            DecideError::Refused(Refusal::Record {
                 action: "written",
                 error,
             })
+        })
     }
 
     /// Carries out a press of the button by `actor`.
@@ -205,63 +216,28 @@ where
             return Err(DecideError::NoSwitch(name.to_owned()));
         }
         let target = match direction {
-            Direction::Failover => self.config.standby_region().clone(),
-            Direction::Failback => self.config.primary_region().clone(),
+            Direction::Failover => self.config.standby_region(),
+            Direction::Failback => self.config.primary_region(),
         };
-        let (previous, _) = self.current(name).await?;
-        let now = self.clock.now();
-        let mut preconditions = vec![Precondition {
-            check: "decision record readable".into(),
-            ok: true,
-            detail: format!(
-                "epoch {}, active {}",
-                previous.epoch, previous.active_region
-            ),
-        }];
-
-        let moves = previous.active_region != target;
-        if moves && previous.epoch > 0 {
-            let seconds_ago = (now - previous.decided_at).whole_seconds();
-            let wait_seconds = i64::from(self.config.cooldown_seconds) - seconds_ago;
-            let cooled = wait_seconds <= 0;
-            preconditions.push(Precondition {
-                check: "anti-flap cooldown".into(),
-                ok: cooled || request.override_safety,
-                detail: if cooled {
-                    format!("last move {seconds_ago} s ago")
-                } else {
-                    format!("last move {seconds_ago} s ago; {wait_seconds} s to go")
-                },
-            });
-            if !cooled && !request.override_safety {
-                return Err(DecideError::Cooldown {
-                    epoch: previous.epoch,
-                    seconds_ago,
-                    wait_seconds,
-                });
-            }
-        }
-
-        let mut decision = if moves {
-            previous.next(
-                target.clone(),
+        let decided = decide(
+            self.decisions,
+            self.clock,
+            self.config,
+            &Proposal {
+                service: name,
+                target,
                 actor,
-                request.reason.trim(),
-                request.mode,
-                now,
-            )
-        } else {
-            previous.clone()
-        };
-        let mut superseded = false;
-        if moves && !request.dry_run {
-            self.store(&decision).await?;
-            // Two presses at once both write the next epoch; every reader picks
-            // the same winner, and this press converges to it.
-            let (winner, _) = self.current(name).await?;
-            superseded = winner.supersedes(&decision);
-            decision = winner;
-        }
+                reason: request.reason.trim(),
+                mode: request.mode,
+                override_cooldown: request.override_safety,
+                accept_data_loss: request.accept_data_loss,
+                dry_run: request.dry_run,
+            },
+        )
+        .await?;
+        let moves = decided.decision.epoch != decided.previous.epoch;
+        let mut decision = decided.decision;
+        let mut preconditions = decided.preconditions;
         let to_standby = &decision.active_region == self.config.standby_region();
 
         let switches = self
@@ -277,8 +253,9 @@ where
             Ok(reports) => reports,
             Err(error) => {
                 if !request.dry_run {
-                    // Keep the failure in the record: the status shows it.
-                    let _ = self.store(&decision).await;
+                    // Keep the failure in the record: the status shows it. A
+                    // record that cannot be written is the louder error.
+                    self.store(&decision).await?;
                 }
                 return Err(DecideError::Switch {
                     epoch: decision.epoch,
@@ -290,33 +267,17 @@ where
         if !request.dry_run && (moves || changed) {
             self.store(&decision).await?;
         }
-        let outcome = Outcome {
+        Ok(Outcome {
             service: name.to_owned(),
             direction,
             dry_run: request.dry_run,
-            decided: moves && !request.dry_run && !superseded,
+            decided: decided.decided,
             decision,
-            superseded,
-            previous,
+            superseded: decided.superseded,
+            previous: decided.previous,
             preconditions,
             switches,
-        };
-        if !request.dry_run {
-            tracing::info!(
-                target: "audit",
-                service = %outcome.service,
-                epoch = outcome.decision.epoch,
-                actor,
-                reason = %request.reason.trim(),
-                direction = ?direction,
-                before = %outcome.previous.active_region,
-                after = %outcome.decision.active_region,
-                decided = outcome.decided,
-                superseded,
-                "decision"
-            );
-        }
-        Ok(outcome)
+        })
     }
 
     async fn drive(
@@ -333,7 +294,7 @@ where
         let started = self.clock.now();
         match drive_stop_metric(service, self.stop, value, dry_run).await {
             Ok(Some(report)) => {
-                self.step(decision, "stop-metric", started, &report, dry_run);
+                self.step(decision, Step::StopMetric, started, &report, dry_run);
                 preconditions.push(Precondition {
                     check: "STOP metric readable".into(),
                     ok: true,
@@ -344,7 +305,7 @@ where
             Ok(None) => {}
             Err(error) => {
                 decision.record_step(
-                    "stop-metric",
+                    Step::StopMetric,
                     StepState::Failed,
                     self.clock.now(),
                     &error.to_string(),
@@ -365,7 +326,13 @@ where
         .await;
         match arc {
             Ok(Some(report)) => {
-                self.step(decision, "arc-routing-controls", started, &report, dry_run);
+                self.step(
+                    decision,
+                    Step::ArcRoutingControls,
+                    started,
+                    &report,
+                    dry_run,
+                );
                 preconditions.push(Precondition {
                     check: "ARC cluster reachable".into(),
                     ok: true,
@@ -379,7 +346,7 @@ where
             Ok(None) => {}
             Err(error) => {
                 decision.record_step(
-                    "arc-routing-controls",
+                    Step::ArcRoutingControls,
                     StepState::Failed,
                     self.clock.now(),
                     &error.to_string(),
@@ -393,7 +360,7 @@ where
     fn step(
         &self,
         decision: &mut Decision,
-        name: &str,
+        name: Step,
         started: time::OffsetDateTime,
         report: &SwitchReport,
         dry_run: bool,
@@ -402,14 +369,64 @@ where
             return;
         }
         // A step already done under this epoch keeps its first timing.
-        if decision
-            .step(name)
-            .is_some_and(|s| s.state == StepState::Done)
-        {
+        if decision.is_done(name) {
             return;
         }
         decision.record_step(name, StepState::InProgress, started, "");
         decision.record_step(name, StepState::Done, self.clock.now(), &report.detail);
+    }
+
+    /// Asks for the data tier to be re-protected after a move: the promoter
+    /// creates the new cross-Region copy (RDS) or watches the old Region rejoin
+    /// (Aurora) on its next run. Only the record changes here.
+    pub async fn reprotect(
+        &self,
+        request: &ReprotectRequest,
+        actor: &str,
+    ) -> Result<Reprotect, DecideError> {
+        let name = request.service.as_deref().unwrap_or(&self.config.service);
+        if self.config.database.is_none() {
+            return Err(DecideError::NoDatabase(name.to_owned()));
+        }
+        let (mut decision, _) = current(self.decisions, self.config, name, self.clock).await?;
+        if decision.data.protected {
+            return Ok(Reprotect {
+                service: name.to_owned(),
+                requested: false,
+                decision,
+            });
+        }
+        if !decision.is_done(Step::Database) {
+            return Err(DecideError::NotReady(format!(
+                "decision epoch {} has not finished moving the writer to {}: re-protect once \
+                 `stopctl status` shows the database step done",
+                decision.epoch, decision.active_region
+            )));
+        }
+        let requested = decision.step(Step::Reprotect).is_none();
+        if requested {
+            let detail = format!("asked by {actor}: {}", request.reason.trim());
+            decision.record_step(
+                Step::Reprotect,
+                StepState::Pending,
+                self.clock.now(),
+                &detail,
+            );
+            self.store(&decision).await?;
+            tracing::info!(
+                target: "audit",
+                service = %name,
+                epoch = decision.epoch,
+                actor,
+                reason = %request.reason.trim(),
+                "reprotect requested"
+            );
+        }
+        Ok(Reprotect {
+            service: name.to_owned(),
+            requested,
+            decision,
+        })
     }
 
     /// The record and the live switches of one service. Switch reads that fail are
@@ -419,7 +436,7 @@ where
             .config
             .service(name)
             .ok_or_else(|| DecideError::NoSwitch(name.to_owned()))?;
-        let (decision, history) = self.current(name).await?;
+        let (decision, history) = current(self.decisions, self.config, name, self.clock).await?;
         let recent = history.iter().rev().take(10).cloned().collect();
         let stop_metric = match &service.stop_metric {
             Some(switch) => Some(

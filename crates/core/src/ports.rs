@@ -173,6 +173,17 @@ pub struct GlobalClusterStatus {
     pub status: String,
 }
 
+/// One reading of a replica's `ReplicaLag` (CloudWatch `AWS/RDS`, seconds
+/// behind its source, published once a minute in the replica's Region).
+/// <https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/rds-metrics.html>
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct LagSample {
+    pub seconds: u32,
+    /// The start of the minute the datapoint covers.
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
+}
+
 /// The database tier in one Region.
 pub trait Database: Send + Sync {
     fn describe_instance(
@@ -200,6 +211,18 @@ pub trait Database: Send + Sync {
         &self,
         global_cluster_id: &str,
         target_cluster_arn: &str,
+    ) -> impl Future<Output = PortResult<()>> + Send;
+    /// The newest `ReplicaLag` datapoint of a replica in this Region, if any.
+    fn replica_lag(
+        &self,
+        instance_id: &str,
+    ) -> impl Future<Output = PortResult<Option<LagSample>>> + Send;
+    /// `CreateDBInstanceReadReplica` in this Region of the instance `source_arn`
+    /// in another Region: re-protects a promoted writer.
+    fn create_replica(
+        &self,
+        source_arn: &str,
+        replica_id: &str,
     ) -> impl Future<Output = PortResult<()>> + Send;
     /// The writer endpoint of a cluster in this Region: host and port.
     fn cluster_writer_endpoint(

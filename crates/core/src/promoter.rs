@@ -1,17 +1,30 @@
-//! The data and compute tier follow the decision: promote the database in the
-//! standby Region, raise its capacity. A reconcile loop: every step reads first,
-//! acts only if needed, records its state in the decision record, and never
-//! waits for minutes; the next invocation (or RDS's completion event) carries on.
+//! The data and compute tier follow the decision. A reconcile loop over the
+//! runbook's data steps, in the order that loses no acknowledged write:
+//!
+//! 1. **fence**: the traffic switch has taken effect and every Region's fence
+//!    has read the decision, so no write reaches the old writer any more;
+//! 2. **drain**: (graceful, RDS replica) the copy reports no lag for a whole
+//!    minute after the fence closed, so it holds every acknowledged write;
+//! 3. **database**: promote the copy, or move the Aurora global writer;
+//! 4. the secret rewriter repoints the secret and opens the fence.
+//!
+//! Every step reads first, acts only if needed, records its state in the
+//! decision record and never waits for minutes: the next run (the alarm, the
+//! one-minute schedule, RDS's event) carries on. The standby's promoter runs
+//! both legs: a failover with the standby's ports only, a failback and a
+//! re-protect (both made with the primary Region healthy) with the primary's.
 
 use serde::Serialize;
+use time::Duration;
 
 use crate::alarm::{AlarmGuard, AlarmMessage, Ignored};
-use crate::config::{CapacityConfig, Config, DatabaseConfig};
-use crate::decision::{Decision, Mode, StepState};
-use crate::ports::{Capacity, Clock, Database, DecisionStore, GroupCapacity, PortError};
-
-pub const DATABASE_STEP: &str = "database";
-pub const CAPACITY_STEP: &str = "capacity";
+use crate::config::{CapacityConfig, Config, DatabaseConfig, Region};
+use crate::decide::{Proposal, Refusal, current, decide};
+use crate::decision::{DbRef, Decision, Mode, Step, StepState};
+use crate::fence;
+use crate::ports::{
+    Capacity, Clock, Database, DecisionStore, GroupCapacity, PortError, StopSwitch,
+};
 
 /// The promoter's own settings beside the shared configuration.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,7 +38,7 @@ pub struct PromoterSettings {
 /// What one step found and did.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct StepReport {
-    pub step: &'static str,
+    pub step: Step,
     pub state: StepState,
     pub detail: String,
     /// Failed with an error worth another try (throttling, a 5xx, a timeout):
@@ -34,13 +47,13 @@ pub struct StepReport {
     pub retryable: bool,
 }
 
-/// The outcome of one notification.
+/// The outcome of one notification or scheduled run.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "outcome", rename_all = "snake_case")]
 pub enum Verdict {
     /// Logged and dropped; no AWS call beyond reading the record.
     Ignored { reason: String },
-    /// The standby was reconciled towards the decision of this epoch.
+    /// The data tier was reconciled towards the decision of this epoch.
     Reconciled {
         epoch: u64,
         decided: bool,
@@ -57,39 +70,56 @@ pub enum PromoteError {
     },
     /// A step failed in a way another try may fix; every step is safe to repeat.
     #[error("step {step} failed and will be retried: {detail}")]
-    Retry { step: &'static str, detail: String },
+    Retry { step: Step, detail: String },
 }
 
-pub struct Promoter<'a, D, B, K, C> {
+impl From<Refusal> for PromoteError {
+    fn from(refusal: Refusal) -> Self {
+        match refusal {
+            Refusal::Record { action, error } => PromoteError::Record { action, error },
+            other => PromoteError::Record {
+                action: "decided",
+                error: PortError::Rejected(other.to_string()),
+            },
+        }
+    }
+}
+
+pub struct Promoter<'a, D, B, K, S, C> {
     pub config: &'a Config,
     pub decisions: &'a D,
+    /// The standby Region's database: the only one the failover leg touches.
     pub database: &'a B,
+    /// The primary Region's database: a failback, and a re-protect the
+    /// operator asked for after the primary recovered. Never on a failover.
+    pub peer_database: &'a B,
     pub capacity: &'a K,
+    /// The STOP metric's own data: an automatic failover is confirmed by it,
+    /// the way Route 53 reads it, never by a notification alone.
+    pub stop: &'a S,
     pub clock: &'a C,
 }
 
-impl<D, B, K, C> Promoter<'_, D, B, K, C>
+/// One step's outcome before it is recorded.
+type Outcome = Result<(StepState, String), PortError>;
+
+impl<D, B, K, S, C> Promoter<'_, D, B, K, S, C>
 where
     D: DecisionStore,
     B: Database,
     K: Capacity,
+    S: StopSwitch,
     C: Clock,
 {
     async fn current(&self) -> Result<Decision, PromoteError> {
-        let history = self
-            .decisions
-            .history(&self.config.service)
-            .await
-            .map_err(|error| PromoteError::Record {
-                action: "read",
-                error,
-            })?;
-        Ok(Decision::current_or_initial(
-            &history,
+        let (decision, _) = current(
+            self.decisions,
+            self.config,
             &self.config.service,
-            self.config.primary_region(),
-            self.clock.now(),
-        ))
+            self.clock,
+        )
+        .await?;
+        Ok(decision)
     }
 
     async fn store(&self, decision: &Decision) -> Result<(), PromoteError> {
@@ -127,12 +157,8 @@ where
                     decision.epoch, decision.active_region
                 )));
             }
-            let since = (now - decision.decided_at).whole_seconds();
-            if decision.epoch > 0 && since < i64::from(self.config.cooldown_seconds) {
-                return Ok(ignore(format!(
-                    "anti-flap cooldown: decision epoch {} moved traffic {since} s ago",
-                    decision.epoch
-                )));
+            if let Err(why) = self.stop_metric_says_failover().await {
+                return Ok(ignore(why));
             }
             let reason = format!(
                 "alarm {} ALARM: {}",
@@ -142,32 +168,33 @@ where
                     .as_deref()
                     .unwrap_or("no reason given")
             );
-            let next = decision.next(
-                standby.clone(),
-                &format!("alarm:{}", alarm.alarm_name),
-                &reason,
-                Mode::Ungraceful,
-                now,
-            );
-            self.store(&next).await?;
-            let winner = self.current().await?;
-            if &winner.active_region != standby {
+            let actor = format!("alarm:{}", alarm.alarm_name);
+            let proposal = Proposal {
+                service: &self.config.service,
+                target: standby,
+                actor: &actor,
+                reason: &reason,
+                mode: Mode::Ungraceful,
+                override_cooldown: false,
+                accept_data_loss: false,
+                dry_run: false,
+            };
+            let outcome = match decide(self.decisions, self.clock, self.config, &proposal).await {
+                Ok(outcome) => outcome,
+                Err(refusal @ (Refusal::Cooldown { .. } | Refusal::Unprotected { .. })) => {
+                    return Ok(ignore(refusal.to_string()));
+                }
+                Err(other) => return Err(other.into()),
+            };
+            if &outcome.decision.active_region != standby {
                 // An operator failed back at the same moment; never fight them.
                 return Ok(ignore(format!(
                     "a concurrent decision (epoch {}) keeps {} active",
-                    winner.epoch, winner.active_region
+                    outcome.decision.epoch, outcome.decision.active_region
                 )));
             }
-            decided = winner == next;
-            decision = winner;
-            tracing::info!(
-                target: "audit",
-                epoch = decision.epoch,
-                actor = %decision.actor,
-                reason = %decision.reason,
-                after = %decision.active_region,
-                "automatic failover decision"
-            );
+            decided = outcome.decided;
+            decision = outcome.decision;
         }
         let steps = self.reconcile(&mut decision).await?;
         Ok(Verdict::Reconciled {
@@ -177,24 +204,92 @@ where
         })
     }
 
-    /// Drives the database and capacity of this (standby) Region to a decision
-    /// that makes it active, recording every step. Safe to run any number of times.
+    /// The one-minute schedule: carries an unfinished move on. Never decides.
+    pub async fn on_schedule(&self) -> Result<Verdict, PromoteError> {
+        let mut decision = self.current().await?;
+        if decision.epoch == 0 {
+            return Ok(Verdict::Ignored {
+                reason: "no decision yet: the primary serves".to_owned(),
+            });
+        }
+        let steps = self.reconcile(&mut decision).await?;
+        Ok(Verdict::Reconciled {
+            epoch: decision.epoch,
+            decided: false,
+            steps,
+        })
+    }
+
+    /// `Ok` when the STOP metric's newest datapoint asks for the standby: an
+    /// alarm state set by hand (`SetAlarmState`) moves no traffic, because
+    /// Route 53 reads the metric's data, so it must promote nothing either.
+    async fn stop_metric_says_failover(&self) -> Result<(), String> {
+        let Some(switch) = self
+            .config
+            .service(&self.config.service)
+            .and_then(|s| s.stop_metric.as_ref())
+        else {
+            return Err("no STOP metric configured to confirm an automatic failover".to_owned());
+        };
+        match self.stop.read(switch, &self.config.service).await {
+            Ok(state) if state.last_value.is_some_and(|v| v >= 1.0) => Ok(()),
+            Ok(state) => Err(format!(
+                "the STOP metric's own data reads {}: the alarm's state was not set by its data \
+                 (SetAlarmState?), and Route 53 does not move traffic on it; nothing promoted",
+                state
+                    .last_value
+                    .map_or_else(|| "no datapoint".to_owned(), |v| v.to_string())
+            )),
+            Err(error) => Err(format!(
+                "the STOP metric could not be read to confirm the alarm ({error}); nothing promoted"
+            )),
+        }
+    }
+
+    /// Drives the data tier and the standby's capacity to the decision,
+    /// recording every step. Safe to run any number of times.
     pub async fn reconcile(
         &self,
         decision: &mut Decision,
     ) -> Result<Vec<StepReport>, PromoteError> {
         let before = decision.clone();
         let mut reports = Vec::new();
-        if let Some(database) = &self.config.database {
-            let report = self.database_step(database, decision).await;
-            self.record(decision, &report);
-            reports.push(report);
+        let to_standby = &decision.active_region == self.config.standby_region();
+        if let Some(database) = &self.config.database
+            && decision.epoch > 0
+        {
+            for step in [Step::Fence, Step::Drain, Step::Database] {
+                if decision.is_done(step)
+                    || decision.step(step).map(|s| s.state) == Some(StepState::Skipped)
+                {
+                    continue;
+                }
+                let outcome = match step {
+                    Step::Fence => self.fence_step(decision).await,
+                    Step::Drain => self.drain_step(database, decision).await,
+                    _ => self.database_step(database, decision).await,
+                };
+                let report = self.record(decision, step, outcome);
+                let go_on = matches!(report.state, StepState::Done | StepState::Skipped);
+                reports.push(report);
+                if !go_on {
+                    break;
+                }
+            }
+            if (decision.step(Step::Reprotect).is_some() || !decision.data.protected)
+                && let Some(outcome) = self.reprotect_step(database, decision).await
+            {
+                reports.push(self.record(decision, Step::Reprotect, outcome));
+            }
         }
-        if let Some(capacity) = &self.config.capacity {
-            let report = self.capacity_step(capacity).await;
-            self.record(decision, &report);
-            reports.push(report);
+        if to_standby
+            && decision.epoch > 0
+            && let Some(capacity) = &self.config.capacity
+        {
+            let outcome = self.capacity_step(capacity).await;
+            reports.push(self.record(decision, Step::Capacity, outcome));
         }
+        open_writes_if_ready(self.config, decision);
         // Record only what changed: a duplicate delivery writes nothing.
         if before != *decision {
             self.store(decision).await?;
@@ -202,113 +297,283 @@ where
         Ok(reports)
     }
 
-    /// A step keeps its first record while its state stays the same.
-    fn record(&self, decision: &mut Decision, report: &StepReport) {
-        if decision.step(report.step).map(|s| s.state) != Some(report.state) {
-            decision.record_step(report.step, report.state, self.clock.now(), &report.detail);
-        }
-    }
-
-    async fn database_step(&self, database: &DatabaseConfig, decision: &Decision) -> StepReport {
-        let in_progress = decision
-            .step(DATABASE_STEP)
-            .is_some_and(|s| s.state == StepState::InProgress);
-        let outcome = match database {
-            DatabaseConfig::RdsReplica {
-                replica_id,
-                backup_retention_days,
-            } => {
-                self.promote_replica(replica_id, *backup_retention_days, in_progress)
-                    .await
-            }
-            DatabaseConfig::AuroraGlobal {
-                global_cluster_id,
-                cluster_id,
-            } => {
-                self.move_global_writer(global_cluster_id, cluster_id, decision.mode, in_progress)
-                    .await
-            }
-        };
+    /// Records a step's outcome; a step keeps its first record while its state
+    /// stays the same.
+    fn record(&self, decision: &mut Decision, step: Step, outcome: Outcome) -> StepReport {
         let retryable = outcome.as_ref().is_err_and(PortError::is_retryable);
         let (state, detail) = outcome.unwrap_or_else(|e| (StepState::Failed, e.to_string()));
+        if decision.step(step).map(|s| s.state) != Some(state) {
+            decision.record_step(step, state, self.clock.now(), &detail);
+        }
         StepReport {
-            step: DATABASE_STEP,
+            step,
             state,
             detail,
             retryable,
         }
     }
 
-    async fn promote_replica(
-        &self,
-        replica_id: &str,
-        retention: u8,
-        in_progress: bool,
-    ) -> Result<(StepState, String), PortError> {
-        let instance = self.database.describe_instance(replica_id).await?;
-        let Some(source) = &instance.source else {
+    /// The database ports of the Region being moved to and of the other one.
+    fn sides(&self, decision: &Decision) -> (&B, &B) {
+        if &decision.active_region == self.config.standby_region() {
+            (self.database, self.peer_database)
+        } else {
+            (self.peer_database, self.database)
+        }
+    }
+
+    fn other_region(&self, decision: &Decision) -> Region {
+        if &decision.active_region == self.config.standby_region() {
+            self.config.primary_region().clone()
+        } else {
+            self.config.standby_region().clone()
+        }
+    }
+
+    /// Done once traffic has moved and every fence has read the decision.
+    async fn fence_step(&self, decision: &Decision) -> Outcome {
+        if let Some(waiting) = self.traffic_pending(decision).await {
+            return Ok((StepState::Pending, waiting));
+        }
+        let settled_at = decision.decided_at + fence::SETTLE;
+        let wait = settled_at - self.clock.now();
+        if wait > Duration::ZERO {
+            // Seconds, not minutes: wait here rather than a schedule away.
+            self.clock
+                .sleep(std::time::Duration::try_from(wait).unwrap_or_default())
+                .await;
+        }
+        Ok((
+            StepState::Done,
+            format!(
+                "traffic moved and every fence has read epoch {} (cache {} s): no write reaches {} any more",
+                decision.epoch,
+                fence::CACHE_FOR.whole_seconds(),
+                self.other_region(decision)
+            ),
+        ))
+    }
+
+    /// Why the traffic switch cannot be counted on yet, if it cannot. An
+    /// operator's decision: every configured switch recorded done. An
+    /// automatic one: the STOP metric's own data.
+    async fn traffic_pending(&self, decision: &Decision) -> Option<String> {
+        let service = self.config.service(&decision.service)?;
+        if decision.actor.starts_with("alarm:") {
+            return self.stop_metric_says_failover().await.err();
+        }
+        let mut missing = Vec::new();
+        if service.stop_metric.is_some() && !decision.is_done(Step::StopMetric) {
+            missing.push(Step::StopMetric);
+        }
+        if service.arc.is_some() && !decision.is_done(Step::ArcRoutingControls) {
+            missing.push(Step::ArcRoutingControls);
+        }
+        if missing.is_empty() {
+            return None;
+        }
+        let names: Vec<&str> = missing.iter().map(|s| s.as_str()).collect();
+        Some(format!(
+            "waiting for the traffic switch ({}) to take effect: press again to carry it on; \
+             nothing is promoted while traffic still reaches the old writer",
+            names.join(", ")
+        ))
+    }
+
+    async fn drain_step(&self, database: &DatabaseConfig, decision: &Decision) -> Outcome {
+        if decision.mode == Mode::Ungraceful {
             return Ok((
-                StepState::Done,
-                format!(
-                    "{replica_id} is standalone ({}): it is the writer",
-                    instance.status
-                ),
-            ));
-        };
-        let primary = self.config.primary_region().as_str();
-        if !source.contains(&format!(":{primary}:")) {
-            return Ok((
-                StepState::Failed,
-                format!("refused: {replica_id} replicates {source}, not an instance in {primary}"),
+                StepState::Skipped,
+                "ungraceful: the replica lag at the cut is the RPO".to_owned(),
             ));
         }
-        let lag = instance
-            .replica_lag_seconds
-            .map_or("unknown".to_owned(), |s| format!("{s} s"));
+        let DatabaseConfig::RdsReplica { .. } = database else {
+            return Ok((
+                StepState::Skipped,
+                "an Aurora switchover waits for the secondary to catch up itself".to_owned(),
+            ));
+        };
+        let (target, _) = self.sides(decision);
+        let Some(copy) = self.copy_in(database, decision) else {
+            return Ok((StepState::Skipped, "no copy to drain".to_owned()));
+        };
+        let fenced_at = decision.decided_at + fence::SETTLE;
+        match target.replica_lag(&copy.id).await? {
+            Some(sample) if sample.at >= fenced_at && sample.seconds == 0 => Ok((
+                StepState::Done,
+                format!(
+                    "{} had applied every write: ReplicaLag 0 s for the minute from {}",
+                    copy.id,
+                    clock_time(sample.at)
+                ),
+            )),
+            Some(sample) => Ok((
+                StepState::InProgress,
+                format!(
+                    "waiting for {} to catch up: ReplicaLag {} s at {}; drained once a minute \
+                     that starts after the fence reads 0",
+                    copy.id,
+                    sample.seconds,
+                    clock_time(sample.at)
+                ),
+            )),
+            None => Ok((
+                StepState::InProgress,
+                format!("waiting for a ReplicaLag datapoint of {}", copy.id),
+            )),
+        }
+    }
+
+    /// The copy a move to the active Region promotes (RDS).
+    fn copy_in(&self, _database: &DatabaseConfig, decision: &Decision) -> Option<DbRef> {
+        incoming_writer(self.config, decision)
+    }
+
+    async fn database_step(&self, database: &DatabaseConfig, decision: &mut Decision) -> Outcome {
+        let in_progress = decision
+            .step(Step::Database)
+            .is_some_and(|s| s.state == StepState::InProgress);
+        match database {
+            DatabaseConfig::RdsReplica {
+                backup_retention_days,
+                ..
+            } => {
+                let writer_region = decision
+                    .data
+                    .writer
+                    .as_ref()
+                    .map_or(self.config.primary_region(), |w| &w.region);
+                if writer_region == &decision.active_region {
+                    let writer = decision
+                        .data
+                        .writer
+                        .as_ref()
+                        .map_or_else(|| "the deployed primary".to_owned(), ToString::to_string);
+                    return Ok((StepState::Done, format!("{writer} is the writer")));
+                }
+                let Some(copy) = self.copy_in(database, decision) else {
+                    return Ok((
+                        StepState::Failed,
+                        format!(
+                            "no copy of the database in {}: re-protect first",
+                            decision.active_region
+                        ),
+                    ));
+                };
+                let outcome = self
+                    .promote_replica(&copy, *backup_retention_days, in_progress)
+                    .await?;
+                if outcome.0 == StepState::Done {
+                    promoted(self.config, decision, copy, self.clock.now());
+                }
+                Ok(outcome)
+            }
+            DatabaseConfig::AuroraGlobal {
+                global_cluster_id,
+                cluster_id,
+            } => {
+                self.move_global_writer(global_cluster_id, cluster_id, decision, in_progress)
+                    .await
+            }
+        }
+    }
+
+    async fn promote_replica(&self, copy: &DbRef, retention: u8, in_progress: bool) -> Outcome {
+        let (target, _) = (self.database_in(&copy.region), ());
+        let instance = target.describe_instance(&copy.id).await?;
+        let Some(source) = &instance.source else {
+            if instance.status != "available" {
+                return Ok((
+                    StepState::InProgress,
+                    format!("{} is standalone, status {}", copy.id, instance.status),
+                ));
+            }
+            return Ok((StepState::Done, format!("{copy} is the writer (promoted)")));
+        };
+        let other = if &copy.region == self.config.standby_region() {
+            self.config.primary_region()
+        } else {
+            self.config.standby_region()
+        };
+        if !source.contains(&format!(":{other}:")) {
+            return Ok((
+                StepState::Failed,
+                format!(
+                    "refused: {} replicates {source}, not an instance in {other}",
+                    copy.id
+                ),
+            ));
+        }
         if in_progress || instance.status != "available" {
             // Promotion takes minutes; a second PromoteReadReplica would fail or,
             // worse, race. Wait for RDS's completion event or the next run.
             return Ok((
                 StepState::InProgress,
                 format!(
-                    "promotion of {replica_id} under way (status {})",
-                    instance.status
+                    "promotion of {} under way (status {})",
+                    copy.id, instance.status
                 ),
             ));
         }
-        self.database.promote_replica(replica_id, retention).await?;
+        let lag = instance
+            .replica_lag_seconds
+            .map_or("unknown".to_owned(), |s| format!("{s} s"));
+        target.promote_replica(&copy.id, retention).await?;
         Ok((
             StepState::InProgress,
-            format!("promotion of {replica_id} started; replica lag was {lag} (the RPO)"),
+            format!("promotion of {copy} started; replica lag was {lag}"),
         ))
+    }
+
+    fn database_in(&self, region: &Region) -> &B {
+        if region == self.config.standby_region() {
+            self.database
+        } else {
+            self.peer_database
+        }
     }
 
     async fn move_global_writer(
         &self,
         global_cluster_id: &str,
-        cluster_id: &str,
-        mode: Mode,
+        standby_cluster_id: &str,
+        decision: &mut Decision,
         in_progress: bool,
-    ) -> Result<(StepState, String), PortError> {
-        let global = self
-            .database
-            .describe_global_cluster(global_cluster_id)
-            .await?;
-        let suffix = format!(":cluster:{cluster_id}");
-        let Some(ours) = global
-            .member_cluster_arns
-            .iter()
-            .find(|arn| arn.ends_with(&suffix))
-        else {
+    ) -> Outcome {
+        let (target, _) = self.sides(decision);
+        let global = target.describe_global_cluster(global_cluster_id).await?;
+        let to_standby = &decision.active_region == self.config.standby_region();
+        let ours = if to_standby {
+            let suffix = format!(":cluster:{standby_cluster_id}");
+            global
+                .member_cluster_arns
+                .iter()
+                .find(|arn| arn.ends_with(&suffix))
+        } else {
+            let here = format!(":{}:", decision.active_region);
+            global
+                .member_cluster_arns
+                .iter()
+                .find(|arn| arn.contains(&here))
+        };
+        let Some(ours) = ours.cloned() else {
             return Ok((
                 StepState::Failed,
-                format!("refused: {cluster_id} is not a member of {global_cluster_id}"),
+                format!(
+                    "refused: {global_cluster_id} has no member cluster in {}",
+                    decision.active_region
+                ),
             ));
         };
+        let cluster = ours.rsplit(':').next().unwrap_or(&ours).to_owned();
         if global.writer_cluster_arn.as_deref() == Some(ours.as_str()) {
+            decision.data.writer = Some(DbRef {
+                region: decision.active_region.clone(),
+                id: cluster.clone(),
+            });
             return Ok((
                 StepState::Done,
-                format!("{cluster_id} is the writer of {global_cluster_id}"),
+                format!("{cluster} is the writer of {global_cluster_id}"),
             ));
         }
         if in_progress || global.status != "available" {
@@ -320,59 +585,240 @@ where
                 ),
             ));
         }
-        match mode {
+        match decision.mode {
             Mode::Graceful => {
-                self.database
-                    .switchover_global_cluster(global_cluster_id, ours)
+                target
+                    .switchover_global_cluster(global_cluster_id, &ours)
                     .await?;
+                // The old writer becomes a secondary of the new one.
+                decision.data.protected = true;
                 Ok((
                     StepState::InProgress,
-                    format!("switchover to {cluster_id} started (no data loss)"),
+                    format!("switchover to {cluster} started (no data loss)"),
                 ))
             }
             Mode::Ungraceful => {
-                self.database
-                    .failover_global_cluster_allow_data_loss(global_cluster_id, ours)
+                target
+                    .failover_global_cluster_allow_data_loss(global_cluster_id, &ours)
                     .await?;
+                // Protected again once the old writer's Region rejoins.
+                decision.data.protected = false;
                 Ok((
                     StepState::InProgress,
-                    format!("failover to {cluster_id} started, allowing data loss"),
+                    format!("failover to {cluster} started, allowing data loss"),
                 ))
             }
         }
     }
 
-    async fn capacity_step(&self, wanted: &CapacityConfig) -> StepReport {
-        let outcome = async {
-            let current = self.capacity.describe_group(&wanted.group_name).await?;
-            // Raise, never lower: someone may have scaled up further by hand.
-            let target = GroupCapacity {
-                min: current.min.max(wanted.min),
-                desired: current.desired.max(wanted.desired),
-                max: current.max.max(wanted.max),
-            };
-            if target == current {
-                return Ok((
-                    StepState::Done,
-                    format!("{} already at {current}", wanted.group_name),
-                ));
-            }
-            self.capacity.set_group(&wanted.group_name, target).await?;
-            Ok::<_, PortError>((
-                StepState::Done,
-                format!("{} raised from {current} to {target}", wanted.group_name),
-            ))
+    /// Re-protects the writer: a new cross-Region read replica in the other
+    /// Region (RDS, on the operator's request), or the other Region's cluster
+    /// back in the global database (Aurora, on its own). `None`: nothing asked.
+    async fn reprotect_step(
+        &self,
+        database: &DatabaseConfig,
+        decision: &mut Decision,
+    ) -> Option<Outcome> {
+        if decision.data.protected {
+            return decision
+                .step(Step::Reprotect)
+                .filter(|s| s.state != StepState::Done)
+                .map(|_| {
+                    Ok((
+                        StepState::Done,
+                        "the writer has a cross-Region copy".to_owned(),
+                    ))
+                });
         }
-        .await;
-        let retryable = outcome.as_ref().is_err_and(PortError::is_retryable);
-        let (state, detail) = outcome.unwrap_or_else(|e| (StepState::Failed, e.to_string()));
-        StepReport {
-            step: CAPACITY_STEP,
-            state,
-            detail,
-            retryable,
+        if !decision.is_done(Step::Database) {
+            return None;
+        }
+        let other = self.other_region(decision);
+        let (target, other_db) = self.sides(decision);
+        match database {
+            DatabaseConfig::AuroraGlobal {
+                global_cluster_id, ..
+            } => {
+                let outcome = async {
+                    let global = target.describe_global_cluster(global_cluster_id).await?;
+                    let here = format!(":{other}:");
+                    let rejoined = global.member_cluster_arns.iter().any(|arn| {
+                        arn.contains(&here)
+                            && global.writer_cluster_arn.as_deref() != Some(arn.as_str())
+                    });
+                    if rejoined && global.status == "available" {
+                        decision.data.protected = true;
+                        Ok((
+                            StepState::Done,
+                            format!("the cluster in {other} is a secondary of {global_cluster_id} again"),
+                        ))
+                    } else {
+                        Ok((
+                            StepState::InProgress,
+                            format!("waiting for the cluster in {other} to rejoin {global_cluster_id} as a secondary"),
+                        ))
+                    }
+                }
+                .await;
+                Some(outcome)
+            }
+            DatabaseConfig::RdsReplica { .. } => {
+                // Creating a copy is the operator's call (POST /reprotect).
+                decision.step(Step::Reprotect)?;
+                let writer = decision.data.writer.clone()?;
+                let outcome = async {
+                    match decision.data.copy.clone() {
+                        Some(copy) if copy.region == other => {
+                            let instance = other_db.describe_instance(&copy.id).await?;
+                            if instance.status == "available" && instance.source.is_some() {
+                                decision.data.protected = true;
+                                Ok((StepState::Done, format!("{copy} replicates {writer}")))
+                            } else {
+                                Ok((
+                                    StepState::InProgress,
+                                    format!("{copy} is {}", instance.status),
+                                ))
+                            }
+                        }
+                        _ => {
+                            let source = target.describe_instance(&writer.id).await?;
+                            let id = copy_name(&self.config.service, &other, decision.epoch);
+                            other_db.create_replica(&source.arn, &id).await?;
+                            let copy = DbRef {
+                                region: other.clone(),
+                                id,
+                            };
+                            let detail = format!("creating {copy}, a read replica of {writer}");
+                            decision.data.copy = Some(copy);
+                            Ok((StepState::InProgress, detail))
+                        }
+                    }
+                }
+                .await;
+                Some(outcome)
+            }
         }
     }
+
+    async fn capacity_step(&self, wanted: &CapacityConfig) -> Outcome {
+        let current = self.capacity.describe_group(&wanted.group_name).await?;
+        // Raise, never lower: someone may have scaled up further by hand.
+        let target = GroupCapacity {
+            min: current.min.max(wanted.min),
+            desired: current.desired.max(wanted.desired),
+            max: current.max.max(wanted.max),
+        };
+        if target == current {
+            return Ok((
+                StepState::Done,
+                format!("{} already at {current}", wanted.group_name),
+            ));
+        }
+        self.capacity.set_group(&wanted.group_name, target).await?;
+        Ok((
+            StepState::Done,
+            format!("{} raised from {current} to {target}", wanted.group_name),
+        ))
+    }
+}
+
+/// The RDS instance that takes writes under `decision` once the move is done:
+/// the writer if it is already in the active Region, else the copy there (the
+/// one a re-protect created, or the deployed replica while nothing has been
+/// promoted). `None` for the deployed primary, whose id only RDS knows.
+pub fn incoming_writer(config: &Config, decision: &Decision) -> Option<DbRef> {
+    let Some(DatabaseConfig::RdsReplica { replica_id, .. }) = &config.database else {
+        return None;
+    };
+    let active = &decision.active_region;
+    if let Some(writer) = decision
+        .data
+        .writer
+        .as_ref()
+        .filter(|w| &w.region == active)
+    {
+        return Some(writer.clone());
+    }
+    match &decision.data.copy {
+        Some(copy) if &copy.region == active => Some(copy.clone()),
+        Some(_) => None,
+        None if decision.data.writer.is_none() && active == config.standby_region() => {
+            Some(DbRef {
+                region: active.clone(),
+                id: replica_id.clone(),
+            })
+        }
+        None => None,
+    }
+}
+
+/// Records that `writer` took over under this decision. An RDS copy that
+/// was promoted leaves the writer with no copy at all until a re-protect; an
+/// Aurora move keeps whatever protection the promoter recorded when it began.
+pub fn promoted(
+    config: &Config,
+    decision: &mut Decision,
+    writer: DbRef,
+    now: time::OffsetDateTime,
+) {
+    let was_in = decision
+        .data
+        .writer
+        .as_ref()
+        .map_or(config.primary_region(), |w| &w.region);
+    let rds = matches!(config.database, Some(DatabaseConfig::RdsReplica { .. }));
+    if rds && was_in != &writer.region {
+        decision.data.copy = None;
+        decision.data.protected = false;
+    }
+    let detail = format!("{writer} is the writer");
+    decision.data.writer = Some(writer);
+    if !decision.is_done(Step::Database) {
+        decision.record_step(Step::Database, StepState::Done, now, &detail);
+    }
+}
+
+/// Opens the fence once the move's last data step is done: the database is
+/// the writer and, when a secret is configured, the secret names it.
+pub fn open_writes_if_ready(config: &Config, decision: &mut Decision) {
+    if decision.data.writes_open {
+        return;
+    }
+    let database_ready = config.database.is_none() || decision.is_done(Step::Database);
+    let secret_ready = config.secret_id.is_none() || decision.is_done(Step::Secret);
+    if database_ready && secret_ready {
+        decision.data.writes_open = true;
+    }
+}
+
+/// The identifier of a re-protect's copy: unique per epoch and Region, within
+/// RDS's rules (a letter first, letters, digits and single hyphens, 63 at most).
+/// <https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/CHAP_Limits.html#RDS_Limits.Constraints>
+pub fn copy_name(service: &str, region: &Region, epoch: u64) -> String {
+    let suffix = format!("-{region}-e{epoch}");
+    let mut base: String = service
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    base.truncate(63 - suffix.len());
+    let mut name = format!("{}{suffix}", base.trim_matches('-'));
+    while name.contains("--") {
+        name = name.replace("--", "-");
+    }
+    if !name.starts_with(|c: char| c.is_ascii_alphabetic()) {
+        name.insert_str(0, "db-");
+    }
+    name
+}
+
+fn clock_time(at: time::OffsetDateTime) -> String {
+    format!("{:02}:{:02}:{:02}", at.hour(), at.minute(), at.second())
 }
 
 fn ignore(reason: String) -> Verdict {

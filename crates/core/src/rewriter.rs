@@ -8,11 +8,9 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::config::{Config, DatabaseConfig};
-use crate::decision::{Decision, Mode, StepState};
+use crate::decision::{DbRef, Decision, Mode, Step, StepState};
 use crate::ports::{Clock, Database, DecisionStore, PortError, Secrets, Sensitive};
-use crate::promoter::DATABASE_STEP;
-
-pub const SECRET_STEP: &str = "secret";
+use crate::promoter::{incoming_writer, open_writes_if_ready, promoted};
 
 /// What a run found and did.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -48,8 +46,13 @@ pub enum RewriteError {
 pub struct Rewriter<'a, D, B, S, C> {
     pub config: &'a Config,
     pub decisions: &'a D,
+    /// This (standby) Region's database and secret: a failover touches only these.
     pub database: &'a B,
     pub secrets: &'a S,
+    /// The primary Region's: a failback, made with both Regions up, repoints
+    /// the primary's secret too.
+    pub peer_database: &'a B,
+    pub peer_secrets: &'a S,
     pub clock: &'a C,
 }
 
@@ -70,116 +73,175 @@ where
         let Some(mut decision) = Decision::current(&history).cloned() else {
             return Ok(waiting("no decision yet: the primary serves".to_owned()));
         };
-        if decision.active_region != self.config.region {
+        let to_standby = &decision.active_region == self.config.standby_region();
+        let Some((writer, host, port)) = self.writer(database, &decision).await? else {
             return Ok(waiting(format!(
-                "decision epoch {} makes {} active, not this Region",
-                decision.epoch, decision.active_region
+                "the database in {} is not the writer yet",
+                decision.active_region
             )));
-        }
-        let Some((host, port, identifier)) = self.writer_here(database).await? else {
-            return Ok(waiting(
-                "the database in this Region is not the writer yet".to_owned(),
-            ));
         };
-
-        let current = self.secrets.get_current(secret_id).await?;
-        let fields: Map<String, Value> = serde_json::from_str(current.value.expose())
-            .map_err(|_| RewriteError::NotAJsonObject)?;
-        let updated = point_at(&fields, &host, port, &identifier);
         let before = decision.clone();
-        if decision.step(DATABASE_STEP).map(|s| s.state) != Some(StepState::Done) {
-            let detail = format!("{identifier} is the writer");
-            decision.record_step(DATABASE_STEP, StepState::Done, self.clock.now(), &detail);
+        if !decision.is_done(Step::Database) {
+            promoted(self.config, &mut decision, writer.clone(), self.clock.now());
         }
-        let outcome = if updated == fields {
-            Rewrite::Already {
-                host,
-                epoch: decision.epoch,
+
+        // A failover repoints this Region's secret only: the primary may be
+        // gone. A failback repoints both, the primary's first.
+        let mut targets = Vec::new();
+        if !to_standby {
+            targets.push((self.peer_secrets, self.config.primary_region()));
+        }
+        targets.push((self.secrets, &self.config.region));
+        let mut rewritten = false;
+        let mut stopped_replication = false;
+        for (secrets, region) in &targets {
+            let current = secrets.get_current(secret_id).await?;
+            let fields: Map<String, Value> = serde_json::from_str(current.value.expose())
+                .map_err(|_| RewriteError::NotAJsonObject)?;
+            let updated = point_at(&fields, &host, port, &writer.id);
+            if updated == fields {
+                continue;
             }
-        } else {
-            let mut stopped_replication = false;
-            if let Some(primary) = &current.replica_of {
+            if let Some(primary) = current
+                .replica_of
+                .as_ref()
+                .filter(|p| p != &region.as_str())
+            {
+                if targets.iter().any(|(_, r)| r.as_str() == primary) {
+                    // Replication carries the write made in its primary Region.
+                    continue;
+                }
                 if decision.mode == Mode::Graceful {
                     return Err(RewriteError::GracefulReplica(primary.clone()));
                 }
                 // A replica cannot be written; in an ungraceful failover the
                 // primary Region's secret is out of reach anyway.
-                self.secrets.stop_replication(secret_id).await?;
+                secrets.stop_replication(secret_id).await?;
                 stopped_replication = true;
             }
             let text = Value::Object(updated).to_string();
-            let token = request_token(&self.config.service, decision.epoch, &host, port);
-            self.secrets
+            let token = request_token(
+                &self.config.service,
+                decision.epoch,
+                &format!("{host}:{port}"),
+                &current.version_id,
+            );
+            secrets
                 .put_value(secret_id, &Sensitive::new(text), &token)
                 .await?;
+            rewritten = true;
+        }
+        let outcome = if rewritten {
             Rewrite::Rewritten {
-                host,
+                host: host.clone(),
                 epoch: decision.epoch,
                 stopped_replication,
             }
+        } else {
+            Rewrite::Already {
+                host: host.clone(),
+                epoch: decision.epoch,
+            }
         };
-        let detail = match &outcome {
-            Rewrite::Already { host, .. } => format!("already points at {host}"),
-            Rewrite::Rewritten {
-                host,
-                stopped_replication,
-                ..
-            } => format!(
-                "points at {host}{}",
-                if *stopped_replication {
-                    " (replication stopped)"
-                } else {
-                    ""
-                }
-            ),
-            Rewrite::Waiting { reason } => reason.clone(),
-        };
-        if decision.step(SECRET_STEP).map(|s| s.state) != Some(StepState::Done) {
-            decision.record_step(SECRET_STEP, StepState::Done, self.clock.now(), &detail);
+        let regions: Vec<&str> = targets.iter().map(|(_, r)| r.as_str()).collect();
+        let detail = format!(
+            "the secret in {} points at {host}{}",
+            regions.join(" and "),
+            if stopped_replication {
+                " (replication stopped)"
+            } else {
+                ""
+            }
+        );
+        if !decision.is_done(Step::Secret) {
+            decision.record_step(Step::Secret, StepState::Done, self.clock.now(), &detail);
         }
-        let changed = before.steps.iter().map(|s| s.state).collect::<Vec<_>>()
-            != decision.steps.iter().map(|s| s.state).collect::<Vec<_>>();
-        if changed {
+        open_writes_if_ready(self.config, &mut decision);
+        if decision != before {
             self.decisions.store(&decision).await?;
         }
         tracing::info!(epoch = decision.epoch, %detail, "secret reconciled");
         Ok(outcome)
     }
 
-    /// Host, port and identifier of the writer in this Region, if it is one.
-    async fn writer_here(
+    /// The writer the decision's Region now has: which database, its host and
+    /// port. `None` while it is not the writer yet.
+    async fn writer(
         &self,
         database: &DatabaseConfig,
-    ) -> Result<Option<(String, u16, String)>, PortError> {
+        decision: &Decision,
+    ) -> Result<Option<(DbRef, String, u16)>, PortError> {
+        let region = &decision.active_region;
+        let port = if region == self.config.standby_region() {
+            self.database
+        } else {
+            self.peer_database
+        };
         match database {
-            DatabaseConfig::RdsReplica { replica_id, .. } => {
-                let instance = self.database.describe_instance(replica_id).await?;
+            DatabaseConfig::RdsReplica { .. } => {
+                let candidate = match incoming_writer(self.config, decision) {
+                    Some(candidate) => candidate,
+                    // Back on the deployed primary: RDS knows its id, as the
+                    // source of the standby's replica.
+                    None => match self.deployed_primary(database).await? {
+                        Some(primary) if &primary.region == region => primary,
+                        _ => return Ok(None),
+                    },
+                };
+                let instance = port.describe_instance(&candidate.id).await?;
                 if instance.source.is_some() || instance.status != "available" {
                     return Ok(None);
                 }
                 Ok(instance
                     .endpoint
-                    .map(|(host, port)| (host, port, replica_id.clone())))
+                    .map(|(host, port)| (candidate, host, port)))
             }
             DatabaseConfig::AuroraGlobal {
-                global_cluster_id,
-                cluster_id,
+                global_cluster_id, ..
             } => {
-                let global = self
-                    .database
-                    .describe_global_cluster(global_cluster_id)
-                    .await?;
-                let ours = global
+                let global = port.describe_global_cluster(global_cluster_id).await?;
+                let here = format!(":{region}:");
+                let Some(cluster) = global
                     .writer_cluster_arn
                     .as_deref()
-                    .is_some_and(|arn| arn.ends_with(&format!(":cluster:{cluster_id}")));
-                if !ours {
+                    .filter(|arn| arn.contains(&here))
+                    .and_then(|arn| arn.rsplit(':').next())
+                else {
                     return Ok(None);
-                }
-                let (host, port) = self.database.cluster_writer_endpoint(cluster_id).await?;
-                Ok(Some((host, port, cluster_id.clone())))
+                };
+                let (host, port_number) = port.cluster_writer_endpoint(cluster).await?;
+                let writer = DbRef {
+                    region: region.clone(),
+                    id: cluster.to_owned(),
+                };
+                Ok(Some((writer, host, port_number)))
             }
         }
+    }
+}
+
+impl<D, B, S, C> Rewriter<'_, D, B, S, C>
+where
+    D: DecisionStore,
+    B: Database,
+    S: Secrets,
+    C: Clock,
+{
+    async fn deployed_primary(
+        &self,
+        database: &DatabaseConfig,
+    ) -> Result<Option<DbRef>, PortError> {
+        let DatabaseConfig::RdsReplica { replica_id, .. } = database else {
+            return Ok(None);
+        };
+        let replica = self.database.describe_instance(replica_id).await?;
+        Ok(replica.source.and_then(|arn| {
+            let id = arn.rsplit(':').next()?.to_owned();
+            Some(DbRef {
+                region: self.config.primary_region().clone(),
+                id,
+            })
+        }))
     }
 }
 
@@ -212,11 +274,14 @@ pub fn point_at(
     updated
 }
 
-/// A `ClientRequestToken` (32 to 64 characters) that is the same for the same
-/// epoch and writer: Secrets Manager treats a repeat as a no-op.
-pub fn request_token(service: &str, epoch: u64, host: &str, port: u16) -> String {
+/// A `ClientRequestToken` (32 to 64 characters): the same for the same epoch,
+/// writer and version it rewrites, so a repeat is a no-op in Secrets Manager;
+/// different when the secret changed in between (a rotation), where reusing a
+/// token for other content is an error. It hashes no secret value.
+/// <https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_PutSecretValue.html>
+pub fn request_token(service: &str, epoch: u64, endpoint: &str, from_version: &str) -> String {
     // FNV-1a: stable across builds and platforms, unlike std's hasher.
-    let hash = format!("{service}|{host}:{port}")
+    let hash = format!("{service}|{endpoint}|{from_version}")
         .bytes()
         .fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
             (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
@@ -230,11 +295,13 @@ mod tests {
 
     #[test]
     fn tokens_are_stable_long_enough_and_differ_by_epoch_and_writer() {
-        let a = request_token("orders", 1, "w.example", 5432);
-        assert_eq!(a, request_token("orders", 1, "w.example", 5432));
+        let a = request_token("orders", 1, "w.example:5432", "v1");
+        assert_eq!(a, request_token("orders", 1, "w.example:5432", "v1"));
         assert!((32..=64).contains(&a.len()), "{a}");
-        assert_ne!(a, request_token("orders", 2, "w.example", 5432));
-        assert_ne!(a, request_token("orders", 1, "x.example", 5432));
+        assert_ne!(a, request_token("orders", 2, "w.example:5432", "v1"));
+        assert_ne!(a, request_token("orders", 1, "x.example:5432", "v1"));
+        // The secret changed within the epoch (a rotation): a new token.
+        assert_ne!(a, request_token("orders", 1, "w.example:5432", "v2"));
     }
 
     #[test]

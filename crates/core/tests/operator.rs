@@ -3,7 +3,8 @@
 //! The Failover / Failback button against in-memory ports.
 
 use stop_core::Config;
-use stop_core::decision::{Decision, Mode, StepState};
+use stop_core::decide::Refusal;
+use stop_core::decision::{Decision, Mode, Step, StepState};
 use stop_core::memory::{
     CallLog, ManualClock, MemoryDecisionStore, MemoryRoutingControls, MemoryStopSwitch,
 };
@@ -79,6 +80,7 @@ fn request(reason: &str) -> OperatorRequest {
         mode: Mode::Ungraceful,
         dry_run: false,
         override_safety: false,
+        accept_data_loss: false,
     }
 }
 
@@ -196,11 +198,11 @@ async fn failback_inside_the_cooldown_is_refused_and_changes_nothing() {
     assert!(
         matches!(
             err,
-            DecideError::Cooldown {
+            DecideError::Refused(Refusal::Cooldown {
                 epoch: 1,
                 seconds_ago: 60,
                 wait_seconds: 240
-            }
+            })
         ),
         "{err}"
     );
@@ -295,7 +297,7 @@ async fn a_failed_switch_is_recorded_and_the_next_press_carries_on() {
     let history = world.decisions.history("orders").await.unwrap();
     let current = Decision::current(&history).unwrap();
     assert_eq!(
-        current.step("arc-routing-controls").unwrap().state,
+        current.step(Step::ArcRoutingControls).unwrap().state,
         StepState::Failed
     );
 
@@ -310,7 +312,11 @@ async fn a_failed_switch_is_recorded_and_the_next_press_carries_on() {
     assert!(!outcome.decided, "the same decision, carried on");
     assert_eq!(outcome.decision.epoch, 1);
     assert_eq!(
-        outcome.decision.step("arc-routing-controls").unwrap().state,
+        outcome
+            .decision
+            .step(Step::ArcRoutingControls)
+            .unwrap()
+            .state,
         StepState::Done
     );
 }

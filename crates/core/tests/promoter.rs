@@ -5,14 +5,14 @@
 
 use stop_core::Config;
 use stop_core::alarm::AlarmGuard;
-use stop_core::decision::{Decision, Mode, StepState};
+use stop_core::decision::{Decision, Mode, Step, StepState};
 use stop_core::memory::{
-    CallLog, ManualClock, MemoryCapacity, MemoryDatabase, MemoryDecisionStore,
+    CallLog, ManualClock, MemoryCapacity, MemoryDatabase, MemoryDecisionStore, MemoryStopSwitch,
 };
 use stop_core::ports::{
-    Capacity, Clock, DecisionStore, GlobalClusterStatus, GroupCapacity, PortError,
+    Capacity, Clock, DecisionStore, GlobalClusterStatus, GroupCapacity, LagSample, PortError,
 };
-use stop_core::promoter::{Promoter, PromoterSettings, Verdict};
+use stop_core::promoter::{Promoter, PromoterSettings, StepReport, Verdict};
 use time::macros::datetime;
 
 use stop_testkit::REPLICA_SOURCE;
@@ -27,12 +27,18 @@ struct World {
     decisions: MemoryDecisionStore,
     database: MemoryDatabase,
     capacity: MemoryCapacity,
+    /// The STOP metric: 1 published, as a real alarm's data says.
+    stop: MemoryStopSwitch,
+    /// The primary Region's database: only a failback or a re-protect may call it.
+    peer_log: CallLog,
+    peer_database: MemoryDatabase,
     clock: ManualClock,
 }
 
 impl World {
     fn new(config: Config) -> Self {
         let log = CallLog::default();
+        let peer_log = CallLog::default();
         let database = MemoryDatabase::new(log.clone());
         database.add_instance(stop_testkit::orders_replica(3));
         World {
@@ -50,6 +56,9 @@ impl World {
                     },
                 )],
             ),
+            stop: MemoryStopSwitch::new(log.clone()).with_datapoint("orders", 1.0),
+            peer_database: MemoryDatabase::new(peer_log.clone()),
+            peer_log,
             clock: ManualClock::new(datetime!(2026-11-22 03:03 UTC)),
             log,
         }
@@ -57,12 +66,21 @@ impl World {
 
     fn promoter(
         &self,
-    ) -> Promoter<'_, MemoryDecisionStore, MemoryDatabase, MemoryCapacity, ManualClock> {
+    ) -> Promoter<
+        '_,
+        MemoryDecisionStore,
+        MemoryDatabase,
+        MemoryCapacity,
+        MemoryStopSwitch,
+        ManualClock,
+    > {
         Promoter {
             config: &self.config,
             decisions: &self.decisions,
             database: &self.database,
+            peer_database: &self.peer_database,
             capacity: &self.capacity,
+            stop: &self.stop,
             clock: &self.clock,
         }
     }
@@ -89,6 +107,23 @@ fn alarm(state: &str) -> String {
     )
 }
 
+/// The report of one step among a run's.
+fn report(steps: &[StepReport], step: Step) -> &StepReport {
+    steps
+        .iter()
+        .find(|r| r.step == step)
+        .unwrap_or_else(|| panic!("no {step} in {steps:?}"))
+}
+
+/// An operator's decision whose traffic switches have taken effect.
+fn switched(mut decision: Decision) -> Decision {
+    let now = decision.decided_at;
+    for step in [Step::StopMetric, Step::ArcRoutingControls] {
+        decision.record_step(step, StepState::Done, now, "switched");
+    }
+    decision
+}
+
 fn ignored(verdict: &Verdict) -> bool {
     matches!(verdict, Verdict::Ignored { .. })
 }
@@ -110,11 +145,22 @@ async fn auto_failover_decides_promotes_once_and_raises_capacity() {
         panic!("{verdict:?}")
     };
     assert_eq!((epoch, decided), (1, true));
-    assert_eq!(steps[0].state, StepState::InProgress, "{steps:?}");
-    assert!(steps[0].detail.contains("lag was 3 s"), "{steps:?}");
-    assert_eq!(steps[1].state, StepState::Done);
+    assert_eq!(
+        report(&steps, Step::Database).state,
+        StepState::InProgress,
+        "{steps:?}"
+    );
     assert!(
-        steps[1].detail.ends_with("to min 2 / desired 4 / max 8"),
+        report(&steps, Step::Database)
+            .detail
+            .contains("lag was 3 s"),
+        "{steps:?}"
+    );
+    assert_eq!(report(&steps, Step::Capacity).state, StepState::Done);
+    assert!(
+        report(&steps, Step::Capacity)
+            .detail
+            .ends_with("to min 2 / desired 4 / max 8"),
         "{steps:?}"
     );
     assert_eq!(
@@ -138,7 +184,7 @@ async fn auto_failover_decides_promotes_once_and_raises_capacity() {
     assert_eq!(current.mode, Mode::Ungraceful);
     assert_eq!(current.active_region.as_str(), "us-west-2");
     assert_eq!(
-        current.step("database").unwrap().state,
+        current.step(Step::Database).unwrap().state,
         StepState::InProgress
     );
 }
@@ -193,7 +239,7 @@ async fn an_already_promoted_replica_gets_no_promote_call() {
     let Verdict::Reconciled { steps, .. } = verdict else {
         panic!()
     };
-    assert_eq!(steps[0].state, StepState::Done);
+    assert_eq!(report(&steps, Step::Database).state, StepState::Done);
     assert_eq!(world.log.count("rds.promote_replica"), 0);
 }
 
@@ -216,11 +262,11 @@ async fn a_replica_of_the_wrong_source_is_refused() {
     let Verdict::Reconciled { steps, .. } = verdict else {
         panic!()
     };
-    assert_eq!(steps[0].state, StepState::Failed);
+    assert_eq!(report(&steps, Step::Database).state, StepState::Failed);
     assert!(
-        steps[0].detail.starts_with("refused"),
+        report(&steps, Step::Database).detail.starts_with("refused"),
         "{}",
-        steps[0].detail
+        report(&steps, Step::Database).detail
     );
     assert_eq!(world.log.count("rds.promote_replica"), 0);
 }
@@ -281,10 +327,10 @@ async fn without_auto_failover_it_acts_only_on_an_operators_decision() {
             "us-west-2".parse().unwrap(),
             "cognito:alice",
             "drill",
-            Mode::Graceful,
+            Mode::Ungraceful,
             world.clock.now(),
         );
-    world.decisions.store(&operator).await.unwrap();
+    world.decisions.store(&switched(operator)).await.unwrap();
     let verdict = promoter
         .on_alarm(&world.settings(false), &alarm("ALARM"))
         .await
@@ -383,7 +429,7 @@ async fn a_throttled_promotion_is_recorded_failed_and_retried_on_the_next_delive
     let Verdict::Reconciled { steps, .. } = first else {
         panic!()
     };
-    assert_eq!(steps[0].state, StepState::Failed);
+    assert_eq!(report(&steps, Step::Database).state, StepState::Failed);
     let second = world
         .promoter()
         .on_alarm(&world.settings(true), &alarm("ALARM"))
@@ -392,7 +438,7 @@ async fn a_throttled_promotion_is_recorded_failed_and_retried_on_the_next_delive
     let Verdict::Reconciled { steps, .. } = second else {
         panic!()
     };
-    assert_eq!(steps[0].state, StepState::InProgress);
+    assert_eq!(report(&steps, Step::Database).state, StepState::InProgress);
     assert_eq!(world.log.count("rds.promote_replica"), 1);
 }
 
@@ -442,12 +488,14 @@ async fn aurora_ungraceful_fails_over_allowing_data_loss_never_a_bare_failover()
 async fn aurora_graceful_decision_switches_over() {
     let world = aurora_world(&[]);
     let now = world.clock.now();
-    let decision = Decision::initial("orders", &"us-east-1".parse().unwrap(), now).next(
-        "us-west-2".parse().unwrap(),
-        "cognito:alice",
-        "planned",
-        Mode::Graceful,
-        now,
+    let decision = switched(
+        Decision::initial("orders", &"us-east-1".parse().unwrap(), now).next(
+            "us-west-2".parse().unwrap(),
+            "cognito:alice",
+            "planned",
+            Mode::Graceful,
+            now,
+        ),
     );
     world.decisions.store(&decision).await.unwrap();
     let mut current = decision.clone();
@@ -459,4 +507,170 @@ async fn aurora_graceful_decision_switches_over() {
         1
     );
     assert_eq!(world.log.count("rds.failover_global_cluster"), 0);
+}
+
+// ------------------------------------------- never two writers, no lost write
+
+#[tokio::test]
+async fn an_alarm_set_by_hand_promotes_nothing() {
+    // `aws cloudwatch set-alarm-state`: ALARM and its notification, but the
+    // STOP metric's data still says 0, so Route 53 moved no traffic.
+    let mut world = World::new(config(&[]));
+    world.stop = MemoryStopSwitch::new(world.log.clone()).with_datapoint("orders", 0.0);
+    let verdict = world
+        .promoter()
+        .on_alarm(&world.settings(true), &alarm("ALARM"))
+        .await
+        .unwrap();
+    let Verdict::Ignored { reason } = verdict else {
+        panic!("{verdict:?}")
+    };
+    assert!(reason.contains("SetAlarmState"), "{reason}");
+    assert_eq!(world.log.count("rds."), 0);
+    assert_eq!(world.log.count("decisions.store"), 0, "nothing decided");
+}
+
+#[tokio::test]
+async fn no_promotion_while_the_traffic_switch_has_not_taken_effect() {
+    let world = World::new(config(&[]));
+    let now = world.clock.now();
+    // The trigger recorded the decision, then Lambda ended it before a switch.
+    let decision = Decision::initial("orders", &"us-east-1".parse().unwrap(), now).next(
+        "us-west-2".parse().unwrap(),
+        "cognito:alice",
+        "drill",
+        Mode::Ungraceful,
+        now,
+    );
+    world.decisions.store(&decision).await.unwrap();
+    let verdict = world.promoter().on_schedule().await.unwrap();
+    let Verdict::Reconciled { steps, .. } = verdict else {
+        panic!("{verdict:?}")
+    };
+    let fence = report(&steps, Step::Fence);
+    assert_eq!(fence.state, StepState::Pending);
+    assert!(fence.detail.contains("traffic switch"), "{}", fence.detail);
+    assert_eq!(world.log.count("rds.promote_replica"), 0);
+
+    // Pressed again: the switches took effect; the next run promotes.
+    world.decisions.store(&switched(decision)).await.unwrap();
+    world.promoter().on_schedule().await.unwrap();
+    assert_eq!(world.log.count("rds.promote_replica"), 1);
+}
+
+#[tokio::test]
+async fn a_graceful_move_promotes_only_once_the_replica_has_drained_after_the_fence() {
+    let world = World::new(config(&[]));
+    let now = world.clock.now();
+    let decision = switched(
+        Decision::initial("orders", &"us-east-1".parse().unwrap(), now).next(
+            "us-west-2".parse().unwrap(),
+            "cognito:alice",
+            "planned",
+            Mode::Graceful,
+            now,
+        ),
+    );
+    world.decisions.store(&decision).await.unwrap();
+    let minute = |m: i64| LagSample {
+        seconds: 0,
+        at: now + time::Duration::minutes(m),
+    };
+    // A zero read from before the fence closed proves nothing.
+    world.database.set_lag("orders-replica", minute(-1));
+    let verdict = world.promoter().on_schedule().await.unwrap();
+    let Verdict::Reconciled { steps, .. } = verdict else {
+        panic!("{verdict:?}")
+    };
+    assert_eq!(report(&steps, Step::Fence).state, StepState::Done);
+    assert_eq!(report(&steps, Step::Drain).state, StepState::InProgress);
+    assert_eq!(world.log.count("rds.promote_replica"), 0);
+    // Still behind in the first minute after the fence.
+    world.database.set_lag(
+        "orders-replica",
+        LagSample {
+            seconds: 2,
+            ..minute(1)
+        },
+    );
+    world.promoter().on_schedule().await.unwrap();
+    assert_eq!(world.log.count("rds.promote_replica"), 0);
+    // Caught up for a whole minute after the fence: promote.
+    world.database.set_lag("orders-replica", minute(2));
+    world.promoter().on_schedule().await.unwrap();
+    assert_eq!(world.log.count("rds.promote_replica"), 1);
+    assert!(
+        world.peer_log.calls().is_empty(),
+        "{:?}",
+        world.peer_log.calls()
+    );
+}
+
+#[tokio::test]
+async fn a_reprotect_creates_a_copy_in_the_old_region_and_is_protected_once_it_replicates() {
+    let world = World::new(config(&[]));
+    world
+        .promoter()
+        .on_alarm(&world.settings(true), &alarm("ALARM"))
+        .await
+        .unwrap();
+    // RDS finishes the promotion.
+    {
+        let mut instances = world.database.instances.lock().unwrap();
+        let replica = instances.get_mut("orders-replica").unwrap();
+        replica.source = None;
+    }
+    world.promoter().on_schedule().await.unwrap();
+    let history = world.decisions.history("orders").await.unwrap();
+    let mut current = Decision::current(&history).unwrap().clone();
+    assert!(current.is_done(Step::Database));
+    assert!(!current.data.protected);
+    assert!(
+        world.peer_log.calls().is_empty(),
+        "the failover touched the primary"
+    );
+
+    // Nothing is created until the operator asks.
+    world.promoter().on_schedule().await.unwrap();
+    assert_eq!(world.peer_log.count("rds.create_replica"), 0);
+    current.record_step(
+        Step::Reprotect,
+        StepState::Pending,
+        world.clock.now(),
+        "asked",
+    );
+    world.decisions.store(&current).await.unwrap();
+    world.promoter().on_schedule().await.unwrap();
+    assert_eq!(
+        world.peer_log.count(
+            "rds.create_replica(arn:aws:rds:us-west-2:111122223333:db:orders-replica, orders-us-east-1-e1)"
+        ),
+        1,
+        "{:?}",
+        world.peer_log.calls()
+    );
+    // The memory model makes the copy available at once.
+    world.promoter().on_schedule().await.unwrap();
+    let history = world.decisions.history("orders").await.unwrap();
+    let current = Decision::current(&history).unwrap();
+    assert!(current.data.protected);
+    assert_eq!(
+        current.step(Step::Reprotect).unwrap().state,
+        StepState::Done
+    );
+    assert_eq!(
+        current.data.copy.as_ref().unwrap().id,
+        "orders-us-east-1-e1"
+    );
+}
+
+#[test]
+fn copy_names_follow_rds_identifier_rules() {
+    use stop_core::promoter::copy_name;
+    let east: stop_core::Region = "us-east-1".parse().unwrap();
+    assert_eq!(copy_name("orders", &east, 1), "orders-us-east-1-e1");
+    assert_eq!(copy_name("9lives", &east, 2), "db-9lives-us-east-1-e2");
+    let long = copy_name(&"x".repeat(80), &east, 12);
+    assert!(long.len() <= 63, "{long}");
+    assert!(!copy_name("a--b_", &east, 3).contains("--"));
 }

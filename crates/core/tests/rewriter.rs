@@ -3,7 +3,7 @@
 //! The secret rewriter against in-memory ports.
 
 use stop_core::Config;
-use stop_core::decision::{Decision, Mode, StepState};
+use stop_core::decision::{DbRef, Decision, Mode, Step, StepState};
 use stop_core::memory::{CallLog, ManualClock, MemoryDatabase, MemoryDecisionStore, MemorySecrets};
 use stop_core::ports::{Clock, DecisionStore, GlobalClusterStatus, ReplicaStatus, Secrets};
 use stop_core::rewriter::{Rewrite, RewriteError, Rewriter};
@@ -18,6 +18,10 @@ struct World {
     decisions: MemoryDecisionStore,
     database: MemoryDatabase,
     secrets: MemorySecrets,
+    /// The primary Region's: only a failback may call them.
+    peer_log: CallLog,
+    peer_database: MemoryDatabase,
+    peer_secrets: MemorySecrets,
     clock: ManualClock,
 }
 
@@ -33,15 +37,20 @@ impl World {
             replica_lag_seconds: None,
             endpoint: Some((NEW_HOST.into(), 5432)),
         });
+        let peer_log = CallLog::default();
         let world = World {
             config: stop_testkit::standby_config(extra),
             decisions: MemoryDecisionStore::new(log.clone()),
             database,
             secrets: MemorySecrets::new(log.clone()),
+            peer_database: MemoryDatabase::new(peer_log.clone()),
+            peer_secrets: MemorySecrets::new(peer_log.clone()),
+            peer_log,
             clock: ManualClock::new(datetime!(2026-11-22 03:10 UTC)),
             log,
         };
         world.secrets.add("orders/db", SECRET, None);
+        world.peer_secrets.add("orders/db", SECRET, None);
         world
     }
 
@@ -65,6 +74,8 @@ impl World {
             decisions: &self.decisions,
             database: &self.database,
             secrets: &self.secrets,
+            peer_database: &self.peer_database,
+            peer_secrets: &self.peer_secrets,
             clock: &self.clock,
         }
     }
@@ -100,9 +111,76 @@ async fn points_the_secret_at_the_promoted_writer_keeping_every_other_field() {
 
     let history = world.decisions.history("orders").await.unwrap();
     let current = Decision::current(&history).unwrap();
-    assert_eq!(current.step("secret").unwrap().state, StepState::Done);
-    assert_eq!(current.step("database").unwrap().state, StepState::Done);
+    assert_eq!(current.step(Step::Secret).unwrap().state, StepState::Done);
+    assert_eq!(current.step(Step::Database).unwrap().state, StepState::Done);
     assert!(!format!("{outcome:?}{:?}{:?}", world.log.calls(), history).contains("s3cr3t"));
+    // The writer is on record, unprotected, and the fence open.
+    assert_eq!(current.data.writer.as_ref().unwrap().id, "orders-replica");
+    assert!(!current.data.protected);
+    assert!(current.data.writes_open);
+    assert!(
+        world.peer_log.calls().is_empty(),
+        "a failover touched the primary: {:?}",
+        world.peer_log.calls()
+    );
+}
+
+#[tokio::test]
+async fn a_failback_points_both_regions_secrets_at_the_primary_copy() {
+    let world = World::new(&[], true);
+    let now = world.clock.now();
+    // Failed over to orders-replica, re-protected by a copy in us-east-1,
+    // then failed back: epoch 2 makes the copy the writer.
+    let mut failover = Decision::initial("orders", &"us-east-1".parse().unwrap(), now).next(
+        "us-west-2".parse().unwrap(),
+        "cognito:alice",
+        "drill",
+        Mode::Graceful,
+        now,
+    );
+    failover.data.writer = Some(DbRef {
+        region: "us-west-2".parse().unwrap(),
+        id: "orders-replica".into(),
+    });
+    failover.data.copy = Some(DbRef {
+        region: "us-east-1".parse().unwrap(),
+        id: "orders-us-east-1-e1".into(),
+    });
+    let failback = failover.next(
+        "us-east-1".parse().unwrap(),
+        "cognito:alice",
+        "back",
+        Mode::Graceful,
+        now,
+    );
+    world.decisions.store(&failback).await.unwrap();
+    const BACK: &str = "orders-us-east-1-e1.abc.us-east-1.rds.amazonaws.com";
+    world.peer_database.add_instance(ReplicaStatus {
+        instance_id: "orders-us-east-1-e1".into(),
+        arn: "arn:aws:rds:us-east-1:111122223333:db:orders-us-east-1-e1".into(),
+        source: None,
+        status: "available".into(),
+        replica_lag_seconds: None,
+        endpoint: Some((BACK.into(), 5432)),
+    });
+    let outcome = world.rewriter().run().await.unwrap();
+    assert!(
+        matches!(outcome, Rewrite::Rewritten { epoch: 2, .. }),
+        "{outcome:?}"
+    );
+    for secrets in [&world.secrets, &world.peer_secrets] {
+        let current = secrets.get_current("orders/db").await.unwrap();
+        let value: serde_json::Value = serde_json::from_str(current.value.expose()).unwrap();
+        assert_eq!(value["host"], BACK);
+    }
+    let history = world.decisions.history("orders").await.unwrap();
+    let current = Decision::current(&history).unwrap();
+    assert!(current.data.writes_open);
+    assert!(
+        !current.data.protected,
+        "the promoted copy has no copy of its own yet"
+    );
+    assert_eq!(current.data.copy, None);
 }
 
 #[tokio::test]

@@ -16,14 +16,15 @@ use lambda_http::http::{Method, StatusCode};
 use lambda_http::{Body, Request, RequestExt, Response};
 use serde::Serialize;
 use stop_core::Config;
+use stop_core::decide::Refusal;
 use stop_core::operator::{
-    DecideError, Direction, Operator, RequestError, ServiceStatus, parse_request,
+    DecideError, Direction, Operator, RequestError, ServiceStatus, parse_reprotect, parse_request,
 };
 use stop_core::ports::{Clock, DecisionStore, RoutingControls, StopSwitch};
 use stop_core::switches::{RetryPolicy, SwitchError};
 use stop_http::{error, for_method, json, method_not_allowed, not_found, route_path, with_body};
 
-use crate::auth::{AuthError, authorize};
+use crate::auth::{AuthError, Caller, authorize};
 
 /// The console: plain HTML and JS, no build step.
 const CONSOLE_HTML: &str = include_str!("console.html");
@@ -113,8 +114,9 @@ where
         "/status" if READ_ONLY.contains(&method) => status(app, &request).await,
         "/failover" if method == Method::POST => press(app, &request, Direction::Failover).await,
         "/failback" if method == Method::POST => press(app, &request, Direction::Failback).await,
+        "/reprotect" if method == Method::POST => reprotect(app, &request).await,
         "/" | "/console" | "/status" => method_not_allowed(&method, &path, READ_ONLY),
-        "/failover" | "/failback" => method_not_allowed(&method, &path, POST_ONLY),
+        "/failover" | "/failback" | "/reprotect" => method_not_allowed(&method, &path, POST_ONLY),
         _ => not_found(&path),
     };
     tracing::info!(%method, %path, status = response.status().as_u16(), "request");
@@ -195,38 +197,9 @@ where
     R: RoutingControls,
     C: Clock,
 {
-    let caller = match authorize(request, &app.config.operator_group) {
-        Ok(caller) => caller,
-        Err(err) => return auth_error(err),
-    };
-    let content_type = request
-        .headers()
-        .get(CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("application/json");
-    if !content_type.starts_with("application/json") {
-        return error(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_media_type",
-            format!("send application/json, not {content_type}"),
-        );
-    }
-    let body: &[u8] = request.body().as_ref();
-    let parsed = match parse_request(body, &app.config) {
-        Ok(parsed) => parsed,
-        Err(err) => {
-            let status = match err {
-                RequestError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
-                _ => StatusCode::BAD_REQUEST,
-            };
-            let code = match err {
-                RequestError::TooLarge(_) => "too_large",
-                RequestError::Malformed(_) => "malformed",
-                RequestError::MissingReason | RequestError::BadReason => "bad_reason",
-                RequestError::UnknownService(_) => "unknown_service",
-            };
-            return error(status, code, err);
-        }
+    let (caller, parsed) = match authorized_body(app, request, parse_request) {
+        Ok(both) => both,
+        Err(response) => return response,
     };
     match app
         .operator()
@@ -238,11 +211,70 @@ where
     }
 }
 
+/// The caller and the parsed JSON body of a POST, or the answer refusing it.
+#[allow(clippy::result_large_err)] // the error is the response, built once on a cold path
+fn authorized_body<D, S, R, C, T>(
+    app: &App<D, S, R, C>,
+    request: &Request,
+    parse: impl Fn(&[u8], &Config) -> Result<T, RequestError>,
+) -> Result<(Caller, T), Response<Body>> {
+    let caller = authorize(request, &app.config.operator_group).map_err(auth_error)?;
+    let content_type = request
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("application/json");
+    if !content_type.starts_with("application/json") {
+        return Err(error(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            format!("send application/json, not {content_type}"),
+        ));
+    }
+    let body: &[u8] = request.body().as_ref();
+    let parsed = parse(body, &app.config).map_err(|err| {
+        let status = match err {
+            RequestError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            _ => StatusCode::BAD_REQUEST,
+        };
+        let code = match err {
+            RequestError::TooLarge(_) => "too_large",
+            RequestError::Malformed(_) => "malformed",
+            RequestError::MissingReason | RequestError::BadReason => "bad_reason",
+            RequestError::UnknownService(_) => "unknown_service",
+        };
+        error(status, code, err)
+    })?;
+    Ok((caller, parsed))
+}
+
+async fn reprotect<D, S, R, C>(app: &App<D, S, R, C>, request: &Request) -> Response<Body>
+where
+    D: DecisionStore,
+    S: StopSwitch,
+    R: RoutingControls,
+    C: Clock,
+{
+    let (caller, parsed) = match authorized_body(app, request, parse_reprotect) {
+        Ok(both) => both,
+        Err(response) => return response,
+    };
+    match app.operator().reprotect(&parsed, &caller.actor()).await {
+        Ok(outcome) => json(StatusCode::OK, &outcome),
+        Err(err) => decide_error(&err),
+    }
+}
+
 fn decide_error(err: &DecideError) -> Response<Body> {
     let (status, code) = match err {
         DecideError::NoSwitch(_) => (StatusCode::UNPROCESSABLE_ENTITY, "no_switch"),
-        DecideError::Cooldown { .. } => (StatusCode::CONFLICT, "cooldown"),
-        DecideError::Record { .. } => (StatusCode::SERVICE_UNAVAILABLE, "record_unavailable"),
+        DecideError::Refused(Refusal::Cooldown { .. }) => (StatusCode::CONFLICT, "cooldown"),
+        DecideError::Refused(Refusal::Unprotected { .. }) => (StatusCode::CONFLICT, "unprotected"),
+        DecideError::Refused(Refusal::Record { .. }) => {
+            (StatusCode::SERVICE_UNAVAILABLE, "record_unavailable")
+        }
+        DecideError::NoDatabase(_) => (StatusCode::UNPROCESSABLE_ENTITY, "no_database"),
+        DecideError::NotReady(_) => (StatusCode::CONFLICT, "not_ready"),
         DecideError::Switch {
             error: SwitchError::BreakGlassNotAllowed,
             ..

@@ -3,6 +3,12 @@
 //! `GET /` says which service, Region and role answered; `GET /health` is what the
 //! standby record's own health check probes. Both are cheap and never cached, so a
 //! client watching the endpoint sees the moment traffic moves.
+//!
+//! `POST /write` is the demo's write route, behind the fence
+//! ([`stop_core::fence`]): it accepts a write only in the Region the decision
+//! makes active once its writer is ready, and answers 503 with `Retry-After`
+//! while a move is under way. A user's own application follows the same
+//! contract (docs/design.md).
 
 pub mod writer;
 
@@ -10,8 +16,9 @@ use lambda_http::http::{Method, StatusCode};
 use lambda_http::{Body, Request, Response};
 use serde::Serialize;
 use stop_core::Config;
-use stop_core::ports::{Clock, Secrets};
-use stop_http::{for_method, json, method_not_allowed, not_found, route_path};
+use stop_core::fence::Fence;
+use stop_core::ports::{Clock, DecisionStore, Secrets};
+use stop_http::{error, for_method, json, method_not_allowed, not_found, route_path};
 
 use crate::writer::WriterHost;
 
@@ -37,9 +44,21 @@ impl RegionInfo {
 
 /// The function: what it says about itself, and where its database secret points
 /// when one is configured.
-pub struct App<S, C> {
+pub struct App<S, D, C> {
     pub info: RegionInfo,
     pub writer: Option<WriterHost<S, C>>,
+    /// The write fence, reading the decision record in the standby Region.
+    pub fence: Fence<D, C>,
+}
+
+/// Larger write bodies are refused before anything is read.
+pub const MAX_WRITE_BYTES: usize = 4096;
+
+#[derive(Serialize)]
+struct Accepted<'a> {
+    accepted: bool,
+    region: &'a str,
+    epoch: u64,
 }
 
 #[derive(Serialize)]
@@ -59,9 +78,13 @@ struct Health<'a> {
 }
 
 const READ_ONLY: &[Method] = &[Method::GET, Method::HEAD];
+const WRITE: &[Method] = &[Method::POST];
 
 /// Answers one request. Never fails: every outcome is an HTTP response.
-pub async fn handle<S: Secrets, C: Clock>(app: &App<S, C>, request: Request) -> Response<Body> {
+pub async fn handle<S: Secrets, D: DecisionStore, C: Clock>(
+    app: &App<S, D, C>,
+    request: Request,
+) -> Response<Body> {
     let info = &app.info;
     let method = request.method().clone();
     let path = route_path(&request).to_owned();
@@ -88,6 +111,8 @@ pub async fn handle<S: Secrets, C: Clock>(app: &App<S, C>, request: Request) -> 
                 },
             )
         }
+        "/write" if !WRITE.contains(&method) => method_not_allowed(&method, &path, WRITE),
+        "/write" => write(app, request.body().len()).await,
         "/health" => json(
             StatusCode::OK,
             &Health {
@@ -99,4 +124,40 @@ pub async fn handle<S: Secrets, C: Clock>(app: &App<S, C>, request: Request) -> 
     };
     tracing::info!(%method, %path, status = response.status().as_u16(), "request");
     for_method(&method, response)
+}
+
+/// One write, if the fence lets it through. The demo stores nothing: the
+/// answer is what a client of a real application would get.
+async fn write<S, D: DecisionStore, C: Clock>(
+    app: &App<S, D, C>,
+    body_len: usize,
+) -> Response<Body> {
+    if body_len > MAX_WRITE_BYTES {
+        return error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too_large",
+            format!("the body is {body_len} bytes; at most {MAX_WRITE_BYTES} are accepted"),
+        );
+    }
+    let verdict = app.fence.check().await;
+    if !verdict.open {
+        let mut response = error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "writes_fenced",
+            format!("write refused, nothing written; retry: {}", verdict.reason),
+        );
+        let retry_after = stop_core::fence::CACHE_FOR.whole_seconds().to_string();
+        if let Ok(value) = retry_after.parse() {
+            response.headers_mut().insert("retry-after", value);
+        }
+        return response;
+    }
+    json(
+        StatusCode::OK,
+        &Accepted {
+            accepted: true,
+            region: &app.info.region,
+            epoch: verdict.epoch,
+        },
+    )
 }

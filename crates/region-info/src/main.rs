@@ -1,9 +1,11 @@
 use lambda_http::{Error, service_fn};
 use region_info::writer::WriterHost;
 use region_info::{App, RegionInfo, handle};
+use stop_aws::decisions::SsmDecisionStore;
 use stop_aws::secrets::SecretsManagerSecrets;
 use stop_aws::{LazyClient, SystemClock, sdk_config};
 use stop_core::Config;
+use stop_core::fence::Fence;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
@@ -24,9 +26,23 @@ async fn main() -> Result<(), Error> {
         }
         None => None,
     };
+    // The fence reads the decision record where it lives, in the standby
+    // Region; the client is built on the first write, not at start.
+    let standby = sdk_config(config.standby_region()).await;
+    let fence = Fence::new(
+        SsmDecisionStore::new(
+            LazyClient::from_sdk(&standby, aws_sdk_ssm::Client::new),
+            &config.decision_prefix,
+        ),
+        SystemClock,
+        &config.service,
+        config.region.clone(),
+        config.primary_region().clone(),
+    );
     let app = App {
         info: RegionInfo::from_config(&config),
         writer,
+        fence,
     };
     let app = &app;
     lambda_http::run(service_fn(move |request| async move {

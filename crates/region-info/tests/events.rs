@@ -6,23 +6,43 @@
 use lambda_http::http::StatusCode;
 use region_info::writer::WriterHost;
 use region_info::{App, RegionInfo};
-use stop_core::memory::{CallLog, ManualClock, MemorySecrets};
-use stop_core::ports::PortError;
+use stop_core::decision::{Decision, Mode};
+use stop_core::fence::Fence;
+use stop_core::memory::{CallLog, ManualClock, MemoryDecisionStore, MemorySecrets};
+use stop_core::ports::{DecisionStore, PortError};
 use stop_testkit::{Expected, body_json, body_text, sample, samples};
 use time::macros::datetime;
 
-type TestApp = App<MemorySecrets, ManualClock>;
+type TestApp = App<MemorySecrets, MemoryDecisionStore, ManualClock>;
 
-fn info() -> TestApp {
+const T0: time::OffsetDateTime = datetime!(2026-11-22 03:00 UTC);
+
+/// The standby's region-info, its fence reading `decisions`.
+fn info_with(region: &str, role: &str, decisions: MemoryDecisionStore) -> TestApp {
     App {
         info: RegionInfo {
             service: "orders".into(),
-            region: "us-west-2".into(),
-            role: "SECONDARY".into(),
+            region: region.into(),
+            role: role.into(),
             version: "0.1.0".into(),
         },
         writer: None,
+        fence: Fence::new(
+            decisions,
+            ManualClock::new(T0),
+            "orders",
+            region.parse().unwrap(),
+            "us-east-1".parse().unwrap(),
+        ),
     }
+}
+
+fn info() -> TestApp {
+    info_with(
+        "us-west-2",
+        "SECONDARY",
+        MemoryDecisionStore::new(CallLog::default()),
+    )
 }
 
 fn with_secret(secret: &str, log: &CallLog) -> TestApp {
@@ -168,4 +188,115 @@ async fn an_unreadable_secret_is_reported_without_detail() {
     };
     let body = body_json(&handle(&app, sample("region-info", "get-root.json")).await);
     assert_eq!(body["writer_error"], "the database secret is unavailable");
+}
+
+// ------------------------------------------------------------ the write fence
+
+async fn post_write(app: &TestApp) -> (u16, serde_json::Value) {
+    let request = sample("region-info", "post-write.json");
+    let response = handle(app, request).await;
+    let status = response.status().as_u16();
+    if status == 503 {
+        assert_eq!(
+            response.headers().get("retry-after").unwrap(),
+            "5",
+            "a refused write says when to retry"
+        );
+    }
+    (status, body_json(&response))
+}
+
+fn failover(writes_open: bool) -> Decision {
+    let mut next = Decision::initial("orders", &"us-east-1".parse().unwrap(), T0).next(
+        "us-west-2".parse().unwrap(),
+        "cognito:alice",
+        "drill",
+        Mode::Graceful,
+        T0,
+    );
+    next.data.writes_open = writes_open;
+    next
+}
+
+#[tokio::test]
+async fn before_any_decision_the_primary_takes_writes_and_the_standby_refuses_them() {
+    let log = CallLog::default();
+    let primary = info_with(
+        "us-east-1",
+        "PRIMARY",
+        MemoryDecisionStore::new(log.clone()),
+    );
+    assert_eq!(post_write(&primary).await.0, 200);
+    let (status, body) = post_write(&info()).await;
+    assert_eq!(status, 503);
+    assert_eq!(body["error"]["code"], "writes_fenced");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("us-east-1 active"),
+        "{body}"
+    );
+}
+
+#[tokio::test]
+async fn a_move_closes_every_fence_until_the_new_writer_is_ready() {
+    let log = CallLog::default();
+    let store = || MemoryDecisionStore::new(log.clone());
+    let decisions = store();
+    decisions.store(&failover(false)).await.unwrap();
+    // One store shared by both Regions' fences, as the one record is.
+    let primary = info_with("us-east-1", "PRIMARY", decisions);
+    let (status, _) = post_write(&primary).await;
+    assert_eq!(status, 503, "the old writer refuses from the decision on");
+
+    let decisions = store();
+    decisions.store(&failover(false)).await.unwrap();
+    let standby = info_with("us-west-2", "SECONDARY", decisions);
+    let (status, body) = post_write(&standby).await;
+    assert_eq!(status, 503, "the new writer is not ready yet");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("not ready"),
+        "{body}"
+    );
+
+    let decisions = store();
+    decisions.store(&failover(true)).await.unwrap();
+    let standby = info_with("us-west-2", "SECONDARY", decisions);
+    let (status, body) = post_write(&standby).await;
+    assert_eq!(status, 200);
+    assert_eq!(body["epoch"], 1);
+    assert_eq!(body["region"], "us-west-2");
+}
+
+#[tokio::test]
+async fn the_fence_reads_the_record_once_per_cache_period_and_keeps_its_last_answer() {
+    let log = CallLog::default();
+    let decisions = MemoryDecisionStore::new(log.clone());
+    decisions.store(&failover(true)).await.unwrap();
+    let standby = info_with("us-west-2", "SECONDARY", decisions);
+    let reads = || log.count("decisions.history");
+    assert_eq!(post_write(&standby).await.0, 200);
+    assert_eq!(post_write(&standby).await.0, 200);
+    assert_eq!(reads(), 1, "cached for {:?}", stop_core::fence::CACHE_FOR);
+}
+
+#[tokio::test]
+async fn an_unreadable_record_keeps_the_last_answer_and_a_big_body_is_refused() {
+    let log = CallLog::default();
+    let decisions = MemoryDecisionStore::new(log.clone());
+    decisions
+        .faults
+        .push(PortError::Unavailable("connect timeout".into()));
+    // Never read: the deployed state, the primary writes.
+    let primary = info_with("us-east-1", "PRIMARY", decisions);
+    assert_eq!(post_write(&primary).await.0, 200);
+
+    let mut request = sample("region-info", "post-write.json");
+    *request.body_mut() = lambda_http::Body::Text("x".repeat(region_info::MAX_WRITE_BYTES + 1));
+    let response = handle(&primary, request).await;
+    assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
 }

@@ -1,21 +1,53 @@
-//! The replica promoter: CloudWatch alarm notifications, delivered by SNS, drive
-//! the standby Region's database and capacity to the decision. Thin: unwrap the
-//! SNS records, hand each message to `stop_core::promoter`, report.
+//! The replica promoter: CloudWatch alarm notifications, delivered by SNS, and a
+//! one-minute schedule drive the data tier and the standby's capacity to the
+//! decision. Thin: unwrap the event, hand it to `stop_core::promoter`, report.
 
 use aws_lambda_events::event::sns::SnsEvent;
 use serde::Serialize;
+use serde_json::Value;
 use stop_core::Config;
 use stop_core::alarm::AlarmGuard;
-use stop_core::ports::{Capacity, Clock, Database, DecisionStore};
+use stop_core::ports::{Capacity, Clock, Database, DecisionStore, StopSwitch};
 use stop_core::promoter::{PromoteError, Promoter, PromoterSettings, Verdict};
 
 /// The function's configuration and ports, built once per container.
-pub struct App<D, B, K, C> {
+pub struct App<D, B, K, S, C> {
     pub config: Config,
     pub decisions: D,
+    /// The standby Region's database (this Region's).
     pub database: B,
+    /// The primary Region's: used by a failback and a re-protect only.
+    pub peer_database: B,
     pub capacity: K,
+    /// Reads the STOP metric's data to confirm an automatic failover.
+    pub stop: S,
     pub clock: C,
+}
+
+/// What invoked the function.
+#[derive(Debug)]
+pub enum Invocation {
+    /// Alarm notifications delivered by SNS.
+    Alarm(SnsEvent),
+    /// The EventBridge schedule: carry an unfinished move on.
+    Schedule,
+}
+
+impl Invocation {
+    /// Tells an SNS delivery from a scheduled event; anything else is refused.
+    pub fn parse(payload: Value) -> Result<Self, String> {
+        if payload.get("detail-type").and_then(Value::as_str) == Some("Scheduled Event")
+            && payload.get("source").and_then(Value::as_str) == Some("aws.events")
+        {
+            return Ok(Invocation::Schedule);
+        }
+        if payload.get("Records").is_some() {
+            return serde_json::from_value(payload)
+                .map(Invocation::Alarm)
+                .map_err(|e| format!("not an SNS delivery: {e}"));
+        }
+        Err("neither an SNS delivery nor an EventBridge scheduled event".to_owned())
+    }
 }
 
 /// What one invocation did, record by record.
@@ -29,13 +61,41 @@ pub fn account_of(function_arn: &str) -> Option<&str> {
     function_arn.split(':').nth(4).filter(|a| !a.is_empty())
 }
 
-impl<D, B, K, C> App<D, B, K, C>
+impl<D, B, K, S, C> App<D, B, K, S, C>
 where
     D: DecisionStore,
     B: Database,
     K: Capacity,
+    S: StopSwitch,
     C: Clock,
 {
+    fn promoter(&self) -> Promoter<'_, D, B, K, S, C> {
+        Promoter {
+            config: &self.config,
+            decisions: &self.decisions,
+            database: &self.database,
+            peer_database: &self.peer_database,
+            capacity: &self.capacity,
+            stop: &self.stop,
+            clock: &self.clock,
+        }
+    }
+
+    /// Handles one invocation of either kind.
+    pub async fn invoke(
+        &self,
+        invocation: Invocation,
+        account: &str,
+    ) -> Result<Report, PromoteError> {
+        match invocation {
+            Invocation::Alarm(event) => self.handle(event, account).await,
+            Invocation::Schedule => {
+                let verdict = self.promoter().on_schedule().await?;
+                finish(vec![verdict])
+            }
+        }
+    }
+
     fn settings(&self, account: &str) -> PromoterSettings {
         PromoterSettings {
             guard: AlarmGuard {
@@ -52,37 +112,37 @@ where
     /// of reach) fails the invocation so that Lambda retries it; every step is
     /// safe to run again.
     pub async fn handle(&self, event: SnsEvent, account: &str) -> Result<Report, PromoteError> {
-        let promoter = Promoter {
-            config: &self.config,
-            decisions: &self.decisions,
-            database: &self.database,
-            capacity: &self.capacity,
-            clock: &self.clock,
-        };
+        let promoter = self.promoter();
         let settings = self.settings(account);
         let mut verdicts = Vec::new();
         for record in event.records {
             let verdict = promoter.on_alarm(&settings, &record.sns.message).await?;
-            if let Verdict::Reconciled { epoch, steps, .. } = &verdict {
-                for step in steps {
-                    tracing::info!(epoch, step = step.step, state = ?step.state, detail = %step.detail, "step");
-                }
-            }
             verdicts.push(verdict);
         }
-        // A promotion refused by throttling or a 5xx must not wait for the next
-        // alarm, which may never come: fail the invocation, and Lambda's
-        // asynchronous retries (one and three minutes later) run it again.
-        let retry = verdicts.iter().find_map(|verdict| match verdict {
-            Verdict::Reconciled { steps, .. } => steps.iter().find(|s| s.retryable),
-            Verdict::Ignored { .. } => None,
-        });
-        if let Some(step) = retry {
-            return Err(PromoteError::Retry {
-                step: step.step,
-                detail: step.detail.clone(),
-            });
-        }
-        Ok(Report { verdicts })
+        finish(verdicts)
     }
+}
+
+fn finish(verdicts: Vec<Verdict>) -> Result<Report, PromoteError> {
+    for verdict in &verdicts {
+        if let Verdict::Reconciled { epoch, steps, .. } = verdict {
+            for step in steps {
+                tracing::info!(epoch, step = %step.step, state = ?step.state, detail = %step.detail, "step");
+            }
+        }
+    }
+    // A promotion refused by throttling or a 5xx must not wait for the next
+    // alarm, which may never come: fail the invocation, and Lambda's
+    // asynchronous retries (one and three minutes later) run it again.
+    let retry = verdicts.iter().find_map(|verdict| match verdict {
+        Verdict::Reconciled { steps, .. } => steps.iter().find(|s| s.retryable),
+        Verdict::Ignored { .. } => None,
+    });
+    if let Some(step) = retry {
+        return Err(PromoteError::Retry {
+            step: step.step,
+            detail: step.detail.clone(),
+        });
+    }
+    Ok(Report { verdicts })
 }

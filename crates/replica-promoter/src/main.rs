@@ -1,9 +1,13 @@
-use aws_lambda_events::event::sns::SnsEvent;
+// The promoter's reconcile future nests deeply (each step an async block).
+#![recursion_limit = "256"]
+
 use lambda_runtime::{Error, LambdaEvent, service_fn};
-use replica_promoter::{App, account_of};
+use replica_promoter::{App, Invocation, account_of};
+use serde_json::Value;
 use stop_aws::capacity::AutoScalingCapacity;
 use stop_aws::database::RdsDatabase;
 use stop_aws::decisions::SsmDecisionStore;
+use stop_aws::stop_metric::CloudWatchStopSwitch;
 use stop_aws::{LazyClient, SystemClock, sdk_config};
 use stop_core::{Config, Role};
 
@@ -18,14 +22,24 @@ async fn main() -> Result<(), Error> {
         tracing::error!(error = err, "refusing to start");
         return Err(err.into());
     }
-    // Standby-Region clients only: the primary may be gone.
+    // The failover leg uses standby-Region clients only: the primary may be
+    // gone. The primary's RDS serves a failback and a re-protect, both made
+    // with the primary up; its client is built on first use, never before.
     let sdk = sdk_config(&config.region).await;
+    let peer = sdk_config(config.primary_region()).await;
     let app = App {
         decisions: SsmDecisionStore::new(
             LazyClient::from_sdk(&sdk, aws_sdk_ssm::Client::new),
             &config.decision_prefix,
         ),
-        database: RdsDatabase::new(LazyClient::from_sdk(&sdk, aws_sdk_rds::Client::new)),
+        database: RdsDatabase::new(LazyClient::from_sdk(&sdk, aws_sdk_rds::Client::new))
+            .with_metrics(LazyClient::from_sdk(&sdk, aws_sdk_cloudwatch::Client::new)),
+        peer_database: RdsDatabase::new(LazyClient::from_sdk(&peer, aws_sdk_rds::Client::new))
+            .with_metrics(LazyClient::from_sdk(&peer, aws_sdk_cloudwatch::Client::new)),
+        stop: CloudWatchStopSwitch::new(LazyClient::from_sdk(
+            &sdk,
+            aws_sdk_cloudwatch::Client::new,
+        )),
         capacity: AutoScalingCapacity::new(LazyClient::from_sdk(
             &sdk,
             aws_sdk_autoscaling::Client::new,
@@ -34,11 +48,12 @@ async fn main() -> Result<(), Error> {
         config,
     };
     let app = &app;
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<SnsEvent>| async move {
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
         let account = account_of(&event.context.invoked_function_arn)
             .unwrap_or_default()
             .to_owned();
-        let report = app.handle(event.payload, &account).await?;
+        let invocation = Invocation::parse(event.payload)?;
+        let report = app.invoke(invocation, &account).await?;
         Ok::<_, Error>(report)
     }))
     .await

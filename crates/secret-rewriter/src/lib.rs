@@ -87,8 +87,12 @@ pub fn trigger(payload: &Value, config: &Config) -> Trigger {
 pub struct App<D, B, S, C> {
     pub config: Config,
     pub decisions: D,
+    /// This (standby) Region's database and secret.
     pub database: B,
     pub secrets: S,
+    /// The primary Region's, for a failback only.
+    pub peer_database: B,
+    pub peer_secrets: S,
     pub clock: C,
 }
 
@@ -112,6 +116,8 @@ where
             decisions: &self.decisions,
             database: &self.database,
             secrets: &self.secrets,
+            peer_database: &self.peer_database,
+            peer_secrets: &self.peer_secrets,
             clock: &self.clock,
         };
         let rewrite = rewriter.run().await?;

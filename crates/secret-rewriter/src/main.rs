@@ -18,8 +18,16 @@ async fn main() -> Result<(), Error> {
         tracing::error!(error = err, "refusing to start");
         return Err(err.into());
     }
+    // The primary's clients serve a failback only (both Regions up); built on
+    // first use, never on a failover.
     let sdk = sdk_config(&config.region).await;
+    let peer = sdk_config(config.primary_region()).await;
     let app = App {
+        peer_database: RdsDatabase::new(LazyClient::from_sdk(&peer, aws_sdk_rds::Client::new)),
+        peer_secrets: SecretsManagerSecrets::new(LazyClient::from_sdk(
+            &peer,
+            aws_sdk_secretsmanager::Client::new,
+        )),
         decisions: SsmDecisionStore::new(
             LazyClient::from_sdk(&sdk, aws_sdk_ssm::Client::new),
             &config.decision_prefix,

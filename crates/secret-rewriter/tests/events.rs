@@ -40,11 +40,16 @@ async fn app() -> (TestApp, CallLog) {
         now,
     );
     decisions.store(&decision).await.unwrap();
+    // The primary's ports: a failover must not touch them (the log says).
+    let peer_secrets = MemorySecrets::new(log.clone());
+    peer_secrets.add("orders/db", SECRET, None);
     let app = App {
         config: stop_testkit::standby_config(&[]),
         decisions,
         database,
         secrets,
+        peer_database: MemoryDatabase::new(log.clone()),
+        peer_secrets,
         clock: ManualClock::new(now),
     };
     (app, log)

@@ -78,10 +78,15 @@ pub struct Report {
     pub rto_ms: Option<i64>,
     /// From the fault (the primary going dark) to the same moment.
     pub outage_ms: Option<i64>,
-    /// Writes the primary acknowledged that the new writer never got.
+    /// Writes a writer acknowledged that no later writer ever got.
     pub rpo_writes: Option<u32>,
-    /// The span of those writes: from the first lost to the replication cut.
+    /// The span of those writes: from the last safe moment (the replication
+    /// cut less the lag) to the last write lost.
     pub rpo_ms: Option<i64>,
+    /// From the decision to the first write the new writer acknowledged.
+    pub write_rto_ms: Option<i64>,
+    /// Writes the fence refused during the move (503, retried by clients).
+    pub writes_fenced: u32,
     pub client_errors: u32,
     pub writes_refused: u32,
     pub api_calls: u32,
@@ -94,9 +99,9 @@ pub struct Report {
 }
 
 type Trigger = TriggerApp<SimDecisionStore, SimStopSwitch, SimRoutingControls, SimClock>;
-type Promoter = PromoterApp<SimDecisionStore, SimDatabase, SimCapacity, SimClock>;
+type Promoter = PromoterApp<SimDecisionStore, SimDatabase, SimCapacity, SimStopSwitch, SimClock>;
 type Rewriter = RewriterApp<SimDecisionStore, SimDatabase, SimSecrets, SimClock>;
-type Info = region_info::App<SimSecrets, SimClock>;
+type Info = region_info::App<SimSecrets, SimDecisionStore, SimClock>;
 
 #[derive(Debug)]
 enum Ev {
@@ -113,6 +118,7 @@ enum Ev {
     },
     Rewriter(Value),
     RewriterSchedule,
+    PromoterSchedule,
 }
 
 #[derive(Debug, Default, Clone)]
@@ -212,8 +218,28 @@ fn initial_world(scenario: &Scenario, seed: u64, primary: &Region, standby: &Reg
     w.replication_lag = w.draw_s(lag_range);
     let lag_s = u32::try_from(w.replication_lag.whole_seconds()).unwrap_or(0);
     w.instances.insert(
+        "orders-primary".into(),
+        SimInstance {
+            region: primary.clone(),
+            status: ReplicaStatus {
+                instance_id: "orders-primary".into(),
+                arn: format!("arn:aws:rds:{PRIMARY}:{ACCOUNT}:db:orders-primary"),
+                source: None,
+                status: "available".into(),
+                replica_lag_seconds: None,
+                endpoint: Some((
+                    format!("orders-primary.c0ffee.{PRIMARY}.rds.amazonaws.com"),
+                    5432,
+                )),
+            },
+            promoted_at: None,
+            created_at: None,
+        },
+    );
+    w.instances.insert(
         "orders-replica".into(),
         SimInstance {
+            region: standby.clone(),
             status: ReplicaStatus {
                 instance_id: "orders-replica".into(),
                 arn: format!("arn:aws:rds:{STANDBY}:{ACCOUNT}:db:orders-replica"),
@@ -226,6 +252,7 @@ fn initial_world(scenario: &Scenario, seed: u64, primary: &Region, standby: &Reg
                 )),
             },
             promoted_at: None,
+            created_at: None,
         },
     );
     w.global = Some(GlobalClusterStatus {
@@ -237,13 +264,15 @@ fn initial_world(scenario: &Scenario, seed: u64, primary: &Region, standby: &Reg
         ],
         status: "available".into(),
     });
-    w.cluster_endpoints.insert(
-        "orders-west".into(),
-        (
-            format!("orders-west.cluster-c0ffee.{STANDBY}.rds.amazonaws.com"),
-            5432,
-        ),
-    );
+    for (id, region) in [("orders-west", STANDBY), ("orders-east", PRIMARY)] {
+        w.cluster_endpoints.insert(
+            id.into(),
+            (
+                format!("{id}.cluster-c0ffee.{region}.rds.amazonaws.com"),
+                5432,
+            ),
+        );
+    }
     let secret = json!({
         "engine": "postgres",
         "host": format!("orders-primary.c0ffee.{PRIMARY}.rds.amazonaws.com"),
@@ -257,6 +286,13 @@ fn initial_world(scenario: &Scenario, seed: u64, primary: &Region, standby: &Reg
         SimSecret {
             versions: vec![("initial".into(), Sensitive::new(secret.to_string()))],
             replica_of: scenario.secret_replicated.then(|| PRIMARY.to_owned()),
+        },
+    );
+    w.secrets.insert(
+        (primary.clone(), SECRET_ID.into()),
+        SimSecret {
+            versions: vec![("initial".into(), Sensitive::new(secret.to_string()))],
+            replica_of: None,
         },
     );
     w
@@ -283,9 +319,14 @@ struct Drill<'s> {
     canary_failures: u32,
     canary_tripped: bool,
     dark_at: Option<OffsetDateTime>,
-    /// When the primary acknowledged each write.
-    primary_writes: Vec<OffsetDateTime>,
+    /// Writes the fence refused (503, retried: unavailability, not loss).
+    writes_fenced: u32,
+    /// Writes the fence let through that the database refused.
     writes_refused: u32,
+    /// Calls to the primary Region before anything but a failover (a
+    /// re-protect or a failback) may touch it.
+    calls_to_primary_on_failover: Option<u32>,
+    last_schedule_text: String,
     client_errors: u32,
     answers: Vec<u16>,
     decided_presses: u32,
@@ -312,9 +353,18 @@ impl<'s> Drill<'s> {
         let clock = SimClock(sim.clone());
         let info = |region: &str, role: &str, peer: &str| -> Result<Info, String> {
             let config = region_info_config(region, role, peer)?;
+            // The fence reads the record where it lives, in the standby.
+            let fence = stop_core::fence::Fence::new(
+                SimDecisionStore(at(config.standby_region())),
+                clock.clone(),
+                SERVICE,
+                config.region.clone(),
+                config.primary_region().clone(),
+            );
             Ok(region_info::App {
                 info: region_info::RegionInfo::from_config(&config),
                 writer: None,
+                fence,
             })
         };
         let start = sim.now();
@@ -333,7 +383,9 @@ impl<'s> Drill<'s> {
                 config: config.clone(),
                 decisions: SimDecisionStore(at(&standby)),
                 database: SimDatabase(at(&standby)),
+                peer_database: SimDatabase(at(&primary)),
                 capacity: SimCapacity(at(&standby)),
+                stop: SimStopSwitch(at(&standby)),
                 clock: clock.clone(),
             },
             rewriter: RewriterApp {
@@ -341,7 +393,9 @@ impl<'s> Drill<'s> {
                 decisions: SimDecisionStore(at(&standby)),
                 database: SimDatabase(at(&standby)),
                 secrets: SimSecrets(at(&standby)),
-                clock,
+                peer_database: SimDatabase(at(&primary)),
+                peer_secrets: SimSecrets(at(&primary)),
+                clock: clock.clone(),
             },
             info_primary: info(PRIMARY, "PRIMARY", STANDBY)?,
             info_standby: info(STANDBY, "SECONDARY", PRIMARY)?,
@@ -357,8 +411,10 @@ impl<'s> Drill<'s> {
             canary_failures: 0,
             canary_tripped: false,
             dark_at: None,
-            primary_writes: Vec::new(),
+            writes_fenced: 0,
             writes_refused: 0,
+            calls_to_primary_on_failover: None,
+            last_schedule_text: String::new(),
             client_errors: 0,
             answers: Vec::new(),
             decided_presses: 0,
@@ -386,6 +442,10 @@ impl<'s> Drill<'s> {
         drill.schedule(
             start + Duration::seconds(model::REWRITER_SCHEDULE_S),
             Ev::RewriterSchedule,
+        );
+        drill.schedule(
+            start + Duration::seconds(model::PROMOTER_SCHEDULE_S) + Duration::milliseconds(500),
+            Ev::PromoterSchedule,
         );
         if scenario.canary {
             drill.schedule(start + Duration::seconds(30), Ev::Canary);
@@ -437,17 +497,13 @@ impl<'s> Drill<'s> {
     fn settle(&mut self) {
         let finished = self.sim.with(World::settle);
         for id in finished {
-            let (kind, message) = if id == "orders-global" {
-                (
-                    "global-cluster",
-                    "the global writer moved to DB cluster orders-west",
-                )
-            } else {
-                (
-                    "db",
-                    "Read replica has been promoted to a standalone DB instance",
-                )
-            };
+            // RDS sends no event when a read replica's promotion completes;
+            // the schedules find it. Aurora does for a global writer move.
+            if id != "orders-global" {
+                self.log(STANDBY, format!("RDS: {id} is a standalone DB instance"));
+                continue;
+            }
+            let (kind, message) = ("global-cluster", "the global writer moved");
             self.log(STANDBY, format!("RDS event: {id}: {message}"));
             let body = events::rds_event(STANDBY, &id, kind, message);
             let delivery = events::sns_delivery(STANDBY, "RdsEventsTopic", &body, self.now());
@@ -509,6 +565,11 @@ impl<'s> Drill<'s> {
                 let next = Duration::seconds(model::REWRITER_SCHEDULE_S);
                 self.schedule(self.now() + next, Ev::RewriterSchedule);
             }
+            Ev::PromoterSchedule => {
+                self.invoke_promoter_schedule().await;
+                let next = Duration::seconds(model::PROMOTER_SCHEDULE_S);
+                self.schedule(self.now() + next, Ev::PromoterSchedule);
+            }
         }
     }
 
@@ -519,14 +580,17 @@ impl<'s> Drill<'s> {
                 direction,
                 mode,
             } => {
+                if direction == Direction::Failback {
+                    self.failover_leg_over();
+                }
                 let request = self.press_request(actor, direction, mode);
                 self.start_invocation();
                 let response = failover_trigger::handle(&self.trigger, request).await;
                 self.finish_press(actor, direction, response);
             }
             Action::PressTogether((a, a_dir), (b, b_dir)) => {
-                let first = self.press_request(a, a_dir, Mode::Ungraceful);
-                let second = self.press_request(b, b_dir, Mode::Ungraceful);
+                let first = self.press_request(a, a_dir, Mode::Graceful);
+                let second = self.press_request(b, b_dir, Mode::Graceful);
                 self.start_invocation();
                 let (ra, rb) = tokio::join!(
                     failover_trigger::handle(&self.trigger, first),
@@ -572,6 +636,52 @@ impl<'s> Drill<'s> {
                     ),
                 };
                 self.log("global", text);
+            }
+            Action::Reprotect { actor } => {
+                self.failover_leg_over();
+                let body = json!({"reason": format!("drill: {}", self.scenario.name)});
+                let request = stop_http::proxy_request(
+                    "POST",
+                    "/reprotect",
+                    None,
+                    Some("application/json"),
+                    body.to_string().as_bytes(),
+                    Some(actor),
+                )
+                .unwrap_or_default();
+                self.start_invocation();
+                let response = failover_trigger::handle(&self.trigger, request).await;
+                let _ = self.end_invocation();
+                let status = response.status().as_u16();
+                self.answers.push(status);
+                let body = events::body_json(response.body());
+                self.outputs.push(text_of(response.body()));
+                let detail = if status == 200 {
+                    if body["requested"] == true {
+                        "re-protect requested".to_owned()
+                    } else {
+                        "already protected or already requested".to_owned()
+                    }
+                } else {
+                    body["error"]["message"].as_str().unwrap_or("").to_owned()
+                };
+                self.log(
+                    STANDBY,
+                    format!("failover-trigger ({actor} pressed re-protect): {status} {detail}"),
+                );
+            }
+            Action::SetAlarmState => {
+                // `aws cloudwatch set-alarm-state`: the state and its SNS
+                // notification change; the metric's data does not, and
+                // neither does Route 53, which reads the data.
+                let old = self
+                    .sim
+                    .with(|w| std::mem::replace(&mut w.alarm, AlarmState::Alarm));
+                self.log(
+                    STANDBY,
+                    format!("someone ran set-alarm-state on {ALARM}: ALARM by hand, no datapoint"),
+                );
+                self.notify_alarm(old, AlarmState::Alarm, "set by hand (SetAlarmState)");
             }
             Action::Fail(api, errors) => {
                 let count = errors.len();
@@ -728,36 +838,62 @@ impl<'s> Drill<'s> {
             }
         }
         if answered.is_some() {
-            self.write(side, now);
+            self.write(side, now).await;
         }
     }
 
-    /// One write by a client, to the database of the Region that answered.
-    fn write(&mut self, side: Side, at: OffsetDateTime) {
+    /// One write by a client to the Region that answered: through that
+    /// Region's `POST /write` (the fence), then its database.
+    async fn write(&mut self, side: Side, at: OffsetDateTime) {
         if self.scenario.db == Db::None {
             return;
         }
+        let app = match side {
+            Side::Primary => &self.info_primary,
+            Side::Standby => &self.info_standby,
+        };
+        let request = stop_http::proxy_request(
+            "POST",
+            "/write",
+            None,
+            Some("application/json"),
+            br#"{"order":1}"#,
+            None,
+        )
+        .unwrap_or_default();
+        let response = region_info::handle(app, request).await;
+        if response.status() != 200 {
+            self.writes_fenced += 1;
+            return;
+        }
+        let region = self.region(side);
         let accepted = self.sim.with(|w| match self.scenario.db {
-            Db::RdsReplica => match side {
-                // The old primary keeps taking writes until clients leave it.
-                Side::Primary => true,
-                Side::Standby => w
-                    .instances
-                    .get("orders-replica")
-                    .is_some_and(|i| i.status.source.is_none()),
-            },
+            Db::RdsReplica => w
+                .instances
+                .values()
+                .any(|i| i.region == region && i.writable()),
             Db::AuroraGlobal => w.global.as_ref().is_some_and(|g| {
                 g.status == "available"
                     && g.writer_cluster_arn
                         .as_deref()
-                        .is_some_and(|arn| arn.contains(&format!(":{}:", self.region(side))))
+                        .is_some_and(|arn| arn.contains(&format!(":{region}:")))
             }),
             Db::None => false,
         });
-        match (accepted, side) {
-            (true, Side::Primary) => self.primary_writes.push(at),
-            (true, Side::Standby) => {}
-            (false, _) => self.writes_refused += 1,
+        if accepted {
+            self.sim.with(|w| w.writes.push((at, region)));
+        } else {
+            self.writes_refused += 1;
+        }
+    }
+
+    /// From now on a call to the primary Region is allowed: a failback or a
+    /// re-protect, both made with it healthy. The failover legs before made
+    /// none; remember how many they made.
+    fn failover_leg_over(&mut self) {
+        if self.calls_to_primary_on_failover.is_none() {
+            let calls = self.sim.with(|w| w.calls_to(&w.primary));
+            self.calls_to_primary_on_failover = Some(calls);
         }
     }
 
@@ -827,6 +963,21 @@ impl<'s> Drill<'s> {
         if old == new {
             return;
         }
+        let reason = format!(
+            "Threshold Crossed: 1 out of the last 1 datapoints was {} the threshold (1.0)",
+            if new == AlarmState::Alarm {
+                "greater than or equal to"
+            } else {
+                "less than"
+            }
+        );
+        self.notify_alarm(old, new, &reason);
+    }
+
+    /// CloudWatch's alarm action: the state change, published to SNS, which
+    /// delivers it to the promoter (at least once, per the scenario's quirks).
+    fn notify_alarm(&mut self, old: AlarmState, new: AlarmState, reason: &str) {
+        let now = self.now();
         let name = |s: AlarmState| match s {
             AlarmState::Alarm => "ALARM",
             AlarmState::Ok => "OK",
@@ -836,15 +987,7 @@ impl<'s> Drill<'s> {
             STANDBY,
             format!("CloudWatch: alarm {ALARM} {} → {}", name(old), name(new)),
         );
-        let reason = format!(
-            "Threshold Crossed: 1 out of the last 1 datapoints was {} the threshold (1.0)",
-            if new == AlarmState::Alarm {
-                "greater than or equal to"
-            } else {
-                "less than"
-            }
-        );
-        let message = events::alarm_message(STANDBY, ALARM, name(old), name(new), &reason, now);
+        let message = events::alarm_message(STANDBY, ALARM, name(old), name(new), reason, now);
         let delay = self.sim.with(|w| w.draw(model::SNS_DELAY_MS));
         let first = now + Duration::milliseconds(delay);
         self.schedule(
@@ -953,6 +1096,34 @@ impl<'s> Drill<'s> {
         self.log(STANDBY, format!("replica-promoter{attempt_note}: {text}"));
     }
 
+    /// The promoter's one-minute schedule; logged when it says something new.
+    async fn invoke_promoter_schedule(&mut self) {
+        self.start_invocation();
+        let result = self
+            .promoter
+            .invoke(replica_promoter::Invocation::Schedule, ACCOUNT)
+            .await;
+        let _ = self.end_invocation();
+        let text = match &result {
+            Ok(report) => {
+                self.outputs
+                    .push(serde_json::to_string(report).unwrap_or_default());
+                report
+                    .verdicts
+                    .iter()
+                    .map(verdict_text)
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            }
+            Err(error) => format!("error: {error}"),
+        };
+        let quiet = matches!(&result, Ok(r) if r.verdicts.iter().all(|v| matches!(v, Verdict::Ignored { .. })));
+        if !quiet && text != self.last_schedule_text {
+            self.log(STANDBY, format!("replica-promoter (schedule): {text}"));
+            self.last_schedule_text = text;
+        }
+    }
+
     async fn invoke_rewriter(&mut self, payload: Value, always_log: bool) {
         if self.scenario.db == Db::None {
             return;
@@ -1016,6 +1187,7 @@ impl<'s> Drill<'s> {
             _ => None,
         };
         let (rpo_writes, rpo_ms) = self.rpo(&facts);
+        let write_rto_ms = self.write_rto(&facts);
         let mut checks = self.checks(&facts, &world_timeline);
         if rto_ms.is_none() {
             checks.push(Check {
@@ -1030,7 +1202,7 @@ impl<'s> Drill<'s> {
                 d.steps
                     .iter()
                     .map(|s| StepSummary {
-                        step: s.name.clone(),
+                        step: s.name.to_string(),
                         state: s.state,
                         duration_ms: s.duration_ms(),
                     })
@@ -1047,6 +1219,8 @@ impl<'s> Drill<'s> {
             outage_ms,
             rpo_writes,
             rpo_ms,
+            write_rto_ms,
+            writes_fenced: self.writes_fenced,
             client_errors: self.client_errors,
             writes_refused: self.writes_refused,
             api_calls: facts.api_calls,
@@ -1062,34 +1236,52 @@ impl<'s> Drill<'s> {
         }
     }
 
-    /// Writes the primary acknowledged after the replication cut, less the lag:
-    /// the standby never got them.
+    /// Writes a writer acknowledged after its replication cut, less the lag,
+    /// and before it became the writer again: no later writer ever got them.
+    /// The count, and the span from the last safe moment to the last one lost.
     fn rpo(&self, facts: &WorldFacts) -> (Option<u32>, Option<i64>) {
-        if self.scenario.db == Db::None || self.target() != Side::Standby {
+        if self.scenario.db == Db::None || facts.cuts.is_empty() && facts.decision.is_none() {
             return (None, None);
         }
-        let cut = [facts.replication_cut_at, self.dark_at]
-            .into_iter()
-            .flatten()
-            .min();
-        let Some(cut) = cut else {
-            return (Some(0), Some(0));
-        };
-        let lost: Vec<OffsetDateTime> = self
-            .primary_writes
+        let mut lost = 0_u32;
+        let mut window_ms = 0_i64;
+        for (index, (cut, region)) in facts.cuts.iter().enumerate() {
+            let until = facts.cuts.get(index + 1).map(|(t, _)| *t);
+            // A dark writer stopped replicating when it went dark.
+            let cut = match self.dark_at {
+                Some(dark) if region == &self.primary && dark < *cut => dark,
+                _ => *cut,
+            };
+            let last_safe = cut - facts.lag;
+            let gone: Vec<OffsetDateTime> = facts
+                .writes
+                .iter()
+                .filter(|(t, r)| r == region && *t > last_safe && until.is_none_or(|u| *t < u))
+                .map(|(t, _)| *t)
+                .collect();
+            lost += u32::try_from(gone.len()).unwrap_or(u32::MAX);
+            if let Some(last) = gone.iter().max() {
+                window_ms = window_ms
+                    .max(i64::try_from((*last - last_safe).whole_milliseconds()).unwrap_or(0));
+            }
+        }
+        (Some(lost), Some(window_ms))
+    }
+
+    /// From the decision that set the final state to the first write its
+    /// writer acknowledged.
+    fn write_rto(&self, facts: &WorldFacts) -> Option<i64> {
+        let decision = facts.decision.as_ref()?;
+        if self.scenario.db == Db::None || decision.epoch == 0 {
+            return None;
+        }
+        let first = facts
+            .writes
             .iter()
-            .copied()
-            .filter(|t| *t + facts.lag > cut)
-            .collect();
-        let last_safe = cut - facts.lag;
-        let window = lost
-            .iter()
-            .max()
-            .map(|last| i64::try_from((*last - last_safe).whole_milliseconds()).unwrap_or(0));
-        (
-            Some(u32::try_from(lost.len()).unwrap_or(u32::MAX)),
-            Some(window.unwrap_or(0).max(0)),
-        )
+            .filter(|(t, r)| *t >= decision.decided_at && r == &decision.active_region)
+            .map(|(t, _)| *t)
+            .min()?;
+        i64::try_from((first - decision.decided_at).whole_milliseconds()).ok()
     }
 
     fn checks(&self, facts: &WorldFacts, timeline: &[Entry]) -> Vec<Check> {
@@ -1124,12 +1316,15 @@ impl<'s> Drill<'s> {
             facts.failbacks_by_operators,
             "every decision for the primary was an operator's".into(),
         );
+        let on_failover = self
+            .calls_to_primary_on_failover
+            .unwrap_or(facts.calls_to_primary);
         check(
-            "nothing calls the primary Region",
-            facts.calls_to_primary == 0,
+            "nothing on the failover path calls the primary Region",
+            on_failover == 0,
             format!(
-                "{} calls to {PRIMARY} services (ARC's cluster endpoints aside)",
-                facts.calls_to_primary
+                "{on_failover} calls to {PRIMARY} services before any failback or re-protect \
+                 (ARC's cluster endpoints aside)"
             ),
         );
         let dns = self.dns_answer();
@@ -1158,25 +1353,8 @@ impl<'s> Drill<'s> {
                 format!("primary/standby {:?}, want {want:?}", facts.controls),
             );
         }
-        if self.scenario.db != Db::None && to_standby {
-            check(
-                "one writer move",
-                facts.writer_moves == 1,
-                format!(
-                    "{} promotion(s) or global writer move(s)",
-                    facts.writer_moves
-                ),
-            );
-            check(
-                "database writer in the standby",
-                facts.standby_is_writer,
-                "the replica is standalone or the global writer is the standby cluster".into(),
-            );
-            check(
-                "secret points at the new writer",
-                facts.secret_host.contains(STANDBY),
-                format!("host {}", facts.secret_host),
-            );
+        if self.scenario.db != Db::None {
+            self.data_checks(facts, &mut check);
         }
         if to_standby {
             check(
@@ -1215,6 +1393,83 @@ impl<'s> Drill<'s> {
     }
 }
 
+impl Drill<'_> {
+    /// The data tier's invariants (docs/design.md, "Invariants").
+    fn data_checks(&self, facts: &WorldFacts, check: &mut impl FnMut(&'static str, bool, String)) {
+        let target = self.region(self.target());
+        let expected_moves = self.scenario.expect_writer_moves;
+        check(
+            "writer moves",
+            facts.writer_moves == expected_moves,
+            format!(
+                "{} promotion(s) or global writer move(s), expected {expected_moves}",
+                facts.writer_moves
+            ),
+        );
+        if expected_moves > 0 {
+            check(
+                "database writer in the target Region",
+                facts.writer_region.as_ref() == Some(&target),
+                format!(
+                    "the writer is in {:?}",
+                    facts.writer_region.as_ref().map(Region::as_str)
+                ),
+            );
+            check(
+                "secret points at the new writer",
+                facts
+                    .secret_hosts
+                    .iter()
+                    .all(|h| h.contains(target.as_str())),
+                format!("hosts {:?}", facts.secret_hosts),
+            );
+        }
+        // "Never two writers": every change of the Region whose database
+        // acknowledged writes is one writer move; none goes back and forth.
+        let mut switches = 0;
+        for pair in facts.writes.windows(2) {
+            if pair[0].1 != pair[1].1 {
+                switches += 1;
+            }
+        }
+        check(
+            "never two writers",
+            switches <= facts.writer_moves,
+            format!(
+                "acknowledged writes changed Region {switches} time(s) over {} writer move(s)",
+                facts.writer_moves
+            ),
+        );
+        let (lost, _) = self.rpo(facts);
+        let planned = !self
+            .scenario
+            .script
+            .iter()
+            .any(|(_, a)| matches!(a, Action::Dark(_, true)));
+        if planned {
+            check(
+                "no acknowledged write lost (planned)",
+                lost == Some(0),
+                format!("{lost:?} acknowledged write(s) lost"),
+            );
+        }
+        if expected_moves > 0 {
+            check(
+                "write RTO measured",
+                self.write_rto(facts).is_some(),
+                "the new writer acknowledged a write after the decision".into(),
+            );
+        }
+        if let Some(protected) = self.scenario.expect_protected {
+            check(
+                "data tier protection",
+                facts.protected == protected,
+                format!("protected: {}, expected {protected}", facts.protected),
+            );
+        }
+    }
+}
+
 fn verdict_text(verdict: &Verdict) -> String {
     match verdict {
         Verdict::Ignored { reason } => format!("ignored: {reason}"),
@@ -1246,12 +1501,15 @@ struct WorldFacts {
     stop_value: Option<f64>,
     controls: Option<(ControlState, ControlState)>,
     writer_moves: u32,
-    standby_is_writer: bool,
-    secret_host: String,
+    writer_region: Option<Region>,
+    /// The host each Region's secret names, the target's last.
+    secret_hosts: Vec<String>,
     group: Option<GroupCapacity>,
     in_service: usize,
-    replication_cut_at: Option<OffsetDateTime>,
+    writes: Vec<(OffsetDateTime, Region)>,
+    cuts: Vec<(OffsetDateTime, Region)>,
     lag: Duration,
+    protected: bool,
 }
 
 impl WorldFacts {
@@ -1269,24 +1527,42 @@ impl WorldFacts {
             .filter(|d| d.epoch > 0 && d.active_region == w.primary)
             .all(|d| d.actor.starts_with("cognito:"));
         let calls_to_primary = w.calls_to(&w.primary);
-        let standby_is_writer = match drill.scenario.db {
-            Db::RdsReplica => w
-                .instances
-                .get("orders-replica")
-                .is_some_and(|i| i.status.source.is_none()),
-            Db::AuroraGlobal => w.global.as_ref().is_some_and(|g| {
-                g.writer_cluster_arn.as_deref()
-                    == Some(cluster_arn(STANDBY, "orders-west").as_str())
-            }),
-            Db::None => false,
+        let writer_region = match drill.scenario.db {
+            // The writer the record names, if RDS agrees it takes writes.
+            Db::RdsReplica => match Decision::current(&history).and_then(|d| d.data.writer.clone())
+            {
+                Some(writer) => w
+                    .instances
+                    .get(&writer.id)
+                    .filter(|i| i.region == writer.region && i.writable())
+                    .map(|i| i.region.clone()),
+                None => Some(w.primary.clone()),
+            },
+            Db::AuroraGlobal => w
+                .global
+                .as_ref()
+                .and_then(|g| g.writer_cluster_arn.as_deref())
+                .and_then(|arn| arn.split(':').nth(3))
+                .and_then(|r| r.parse().ok()),
+            Db::None => None,
         };
-        let secret_host = w
-            .secrets
-            .get(&(w.standby.clone(), SECRET_ID.to_owned()))
-            .and_then(|s| s.versions.last())
-            .and_then(|(_, v)| serde_json::from_str::<Value>(v.expose()).ok())
-            .and_then(|v| v["host"].as_str().map(str::to_owned))
-            .unwrap_or_default();
+        let to_standby = Decision::current(&history).is_some_and(|d| d.active_region == w.standby);
+        let regions: Vec<&Region> = if to_standby {
+            vec![&w.standby]
+        } else {
+            vec![&w.primary, &w.standby]
+        };
+        let secret_hosts = regions
+            .into_iter()
+            .map(|region| {
+                w.secrets
+                    .get(&(region.clone(), SECRET_ID.to_owned()))
+                    .and_then(|s| s.versions.last())
+                    .and_then(|(_, v)| serde_json::from_str::<Value>(v.expose()).ok())
+                    .and_then(|v| v["host"].as_str().map(str::to_owned))
+                    .unwrap_or_default()
+            })
+            .collect();
         WorldFacts {
             decision: Decision::current(&history).cloned(),
             epochs_grow,
@@ -1299,12 +1575,14 @@ impl WorldFacts {
                 _ => None,
             },
             writer_moves: w.writer_moves,
-            standby_is_writer,
-            secret_host,
+            writer_region,
+            secret_hosts,
             group: w.groups.get("orders-web").copied(),
             in_service: w.instances_ready_at.iter().filter(|t| **t <= w.now).count(),
-            replication_cut_at: w.replication_cut_at,
+            writes: w.writes.clone(),
+            cuts: w.cuts.clone(),
             lag: w.replication_lag,
+            protected: Decision::current(&history).is_none_or(|d| d.data.protected),
         }
     }
 }
@@ -1334,6 +1612,8 @@ impl Live {
             expect_region: Side::Standby,
             expect_epoch: 1,
             expect_answers: &[],
+            expect_writer_moves: 0,
+            expect_protected: None,
         };
         let scenario: &'static Scenario = Box::leak(Box::new(scenario));
         Ok(Live {

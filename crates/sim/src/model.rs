@@ -78,5 +78,22 @@ pub const ATTEMPT_TIMEOUT_MS: i64 = 5_000;
 /// A healthy regional API call.
 pub const API_LATENCY_MS: RangeInclusive<i64> = 8..=60;
 
-/// The secret rewriter's resync schedule in the template.
-pub const REWRITER_SCHEDULE_S: i64 = 300;
+/// The secret rewriter's and the promoter's schedules in the template
+/// (`rate(1 minute)`, EventBridge's shortest). RDS sends no event when a read
+/// replica's promotion completes, so the schedule is how the writer is found.
+/// <https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_Events.Messages.html>
+/// <https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-scheduled-rule-pattern.html>
+pub const REWRITER_SCHEDULE_S: i64 = 60;
+pub const PROMOTER_SCHEDULE_S: i64 = 60;
+
+/// A new cross-Region read replica: "can take hours" for a large database;
+/// the drill's is small.
+/// <https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_ReadRepl.Create.html>
+pub const REPLICA_CREATE_S: RangeInclusive<i64> = 900..=1800;
+/// After a failover with data loss Aurora rebuilds the old primary Region's
+/// cluster as a secondary once it is reachable: "a few minutes to several hours".
+/// <https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/aurora-global-database-disaster-recovery.html>
+pub const GLOBAL_REJOIN_S: RangeInclusive<i64> = 600..=1800;
+/// `ReplicaLag` is published once a minute, the Maximum of that minute.
+/// <https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/rds-metrics.html>
+pub const METRIC_PERIOD_S: i64 = 60;

@@ -174,11 +174,94 @@ pub struct SimDatabase(pub Bound);
 impl Database for SimDatabase {
     async fn describe_instance(&self, id: &str) -> PortResult<ReplicaStatus> {
         self.0.enter("rds.DescribeDBInstances").await?;
+        let region = self.0.region.clone();
         self.0.sim.with(|w| {
             w.instances
                 .get(id)
+                .filter(|i| i.region == region)
                 .map(|i| i.status.clone())
-                .ok_or_else(|| PortError::NotFound(id.to_owned()))
+                .ok_or_else(|| PortError::NotFound(format!("DBInstanceNotFound: {id} in {region}")))
+        })
+    }
+
+    async fn replica_lag(&self, id: &str) -> PortResult<Option<LagSample>> {
+        self.0.enter("cloudwatch.GetMetricData").await?;
+        let region = self.0.region.clone();
+        self.0.sim.with(|w| {
+            let Some(instance) = w.instances.get(id).filter(|i| i.region == region) else {
+                return Ok(None);
+            };
+            let Some(source) = instance
+                .status
+                .source
+                .as_deref()
+                .and_then(|arn| arn.split(':').nth(3))
+                .and_then(|r| r.parse::<Region>().ok())
+            else {
+                return Ok(None);
+            };
+            if instance.created_at.is_some() {
+                return Ok(None);
+            }
+            // The newest complete minute: the Maximum lag within it is the
+            // replication lag if the source took a write whose copy was still
+            // in flight during that minute, else 0.
+            let period = Duration::seconds(model::METRIC_PERIOD_S);
+            let since_start = w.now - w.start;
+            let minutes = since_start.whole_seconds() / model::METRIC_PERIOD_S;
+            let at = w.start + period * i32::try_from(minutes - 1).unwrap_or(0);
+            if at < w.start {
+                return Ok(None);
+            }
+            let lag = w.replication_lag;
+            let busy = w
+                .writes
+                .iter()
+                .any(|(t, r)| r == &source && *t + lag > at && *t < at + period);
+            let seconds = if busy {
+                u32::try_from(lag.whole_seconds()).unwrap_or(u32::MAX)
+            } else {
+                0
+            };
+            Ok(Some(LagSample { seconds, at }))
+        })
+    }
+
+    async fn create_replica(&self, source_arn: &str, id: &str) -> PortResult<()> {
+        self.0.enter("rds.CreateDBInstanceReadReplica").await?;
+        let region = self.0.region.clone();
+        self.0.sim.with(|w| {
+            if w.instances.contains_key(id) {
+                return Err(PortError::Rejected(format!(
+                    "DBInstanceAlreadyExists: {id}"
+                )));
+            }
+            let took = w.draw_s(model::REPLICA_CREATE_S);
+            let ready = w.now + took;
+            w.instances.insert(
+                id.to_owned(),
+                SimInstance {
+                    region: region.clone(),
+                    status: ReplicaStatus {
+                        instance_id: id.to_owned(),
+                        arn: format!("arn:aws:rds:{region}:{}:db:{id}", crate::events::ACCOUNT),
+                        source: Some(source_arn.to_owned()),
+                        status: "creating".into(),
+                        replica_lag_seconds: None,
+                        endpoint: Some((format!("{id}.c0ffee.{region}.rds.amazonaws.com"), 5432)),
+                    },
+                    promoted_at: None,
+                    created_at: Some(ready),
+                },
+            );
+            w.log(
+                region.as_str(),
+                format!(
+                    "RDS: creating read replica {id} of {source_arn} (about {} min)",
+                    took.whole_minutes()
+                ),
+            );
+            Ok(())
         })
     }
 
@@ -191,6 +274,7 @@ impl Database for SimDatabase {
             let instance: &mut SimInstance = w
                 .instances
                 .get_mut(id)
+                .filter(|i| i.region.as_str() == region)
                 .ok_or_else(|| PortError::NotFound(id.to_owned()))?;
             if instance.status.source.is_none() {
                 return Err(PortError::Rejected(format!("{id} is not a read replica")));
@@ -203,7 +287,15 @@ impl Database for SimDatabase {
             }
             instance.status.status = "modifying".into();
             instance.promoted_at = Some(now + took);
-            w.replication_cut_at.get_or_insert(now);
+            let source_region = instance
+                .status
+                .source
+                .as_deref()
+                .and_then(|arn| arn.split(':').nth(3))
+                .and_then(|r| r.parse::<Region>().ok());
+            if let Some(source_region) = source_region {
+                w.cuts.push((now, source_region));
+            }
             w.writer_moves += 1;
             w.log(
                 &region,
@@ -292,7 +384,14 @@ impl SimDatabase {
             w.writer_moves += 1;
             if data_loss {
                 let now = w.now;
-                w.replication_cut_at.get_or_insert(now);
+                let old = global.writer_cluster_arn.clone().unwrap_or_default();
+                // The old writer leaves the global database until its Region
+                // is back and Aurora rebuilds it as a secondary.
+                global.member_cluster_arns.retain(|m| m != &old);
+                if let Some(old_region) = old.split(':').nth(3).and_then(|r| r.parse::<Region>().ok()) {
+                    w.cuts.push((now, old_region));
+                }
+                w.rejoining = Some((old, None));
             }
             w.writer_move = Some(WriterMove {
                 target_arn: target.to_owned(),
@@ -413,6 +512,12 @@ impl Secrets for SimSecrets {
                 None => secret.versions.push((token.to_owned(), value.clone())),
             }
             w.log(&region, format!("secret {id}: new AWSCURRENT version"));
+            // Replicas in other Regions follow their primary secret.
+            for ((_, replica_id), replica) in &mut w.secrets {
+                if replica_id == id && replica.replica_of.as_deref() == Some(region.as_str()) {
+                    replica.versions.push((token.to_owned(), value.clone()));
+                }
+            }
             Ok(())
         })
     }

@@ -51,6 +51,11 @@ pub enum Action {
     },
     /// The next calls of an API fail with these errors.
     Fail(&'static str, Vec<PortError>),
+    /// An operator asks for the data tier to be re-protected (`POST /reprotect`).
+    Reprotect { actor: &'static str },
+    /// Someone runs `aws cloudwatch set-alarm-state` on the STOP alarm: ALARM
+    /// and its notification, with no datapoint behind it.
+    SetAlarmState,
 }
 
 /// How SNS misbehaves, within its at-least-once promise.
@@ -83,6 +88,10 @@ pub struct Scenario {
     pub expect_epoch: u64,
     /// The HTTP status of each press, in order (504: the function timed out).
     pub expect_answers: &'static [u16],
+    /// Promotions and global writer moves the data tier must have made.
+    pub expect_writer_moves: u32,
+    /// Whether the data tier must end protected (a cross-Region copy).
+    pub expect_protected: Option<bool>,
 }
 
 const OPERATOR: &str = "alice";
@@ -107,11 +116,14 @@ fn base(id: u8, name: &'static str, summary: &'static str) -> Scenario {
         secret_replicated: false,
         cooldown_s: 300,
         sns: SnsQuirks::default(),
-        script: vec![(60, press(Direction::Failover, Mode::Ungraceful))],
+        // A planned move: the primary is up, so graceful.
+        script: vec![(60, press(Direction::Failover, Mode::Graceful))],
         horizon_s: 900,
         expect_region: Side::Standby,
         expect_epoch: 1,
         expect_answers: &[200],
+        expect_writer_moves: 1,
+        expect_protected: None,
     }
 }
 
@@ -188,7 +200,7 @@ pub fn library() -> Vec<Scenario> {
                         health: EndpointHealth::Down,
                     },
                 ),
-                (60, press(Failover, Mode::Ungraceful)),
+                (60, press(Failover, Mode::Graceful)),
             ],
             ..base(
                 6,
@@ -206,7 +218,7 @@ pub fn library() -> Vec<Scenario> {
                         vec![PortError::Conflict("ConflictException".into()); 6],
                     ),
                 ),
-                (60, press(Failover, Mode::Ungraceful)),
+                (60, press(Failover, Mode::Graceful)),
             ],
             ..base(
                 7,
@@ -224,15 +236,16 @@ pub fn library() -> Vec<Scenario> {
                         vec![PortError::Throttled("ThrottlingException".into()); 3],
                     ),
                 ),
+                // At the press's instant: the write fences read SSM too.
                 (
-                    59,
+                    60,
                     Action::Fail(
                         "ssm.GetParameterHistory",
                         vec![PortError::Throttled("ThrottlingException".into())],
                     ),
                 ),
-                (60, press(Failover, Mode::Ungraceful)),
-                (75, press(Failover, Mode::Ungraceful)),
+                (60, press(Failover, Mode::Graceful)),
+                (75, press(Failover, Mode::Graceful)),
             ],
             expect_answers: &[503, 200],
             ..base(
@@ -247,7 +260,7 @@ pub fn library() -> Vec<Scenario> {
                     59,
                     Action::Fail("rds.PromoteReadReplica", vec![unavailable()]),
                 ),
-                (60, press(Failover, Mode::Ungraceful)),
+                (60, press(Failover, Mode::Graceful)),
             ],
             ..base(
                 9,
@@ -265,7 +278,7 @@ pub fn library() -> Vec<Scenario> {
                         health: EndpointHealth::Hanging,
                     },
                 ),
-                (60, press(Failover, Mode::Ungraceful)),
+                (60, press(Failover, Mode::Graceful)),
                 (
                     150,
                     Action::ArcEndpoints {
@@ -273,7 +286,7 @@ pub fn library() -> Vec<Scenario> {
                         health: EndpointHealth::Up,
                     },
                 ),
-                (180, press(Failover, Mode::Ungraceful)),
+                (180, press(Failover, Mode::Graceful)),
             ],
             expect_answers: &[504, 200],
             ..base(

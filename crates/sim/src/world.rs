@@ -38,12 +38,22 @@ pub enum EndpointHealth {
     Hanging,
 }
 
-/// A database instance or cluster in one Region.
+/// An RDS instance in one Region.
 #[derive(Debug, Clone)]
 pub struct SimInstance {
+    pub region: Region,
     pub status: ReplicaStatus,
     /// When a promotion under way completes.
     pub promoted_at: Option<OffsetDateTime>,
+    /// When a replica being created becomes available.
+    pub created_at: Option<OffsetDateTime>,
+}
+
+impl SimInstance {
+    /// Takes writes: a standalone instance that is up.
+    pub fn writable(&self) -> bool {
+        self.status.source.is_none() && self.promoted_at.is_none()
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -94,12 +104,17 @@ pub struct World {
     /// Instances of the standby group: when each is InService.
     pub instances_ready_at: Vec<OffsetDateTime>,
     pub secrets: HashMap<(Region, String), SimSecret>,
-    /// How far the standby's copy of the data trails the primary's.
+    /// How far a copy of the data trails its writer.
     pub replication_lag: Duration,
-    /// When replication from the primary stopped: a promotion or a failover
-    /// with data loss started. Writes the primary took after this minus the
-    /// lag never reach the standby.
-    pub replication_cut_at: Option<OffsetDateTime>,
+    /// Every write a database acknowledged: when, and in which Region.
+    pub writes: Vec<(OffsetDateTime, Region)>,
+    /// Every replication cut: a promotion or a failover with data loss
+    /// started, leaving the writer in that Region behind. Its writes acked
+    /// after the cut minus the lag never reach the new writer.
+    pub cuts: Vec<(OffsetDateTime, Region)>,
+    /// An Aurora cluster left behind by a failover with data loss, and when
+    /// it is back in the global database as a secondary.
+    pub rejoining: Option<(String, Option<OffsetDateTime>)>,
     /// Writer moves started: promotions and Aurora global switchovers / failovers.
     pub writer_moves: u32,
     /// How many of the standby group's instances the timeline last said were InService.
@@ -134,7 +149,9 @@ impl World {
             instances_ready_at: Vec::new(),
             secrets: HashMap::new(),
             replication_lag: Duration::ZERO,
-            replication_cut_at: None,
+            writes: Vec::new(),
+            cuts: Vec::new(),
+            rejoining: None,
             writer_moves: 0,
             in_service_reported: 1,
         }
@@ -210,6 +227,7 @@ impl World {
     pub fn settle(&mut self) -> Vec<String> {
         let now = self.now;
         let mut finished = Vec::new();
+        let mut created = Vec::new();
         for (id, instance) in &mut self.instances {
             if instance.promoted_at.is_some_and(|t| t <= now) {
                 instance.promoted_at = None;
@@ -217,6 +235,44 @@ impl World {
                 instance.status.source = None;
                 instance.status.replica_lag_seconds = None;
                 finished.push(id.clone());
+            }
+            if instance.created_at.is_some_and(|t| t <= now) {
+                instance.created_at = None;
+                instance.status.status = "available".into();
+                created.push((instance.region.to_string(), id.clone()));
+            }
+        }
+        created.sort();
+        for (region, id) in created {
+            self.log(&region, format!("RDS: read replica {id} is available"));
+        }
+        // After a failover with data loss, Aurora adds the old primary Region
+        // back as a secondary once it is reachable again.
+        // <https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/aurora-global-database-disaster-recovery.html>
+        if let Some((arn, at)) = self.rejoining.clone() {
+            let region_back = self
+                .global
+                .as_ref()
+                .and_then(|_| arn.split(':').nth(3))
+                .and_then(|r| r.parse::<Region>().ok())
+                .is_some_and(|r| !self.dark.contains(&r));
+            match at {
+                None if region_back => {
+                    let took = self.draw_s(model::GLOBAL_REJOIN_S);
+                    self.rejoining = Some((arn, Some(now + took)));
+                }
+                Some(at) if at <= now => {
+                    self.rejoining = None;
+                    if let Some(global) = &mut self.global {
+                        global.member_cluster_arns.push(arn.clone());
+                    }
+                    let standby = self.standby.to_string();
+                    self.log(
+                        &standby,
+                        format!("Aurora: {arn} rejoined the global database as a secondary"),
+                    );
+                }
+                _ => {}
             }
         }
         if let Some(moving) = self.writer_move.take_if(|m| m.done_at <= now)

@@ -106,7 +106,17 @@ async fn a_switchover_needs_both_regions_and_a_failover_cuts_replication() {
     db.failover_global_cluster_allow_data_loss("g", &west)
         .await
         .unwrap();
-    assert!(sim.with(|w| w.replication_cut_at.is_some()));
+    // The cut leaves the old writer's Region behind, and the old writer
+    // leaves the global database until its Region is back.
+    let (cuts, members) = sim.with(|w| {
+        (
+            w.cuts.clone(),
+            w.global.clone().unwrap().member_cluster_arns,
+        )
+    });
+    assert_eq!(cuts.len(), 1);
+    assert_eq!(cuts[0].1, region("us-east-1"));
+    assert_eq!(members, vec![west.clone()]);
     assert_eq!(
         db.describe_global_cluster("g").await.unwrap().status,
         "failing-over"
@@ -122,6 +132,27 @@ async fn a_switchover_needs_both_regions_and_a_failover_cuts_replication() {
     let global = db.describe_global_cluster("g").await.unwrap();
     assert_eq!(global.writer_cluster_arn.as_deref(), Some(west.as_str()));
     assert_eq!(sim.with(|w| w.writer_moves), 1);
+    // Dark, the old Region does not rejoin; back, it does after a while.
+    sim.with(|w| w.now += Duration::hours(3));
+    sim.with(World::settle);
+    assert_eq!(
+        db.describe_global_cluster("g")
+            .await
+            .unwrap()
+            .member_cluster_arns
+            .len(),
+        1
+    );
+    sim.with(|w| w.dark.remove(&region("us-east-1")));
+    sim.with(World::settle);
+    sim.with(|w| w.now += Duration::hours(1));
+    sim.with(World::settle);
+    let members = db
+        .describe_global_cluster("g")
+        .await
+        .unwrap()
+        .member_cluster_arns;
+    assert!(members.contains(&east), "{members:?}");
 }
 
 #[tokio::test]

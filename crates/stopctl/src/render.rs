@@ -48,9 +48,7 @@ impl Style {
 }
 
 pub fn seconds(ms: Option<i64>) -> String {
-    ms.map_or("–".to_owned(), |ms| {
-        format!("{:.1} s", ms as f64 / 1000.0)
-    })
+    ms.map_or("–".to_owned(), stop_core::units::human_duration)
 }
 
 fn clock(ms: i64) -> String {
@@ -89,7 +87,7 @@ pub fn scenario(report: &Report, style: Style) -> String {
     let passed = report.checks.iter().filter(|c| c.ok).count();
     let _ = writeln!(
         out,
-        "  {} {passed}/{} invariants hold; RTO {}, RPO {}\n",
+        "  {} {passed}/{} invariants hold; read RTO {}, write RTO {}, RPO {}{}\n",
         if report.passed {
             style.good("✓")
         } else {
@@ -97,7 +95,16 @@ pub fn scenario(report: &Report, style: Style) -> String {
         },
         report.checks.len(),
         seconds(report.rto_ms),
-        rpo(report)
+        seconds(report.write_rto_ms),
+        rpo(report),
+        if report.writes_fenced > 0 {
+            format!(
+                " ({} writes refused by the fence during the move, retried)",
+                report.writes_fenced
+            )
+        } else {
+            String::new()
+        }
     );
     out
 }
@@ -117,15 +124,29 @@ pub fn summary(reports: &[Report], style: Style) -> String {
         out,
         "{}",
         style.bold(&format!(
-            "{:<3} {:<22} {:>8} {:>8} {:>20} {:>5} {:>5}  {:<13} {}",
-            "#", "scenario", "RTO", "outage", "RPO", "calls", "steps", "epoch, Region", "result"
+            "{:<3} {:<24} {:>10} {:>10} {:>10} {:>20} {:>5} {:>5}  {:<13} {}",
+            "#",
+            "scenario",
+            "read RTO",
+            "write RTO",
+            "outage",
+            "RPO",
+            "calls",
+            "steps",
+            "epoch, Region",
+            "result"
         ))
     );
     for r in reports {
         let done = r
             .steps
             .iter()
-            .filter(|s| s.state == stop_core::decision::StepState::Done)
+            .filter(|s| {
+                matches!(
+                    s.state,
+                    stop_core::decision::StepState::Done | stop_core::decision::StepState::Skipped
+                )
+            })
             .count();
         let result = if r.passed {
             style.good("pass")
@@ -134,10 +155,11 @@ pub fn summary(reports: &[Report], style: Style) -> String {
         };
         let _ = writeln!(
             out,
-            "{:<3} {:<22} {:>8} {:>8} {:>20} {:>5} {:>5}  {:<13} {result}",
+            "{:<3} {:<24} {:>10} {:>10} {:>10} {:>20} {:>5} {:>5}  {:<13} {result}",
             r.id,
             r.scenario,
             seconds(r.rto_ms),
+            seconds(r.write_rto_ms),
             seconds(r.outage_ms),
             rpo(r),
             r.api_calls,
@@ -146,8 +168,9 @@ pub fn summary(reports: &[Report], style: Style) -> String {
         );
     }
     out.push_str(&style.dim(
-        "RTO: decision → the last client answered by the target Region. outage: the Region going dark → the same. \
-         RPO: writes the primary acknowledged that the new writer never got.\n",
+        "read RTO: decision → the last client answered by the target Region. write RTO: decision → the first write \
+         the new writer acknowledged. outage: the Region going dark → the last client answered. RPO: acknowledged \
+         writes no later writer got (a planned move must show 0).\n",
     ));
     out
 }
