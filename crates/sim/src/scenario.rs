@@ -321,6 +321,84 @@ pub fn library() -> Vec<Scenario> {
             )
         },
     ]
+    .into_iter()
+    .chain(data_tier_scenarios())
+    .collect()
+}
+
+/// The data tier's own scenarios: whole cycles, the guard on failback, and
+/// the alarm set by hand.
+fn data_tier_scenarios() -> Vec<Scenario> {
+    use Direction::{Failback, Failover};
+    let reprotect = || Action::Reprotect { actor: OPERATOR };
+    vec![
+        Scenario {
+            script: vec![
+                (60, press(Failover, Mode::Graceful)),
+                (720, reprotect()),
+                (2700, press(Failback, Mode::Graceful)),
+                (3600, reprotect()),
+            ],
+            horizon_s: 6000,
+            expect_region: Side::Primary,
+            expect_epoch: 2,
+            expect_answers: &[200, 200, 200, 200],
+            expect_writer_moves: 2,
+            expect_protected: Some(true),
+            ..base(
+                13,
+                "full-cycle-rds",
+                "RDS replica: graceful failover, re-protect, graceful failback, re-protect; nothing lost on either leg",
+            )
+        },
+        Scenario {
+            db: Db::AuroraGlobal,
+            script: vec![
+                (60, press(Failover, Mode::Graceful)),
+                (600, reprotect()),
+                (900, press(Failback, Mode::Graceful)),
+                (1500, reprotect()),
+            ],
+            horizon_s: 2100,
+            expect_region: Side::Primary,
+            expect_epoch: 2,
+            expect_answers: &[200, 200, 200, 200],
+            expect_writer_moves: 2,
+            expect_protected: Some(true),
+            ..base(
+                14,
+                "full-cycle-aurora",
+                "Aurora global: switchover and back; the old writer stays a secondary, so each leg is protected",
+            )
+        },
+        Scenario {
+            script: vec![
+                (60, press(Failover, Mode::Graceful)),
+                (600, press(Failback, Mode::Graceful)),
+            ],
+            horizon_s: 900,
+            expect_answers: &[200, 409],
+            expect_protected: Some(false),
+            ..base(
+                15,
+                "failback-unprotected",
+                "failing back before the promoted writer has a copy is refused: it would orphan the writes made since",
+            )
+        },
+        Scenario {
+            auto_failover: true,
+            script: vec![(60, Action::SetAlarmState)],
+            expect_region: Side::Primary,
+            expect_epoch: 0,
+            expect_answers: &[],
+            expect_writer_moves: 0,
+            ..base(
+                16,
+                "set-alarm-state",
+                "someone sets the STOP alarm to ALARM by hand with AutoFailover on: no decision, no promotion, no second writer",
+            )
+        },
+    ]
 }
 
 /// Scenarios by number or name; all of them for an empty selection.

@@ -93,7 +93,13 @@ pub struct World {
     pub parameters: HashMap<String, Vec<Decision>>,
     /// The STOP metric in the standby Region: (time, value).
     pub stop_metric: Vec<(OffsetDateTime, f64)>,
+    /// The STOP alarm's state, as `DescribeAlarms` shows it (SetAlarmState
+    /// changes it until the next evaluation).
     pub alarm: AlarmState,
+    /// The state the metric's own data gives: what a `CLOUDWATCH_METRIC`
+    /// health check follows, never changed by SetAlarmState.
+    /// <https://docs.aws.amazon.com/Route53/latest/DeveloperGuide/health-checks-creating-values.html#health-checks-creating-values-cloudwatch>
+    pub metric_state: AlarmState,
     pub controls: BTreeMap<String, ControlState>,
     pub arc_endpoints: BTreeMap<String, (Region, EndpointHealth)>,
     pub instances: HashMap<String, SimInstance>,
@@ -139,6 +145,7 @@ impl World {
             parameters: HashMap::new(),
             stop_metric: Vec::new(),
             alarm: AlarmState::Ok,
+            metric_state: AlarmState::Ok,
             controls: BTreeMap::new(),
             arc_endpoints: BTreeMap::new(),
             instances: HashMap::new(),
