@@ -209,6 +209,10 @@ pub struct Config {
     pub database: Option<DatabaseConfig>,
     pub capacity: Option<CapacityConfig>,
     pub secret_id: Option<String>,
+    /// The primary Region's database secret (`DB_PRIMARY_SECRET_ID`), which a
+    /// failback repoints too; default the same name as `secret_id` (a
+    /// Secrets Manager ARN names its Region, so an ARN needs this set).
+    pub primary_secret_id: Option<String>,
     /// The alarm the promoter answers to (`PROMOTER_ALARM_NAME`, default the
     /// service's STOP alarm).
     pub promoter_alarm_name: Option<String>,
@@ -313,6 +317,7 @@ impl Config {
             database: database(&env)?,
             capacity: capacity(&env)?,
             secret_id: env.optional("DB_SECRET_ID"),
+            primary_secret_id: env.optional("DB_PRIMARY_SECRET_ID"),
             service,
             region,
             role,

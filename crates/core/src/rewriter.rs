@@ -87,14 +87,23 @@ where
 
         // A failover repoints this Region's secret only: the primary may be
         // gone. A failback repoints both, the primary's first.
+        let primary_secret_id = self
+            .config
+            .primary_secret_id
+            .as_deref()
+            .unwrap_or(secret_id);
         let mut targets = Vec::new();
         if !to_standby {
-            targets.push((self.peer_secrets, self.config.primary_region()));
+            targets.push((
+                self.peer_secrets,
+                self.config.primary_region(),
+                primary_secret_id,
+            ));
         }
-        targets.push((self.secrets, &self.config.region));
+        targets.push((self.secrets, &self.config.region, secret_id.as_str()));
         let mut rewritten = false;
         let mut stopped_replication = false;
-        for (secrets, region) in &targets {
+        for (secrets, region, secret_id) in &targets {
             let current = secrets.get_current(secret_id).await?;
             let fields: Map<String, Value> = serde_json::from_str(current.value.expose())
                 .map_err(|_| RewriteError::NotAJsonObject)?;
@@ -107,7 +116,7 @@ where
                 .as_ref()
                 .filter(|p| p != &region.as_str())
             {
-                if targets.iter().any(|(_, r)| r.as_str() == primary) {
+                if targets.iter().any(|(_, r, _)| r.as_str() == primary) {
                     // Replication carries the write made in its primary Region.
                     continue;
                 }
@@ -143,7 +152,7 @@ where
                 epoch: decision.epoch,
             }
         };
-        let regions: Vec<&str> = targets.iter().map(|(_, r)| r.as_str()).collect();
+        let regions: Vec<&str> = targets.iter().map(|(_, r, _)| r.as_str()).collect();
         let detail = format!(
             "the secret in {} points at {host}{}",
             regions.join(" and "),

@@ -127,7 +127,9 @@ async fn points_the_secret_at_the_promoted_writer_keeping_every_other_field() {
 
 #[tokio::test]
 async fn a_failback_points_both_regions_secrets_at_the_primary_copy() {
-    let world = World::new(&[], true);
+    // The primary's secret has its own id there (an ARN names its Region).
+    let world = World::new(&[("DB_PRIMARY_SECRET_ID", "orders/db-east")], true);
+    world.peer_secrets.add("orders/db-east", SECRET, None);
     let now = world.clock.now();
     // Failed over to orders-replica, re-protected by a copy in us-east-1,
     // then failed back: epoch 2 makes the copy the writer.
@@ -168,8 +170,11 @@ async fn a_failback_points_both_regions_secrets_at_the_primary_copy() {
         matches!(outcome, Rewrite::Rewritten { epoch: 2, .. }),
         "{outcome:?}"
     );
-    for secrets in [&world.secrets, &world.peer_secrets] {
-        let current = secrets.get_current("orders/db").await.unwrap();
+    for (secrets, id) in [
+        (&world.secrets, "orders/db"),
+        (&world.peer_secrets, "orders/db-east"),
+    ] {
+        let current = secrets.get_current(id).await.unwrap();
         let value: serde_json::Value = serde_json::from_str(current.value.expose()).unwrap();
         assert_eq!(value["host"], BACK);
     }

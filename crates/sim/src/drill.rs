@@ -26,6 +26,7 @@ use crate::events::{self, ACCOUNT};
 use crate::model;
 use crate::ports::*;
 use crate::scenario::{Action, Db, Path, Scenario, Side};
+use crate::topology::{Guard, Topology};
 use crate::world::{EndpointHealth, Entry, Sim, SimClock, SimInstance, SimSecret, World};
 
 pub const PRIMARY: &str = "us-east-1";
@@ -149,7 +150,18 @@ pub fn standby_config(scenario: &Scenario) -> Result<Config, String> {
     .collect();
     vars.insert("COOLDOWN_SECONDS", scenario.cooldown_s.to_string());
     vars.insert("AUTO_FAILOVER", scenario.auto_failover.to_string());
-    if scenario.path == Path::Arc {
+    if scenario.path == Path::ArcOnly {
+        for var in [
+            "STOP_METRIC_NAMESPACE",
+            "STOP_METRIC_NAME",
+            "STOP_ALARM_NAME",
+        ] {
+            vars.remove(var);
+        }
+        // The promoter still has an alarm name to answer to; none will come.
+        vars.insert("PROMOTER_ALARM_NAME", ALARM.to_owned());
+    }
+    if scenario.path.has_arc() {
         let endpoints: Vec<String> = ARC_REGIONS
             .iter()
             .map(|r| format!("{r}=https://arc.{r}.sim/v1"))
@@ -314,6 +326,8 @@ struct Drill<'s> {
     info_primary: Info,
     info_standby: Info,
     clients: Vec<Client>,
+    /// How the template wires the primary record's health check.
+    topology: Topology,
     primary_record_healthy: bool,
     standby_failures: u32,
     canary_failures: u32,
@@ -344,7 +358,8 @@ fn text_of(body: &Body) -> String {
 }
 
 impl<'s> Drill<'s> {
-    fn new(scenario: &'s Scenario, seed: u64) -> Result<Self, String> {
+    fn new(scenario: &'s Scenario, seed: u64, template: &str) -> Result<Self, String> {
+        let topology = Topology::read(template, scenario.path.has_arc())?;
         let primary: Region = PRIMARY.parse::<Region>().map_err(|e| e.to_string())?;
         let standby: Region = STANDBY.parse::<Region>().map_err(|e| e.to_string())?;
         let sim = Sim::new(initial_world(scenario, seed, &primary, &standby));
@@ -406,6 +421,7 @@ impl<'s> Drill<'s> {
             seq: 0,
             end: start + Duration::seconds(scenario.horizon_s),
             clients: vec![Client::default(); CLIENTS],
+            topology,
             primary_record_healthy: true,
             standby_failures: 0,
             canary_failures: 0,
@@ -538,7 +554,7 @@ impl<'s> Drill<'s> {
                 self.check_primary_record();
                 let range = match self.scenario.path {
                     Path::Stop => model::METRIC_CHECK_LAG_S,
-                    Path::Arc => model::CONTROL_CHECK_LAG_S,
+                    Path::Arc | Path::ArcOnly => model::CONTROL_CHECK_LAG_S,
                 };
                 let next = self.sim.with(|w| w.draw_s(range));
                 self.schedule(self.now() + next, Ev::HealthCheck);
@@ -919,12 +935,14 @@ impl<'s> Drill<'s> {
                 // InsufficientDataHealthStatus: LastKnownStatus.
                 AlarmState::InsufficientData => self.primary_record_healthy,
             };
-            match self.scenario.path {
-                Path::Stop => metric_healthy,
-                Path::Arc => {
-                    metric_healthy && w.controls.get(PRIMARY_CTL) == Some(&ControlState::On)
-                }
-            }
+            let control_healthy = w.controls.get(PRIMARY_CTL) == Some(&ControlState::On);
+            self.topology
+                .primary_guards
+                .iter()
+                .all(|guard| match guard {
+                    Guard::StopMetric => metric_healthy,
+                    Guard::RoutingControl => control_healthy,
+                })
         });
         if healthy != self.primary_record_healthy {
             self.primary_record_healthy = healthy;
@@ -933,9 +951,10 @@ impl<'s> Drill<'s> {
             } else {
                 ("unhealthy", STANDBY)
             };
-            let kind = match self.scenario.path {
-                Path::Stop => "CLOUDWATCH_METRIC",
-                Path::Arc => "RECOVERY_CONTROL",
+            let kind = match self.topology.primary_guards.as_slice() {
+                [Guard::StopMetric] => "CLOUDWATCH_METRIC",
+                [Guard::RoutingControl] => "RECOVERY_CONTROL",
+                _ => "CALCULATED (STOP metric and routing control)",
             };
             self.log(
                 "global",
@@ -1357,7 +1376,7 @@ impl<'s> Drill<'s> {
                 format!("last value {value}, want {want}"),
             );
         }
-        if self.scenario.path == Path::Arc {
+        if self.scenario.path.has_arc() {
             let want = if to_standby {
                 (ControlState::Off, ControlState::On)
             } else {
@@ -1636,7 +1655,7 @@ impl Live {
         };
         let scenario: &'static Scenario = Box::leak(Box::new(scenario));
         Ok(Live {
-            drill: Drill::new(scenario, seed)?,
+            drill: Drill::new(scenario, seed, crate::topology::TEMPLATE)?,
         })
     }
 
@@ -1706,7 +1725,16 @@ impl Live {
 
 /// Runs one scenario with `seed`. The same seed gives the same report.
 pub async fn run(scenario: &Scenario, seed: u64) -> Result<Report, String> {
-    Ok(Drill::new(scenario, seed)?.run().await)
+    run_with_template(scenario, seed, crate::topology::TEMPLATE).await
+}
+
+/// Runs one scenario in a world wired by `template` instead of the deployed one.
+pub async fn run_with_template(
+    scenario: &Scenario,
+    seed: u64,
+    template: &str,
+) -> Result<Report, String> {
+    Ok(Drill::new(scenario, seed, template)?.run().await)
 }
 
 /// Runs scenarios one after another on a current-thread runtime.

@@ -11,6 +11,7 @@ pub mod events;
 pub mod model;
 pub mod ports;
 pub mod scenario;
+pub mod topology;
 pub mod world;
 
 pub use drill::{Check, Report, run, run_all};

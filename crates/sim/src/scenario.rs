@@ -15,6 +15,15 @@ pub enum Path {
     /// ARC routing controls (`RECOVERY_CONTROL` health check); the STOP metric
     /// is still published, for the promoter that listens to its alarm.
     Arc,
+    /// ARC routing controls alone: no STOP metric at all, so only the
+    /// template's routing-control wiring can move traffic.
+    ArcOnly,
+}
+
+impl Path {
+    pub fn has_arc(self) -> bool {
+        self != Path::Stop
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -209,7 +218,6 @@ pub fn library() -> Vec<Scenario> {
             )
         },
         Scenario {
-            path: Path::Arc,
             script: vec![
                 (
                     59,
@@ -220,10 +228,11 @@ pub fn library() -> Vec<Scenario> {
                 ),
                 (60, press(Failover, Mode::Graceful)),
             ],
+            path: Path::ArcOnly,
             ..base(
                 7,
                 "conflict-storm",
-                "six ConflictExceptions from ARC before an update goes through",
+                "ARC alone, no STOP metric: six ConflictExceptions before an update goes through",
             )
         },
         Scenario {

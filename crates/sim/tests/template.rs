@@ -76,3 +76,42 @@ fn the_failover_record_is_an_alias_so_its_ttl_is_api_gateways() {
     assert_eq!(value(&record, "TTL"), None);
     assert_eq!(Parameters::default().dns_ttl_s, 60);
 }
+
+#[test]
+fn the_promoter_and_the_rewriter_run_on_the_modeled_schedules() {
+    use stop_sim::model::{PROMOTER_SCHEDULE_S, REWRITER_SCHEDULE_S};
+    let rate = |s: i64| match s {
+        60 => "Schedule: rate(1 minute)".to_owned(),
+        s => format!("Schedule: rate({} minutes)", s / 60),
+    };
+    let template = template();
+    for (function, seconds) in [
+        ("ReplicaPromoterFunction", PROMOTER_SCHEDULE_S),
+        ("SecretRewriterFunction", REWRITER_SCHEDULE_S),
+    ] {
+        let block = resource(&template, function);
+        assert!(!block.is_empty(), "{function} not found");
+        assert!(
+            block.contains(&rate(seconds)),
+            "{function} must run every {seconds} s as the drill models it"
+        );
+    }
+}
+
+#[test]
+fn with_arc_the_primary_record_follows_both_switches() {
+    // The drill's Route 53 reads the primary record as healthy only while the
+    // STOP check and the routing control's check both are: a calculated check.
+    let template = template();
+    let calculated = resource(&template, "PrimaryRecordHealthCheck");
+    assert!(
+        calculated.iter().any(|l| l == "Type: CALCULATED"),
+        "{calculated:?}"
+    );
+    assert_eq!(value(&calculated, "HealthThreshold"), Some(2));
+    let control = resource(&template, "ArcPrimaryControlHealthCheck");
+    assert!(
+        control.iter().any(|l| l == "Type: RECOVERY_CONTROL"),
+        "{control:?}"
+    );
+}

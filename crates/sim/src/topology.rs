@@ -1,0 +1,134 @@
+//! The simulated world's wiring, read from `template.yaml` itself: which
+//! health checks guard the primary failover record, so that a template that
+//! would not move traffic makes the drill fail. Conditions are evaluated for
+//! the PRIMARY stack, with ARC on or off as the scenario has it.
+
+use serde_yaml_ng::Value;
+
+/// The template the functions are deployed with, compiled in.
+pub const TEMPLATE: &str = include_str!("../../../template.yaml");
+
+/// A switch that can make the primary record unhealthy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Guard {
+    /// A `CLOUDWATCH_METRIC` check on the STOP alarm's data.
+    StopMetric,
+    /// A `RECOVERY_CONTROL` check on the primary routing control.
+    RoutingControl,
+}
+
+/// What decides the primary record's health: it is healthy only while every
+/// guard is (a single check, or a `CALCULATED` one that needs all its children).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Topology {
+    pub primary_guards: Vec<Guard>,
+}
+
+impl Topology {
+    /// Reads `template` for a PRIMARY stack with ARC `arc` on or off.
+    pub fn read(template: &str, arc: bool) -> Result<Self, String> {
+        let doc: Value = serde_yaml_ng::from_str(template).map_err(|e| e.to_string())?;
+        let resources = &doc["Resources"];
+        let conditions = |name: &str| match name {
+            "IsPrimary" => Some(true),
+            "IsSecondary" => Some(false),
+            "HasArc" => Some(arc),
+            _ => None,
+        };
+        let record = &resources["FailoverRecord"]["Properties"]["HealthCheckId"];
+        let check = resolve(record, &conditions)
+            .ok_or("FailoverRecord has no HealthCheckId for the PRIMARY stack")?;
+        let mut guards = Vec::new();
+        guards_of(resources, &check, &conditions, &mut guards)?;
+        Ok(Topology {
+            primary_guards: guards,
+        })
+    }
+
+    /// The deployed template's.
+    pub fn deployed(arc: bool) -> Result<Self, String> {
+        Topology::read(TEMPLATE, arc)
+    }
+}
+
+/// The resource name a value comes to: `!Ref X`, or `!If [cond, a, b]` on a
+/// condition we know.
+fn resolve(value: &Value, conditions: &impl Fn(&str) -> Option<bool>) -> Option<String> {
+    let Value::Tagged(tagged) = value else {
+        return None;
+    };
+    match tagged.tag.to_string().as_str() {
+        "!Ref" => tagged.value.as_str().map(str::to_owned),
+        "!If" => {
+            let args = tagged.value.as_sequence()?;
+            let pick = if conditions(args.first()?.as_str()?)? {
+                1
+            } else {
+                2
+            };
+            resolve(args.get(pick)?, conditions)
+        }
+        _ => None,
+    }
+}
+
+fn guards_of(
+    resources: &Value,
+    name: &str,
+    conditions: &impl Fn(&str) -> Option<bool>,
+    guards: &mut Vec<Guard>,
+) -> Result<(), String> {
+    let config = &resources[name]["Properties"]["HealthCheckConfig"];
+    match config["Type"].as_str() {
+        Some("CLOUDWATCH_METRIC") => guards.push(Guard::StopMetric),
+        Some("RECOVERY_CONTROL") => guards.push(Guard::RoutingControl),
+        Some("CALCULATED") => {
+            let children = config["ChildHealthChecks"]
+                .as_sequence()
+                .ok_or_else(|| format!("{name}: CALCULATED with no ChildHealthChecks"))?;
+            let threshold = config["HealthThreshold"].as_u64();
+            if threshold != Some(children.len() as u64) {
+                return Err(format!(
+                    "{name}: HealthThreshold {threshold:?} of {} children: the drill models \
+                     a record that needs every child healthy",
+                    children.len()
+                ));
+            }
+            for child in children {
+                let child = resolve(child, conditions)
+                    .ok_or_else(|| format!("{name}: a child that is not a !Ref"))?;
+                guards_of(resources, &child, conditions, guards)?;
+            }
+        }
+        other => {
+            return Err(format!(
+                "{name}: health check type {other:?} is not modeled"
+            ));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_deployed_template_guards_the_primary_with_both_switches_under_arc() {
+        let arc = Topology::deployed(true).unwrap();
+        assert_eq!(
+            arc.primary_guards,
+            vec![Guard::StopMetric, Guard::RoutingControl]
+        );
+        let stop = Topology::deployed(false).unwrap();
+        assert_eq!(stop.primary_guards, vec![Guard::StopMetric]);
+    }
+
+    #[test]
+    fn a_template_without_the_arc_wiring_reads_as_such() {
+        let unwired = TEMPLATE.replace("!Ref PrimaryRecordHealthCheck", "!Ref StopHealthCheck");
+        assert_ne!(unwired, TEMPLATE);
+        let arc = Topology::read(&unwired, true).unwrap();
+        assert_eq!(arc.primary_guards, vec![Guard::StopMetric]);
+    }
+}
