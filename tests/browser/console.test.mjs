@@ -52,6 +52,11 @@ test("failover and failback from the console", { timeout: 60_000 }, async () => 
     assert.match(await page.locator("#banner").textContent(), /epoch 1, active us-west-2; changed stop-metric, arc-routing-controls/);
     const steps = page.locator("#steps-orders td:nth-child(2)");
     assert.deepEqual(await steps.allTextContents(), ["done", "done"]);
+    // The data tier: writes fenced until the new writer is ready, no write RTO yet.
+    const tier = await page.locator("#data-orders").textContent();
+    assert.match(tier, /fenced: refused during the move/);
+    assert.match(tier, /write RTO— \(writes not open yet\)/);
+    assert.match(tier, /protected: a cross-Region copy/);
     await page.screenshot({ path: `${shots}/stop-console-failover.png`, fullPage: true });
 
     // Pressing again changes nothing.
@@ -67,7 +72,7 @@ test("failover and failback from the console", { timeout: 60_000 }, async () => 
     await page.click("#confirm-button");
     await page.waitForFunction(() => document.querySelector("#active-orders")?.textContent.includes("us-east-1"));
     assert.match(await page.locator("#banner").textContent(), /epoch 2/);
-    const recent = await page.locator("#service-orders table").nth(2).locator("td:first-child").allTextContents();
+    const recent = await page.locator("#service-orders table").nth(3).locator("td:first-child").allTextContents();
     assert.deepEqual(recent.slice(0, 2), ["2", "1"]);
     assert.deepEqual(errors, []);
   } finally {

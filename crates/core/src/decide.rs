@@ -176,7 +176,10 @@ pub async fn decide<D: DecisionStore, C: Clock>(
         now,
     );
     // With no database there is nothing to fence: writes follow traffic.
-    next.data.writes_open = !has_database;
+    if !has_database {
+        next.data.writes_open = true;
+        next.data.writes_opened_at = Some(now);
+    }
     if proposal.dry_run {
         return Ok(Decided {
             previous,

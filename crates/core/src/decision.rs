@@ -101,6 +101,14 @@ pub struct DataTier {
     /// The fence: writes are accepted in the active Region only while this is
     /// true. A move closes it; the last data step of the move opens it again.
     pub writes_open: bool,
+    /// When the fence opened under this decision: decision → this is the
+    /// write RTO (the first write can be acknowledged from here on).
+    #[serde(
+        default,
+        with = "time::serde::rfc3339::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub writes_opened_at: Option<OffsetDateTime>,
     /// A cross-Region copy of the writer exists and replicates: a move can
     /// be made without abandoning data. False after a promotion until re-protected.
     pub protected: bool,
@@ -116,6 +124,7 @@ impl Default for DataTier {
         DataTier {
             writer: None,
             writes_open: true,
+            writes_opened_at: None,
             protected: true,
             copy: None,
         }
@@ -214,6 +223,7 @@ impl Decision {
             // protection stay as they were until the runbook changes them.
             data: DataTier {
                 writes_open: false,
+                writes_opened_at: None,
                 ..self.data.clone()
             },
         }
@@ -222,6 +232,12 @@ impl Decision {
     /// The fence: whether a write may be accepted in `region` under this decision.
     pub fn accepts_writes_in(&self, region: &Region) -> bool {
         &self.active_region == region && self.data.writes_open
+    }
+
+    /// Decision → the fence opened for the new writer, once it has.
+    pub fn write_rto_ms(&self) -> Option<i64> {
+        let opened = self.data.writes_opened_at.filter(|_| self.epoch > 0)?;
+        i64::try_from((opened - self.decided_at).whole_milliseconds()).ok()
     }
 
     /// Whether `step` is done under this decision.

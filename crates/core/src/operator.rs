@@ -169,6 +169,11 @@ pub struct Outcome {
 pub struct ServiceStatus {
     pub service: String,
     pub decision: Decision,
+    /// Decision → the fence opened for the new writer (the write RTO).
+    pub write_rto_ms: Option<i64>,
+    /// Decision → the last traffic switch done; clients follow within the
+    /// record's TTL after it.
+    pub switched_ms: Option<i64>,
     pub recent: Vec<Decision>,
     pub stop_metric: Option<Result<StopSwitchState, String>>,
     pub routing_controls: Vec<(String, Result<ControlState, String>)>,
@@ -459,8 +464,19 @@ where
                 routing_controls.push((arn.clone(), state));
             }
         }
+        let switched_ms = decision
+            .steps
+            .iter()
+            .filter(|s| matches!(s.name, Step::StopMetric | Step::ArcRoutingControls))
+            .map(|s| s.finished_at)
+            .collect::<Option<Vec<_>>>()
+            .and_then(|done| done.into_iter().max())
+            .filter(|_| decision.epoch > 0)
+            .and_then(|at| i64::try_from((at - decision.decided_at).whole_milliseconds()).ok());
         Ok(ServiceStatus {
             service: name.to_owned(),
+            write_rto_ms: decision.write_rto_ms(),
+            switched_ms,
             decision,
             recent,
             stop_metric,

@@ -289,7 +289,7 @@ where
             let outcome = self.capacity_step(capacity).await;
             reports.push(self.record(decision, Step::Capacity, outcome));
         }
-        open_writes_if_ready(self.config, decision);
+        open_writes_if_ready(self.config, decision, self.clock.now());
         // Record only what changed: a duplicate delivery writes nothing.
         if before != *decision {
             self.store(decision).await?;
@@ -780,7 +780,7 @@ pub fn promoted(
 
 /// Opens the fence once the move's last data step is done: the database is
 /// the writer and, when a secret is configured, the secret names it.
-pub fn open_writes_if_ready(config: &Config, decision: &mut Decision) {
+pub fn open_writes_if_ready(config: &Config, decision: &mut Decision, now: time::OffsetDateTime) {
     if decision.data.writes_open {
         return;
     }
@@ -788,6 +788,15 @@ pub fn open_writes_if_ready(config: &Config, decision: &mut Decision) {
     let secret_ready = config.secret_id.is_none() || decision.is_done(Step::Secret);
     if database_ready && secret_ready {
         decision.data.writes_open = true;
+        decision.data.writes_opened_at = Some(now);
+        tracing::info!(
+            target: "audit",
+            service = %decision.service,
+            epoch = decision.epoch,
+            region = %decision.active_region,
+            write_rto_ms = decision.write_rto_ms(),
+            "writes open: the fence lets writes through to the new writer"
+        );
     }
 }
 

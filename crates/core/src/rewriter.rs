@@ -165,7 +165,7 @@ where
         if !decision.is_done(Step::Secret) {
             decision.record_step(Step::Secret, StepState::Done, self.clock.now(), &detail);
         }
-        open_writes_if_ready(self.config, &mut decision);
+        open_writes_if_ready(self.config, &mut decision, self.clock.now());
         if decision != before {
             self.decisions.store(&decision).await?;
         }

@@ -864,10 +864,6 @@ impl<'s> Drill<'s> {
         if self.scenario.db == Db::None {
             return;
         }
-        let app = match side {
-            Side::Primary => &self.info_primary,
-            Side::Standby => &self.info_standby,
-        };
         let request = stop_http::proxy_request(
             "POST",
             "/write",
@@ -877,10 +873,26 @@ impl<'s> Drill<'s> {
             None,
         )
         .unwrap_or_default();
+        self.write_through(side, request, at).await;
+    }
+
+    /// A write request to `side`'s region-info; if the fence lets it through,
+    /// that Region's database takes it (and the world records the ack) or
+    /// refuses it. The answer is what the client gets.
+    async fn write_through(
+        &mut self,
+        side: Side,
+        request: Request,
+        at: OffsetDateTime,
+    ) -> lambda_http::Response<Body> {
+        let app = match side {
+            Side::Primary => &self.info_primary,
+            Side::Standby => &self.info_standby,
+        };
         let response = region_info::handle(app, request).await;
         if response.status() != 200 {
             self.writes_fenced += 1;
-            return;
+            return response;
         }
         let region = self.region(side);
         let accepted = self.sim.with(|w| match self.scenario.db {
@@ -898,8 +910,14 @@ impl<'s> Drill<'s> {
         });
         if accepted {
             self.sim.with(|w| w.writes.push((at, region)));
+            response
         } else {
             self.writes_refused += 1;
+            stop_http::error(
+                lambda_http::http::StatusCode::SERVICE_UNAVAILABLE,
+                "database_refused",
+                format!("the database in {region} does not take writes"),
+            )
         }
     }
 
@@ -1705,11 +1723,26 @@ impl Live {
                 format!("{region} does not answer"),
             );
         }
+        if request.method() == Method::POST && stop_http::route_path(&request) == "/write" {
+            let now = self.drill.now();
+            return self.drill.write_through(side, request, now).await;
+        }
         let app = match side {
             Side::Primary => &self.drill.info_primary,
             Side::Standby => &self.drill.info_standby,
         };
         region_info::handle(app, request).await
+    }
+
+    /// Acknowledged writes by Region so far, and how many of them no later
+    /// writer has (the RPO, as the drill counts it).
+    pub fn writes(&self) -> (Vec<(String, usize)>, Option<u32>) {
+        let facts = self.drill.sim.with(|w| WorldFacts::read(w, &self.drill));
+        let mut by_region: BTreeMap<String, usize> = BTreeMap::new();
+        for (_, region) in &facts.writes {
+            *by_region.entry(region.to_string()).or_default() += 1;
+        }
+        (by_region.into_iter().collect(), self.drill.rpo(&facts).0)
     }
 
     /// Turns a Region dark or back.

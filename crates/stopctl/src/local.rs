@@ -1,6 +1,7 @@
 //! `stopctl local`: the simulated world on localhost. `/` and `/health` answer
 //! as the failover name does (Route 53's answer picks the Region);
-//! `/console`, `/status`, `/failover` and `/failback` are the real operator
+//! `POST /write` goes through the answering Region's write fence to its
+//! database; `/console`, `/status`, `/failover`, `/failback` and `/reprotect` are the real operator
 //! API, signed in as a local operator. Virtual time runs `speed` times faster
 //! than the wall clock, and the world's timeline is printed as it happens.
 
@@ -20,7 +21,13 @@ use tokio::sync::Mutex;
 
 use crate::render::{Style, say};
 
-const OPERATOR_ROUTES: &[&str] = &["/console", "/status", "/failover", "/failback"];
+const OPERATOR_ROUTES: &[&str] = &[
+    "/console",
+    "/status",
+    "/failover",
+    "/failback",
+    "/reprotect",
+];
 
 async fn serve(
     live: &Mutex<Live>,
@@ -91,6 +98,7 @@ pub async fn run(
     } else {
         say(&format!(
             "demo endpoint  http://{addr}/   (the failover name: curl it, or `stopctl watch http://{addr}/`)\n\
+         writes         curl -X POST http://{addr}/write   (refused with 503 while a move is under way)\n\
          console        http://{addr}/console   (signed in as local-operator)\n\
          virtual time runs {speed}× the wall clock; cooldown {cooldown_s} s; Ctrl-C to stop\n\n"
         ));
@@ -155,5 +163,24 @@ pub async fn run(
         () = stop => {}
     }
     ticker.abort();
+    // What POST /write acknowledged, and whether any of it is lost.
+    let (writes, lost) = live.lock().await.writes();
+    if as_json {
+        say(&format!(
+            "{}\n",
+            serde_json::json!({"writes_acknowledged": writes, "writes_lost": lost})
+        ));
+    } else {
+        let by_region: Vec<String> = writes.iter().map(|(r, n)| format!("{n} in {r}")).collect();
+        say(&format!(
+            "\nwrites acknowledged: {}; lost: {}\n",
+            if by_region.is_empty() {
+                "none".to_owned()
+            } else {
+                by_region.join(", ")
+            },
+            lost.unwrap_or(0)
+        ));
+    }
     Ok(())
 }

@@ -80,6 +80,17 @@ enum Command {
     Failover(PressArgs),
     /// Press Failback on the deployed operator API.
     Failback(PressArgs),
+    /// Ask for the data tier to be re-protected after a move (a new
+    /// cross-Region replica of the writer; Aurora: the old Region rejoining).
+    Reprotect {
+        #[command(flatten)]
+        api: Api,
+        /// Why: it goes into the decision record and the audit log.
+        #[arg(long)]
+        reason: String,
+        #[arg(long)]
+        service: Option<String>,
+    },
     /// Request URL every interval; print the time, the Region that answered and the latency.
     Watch {
         url: String,
@@ -155,6 +166,10 @@ struct PressArgs {
     /// Skip the anti-flap cooldown and, if allowed, break glass on ARC safety rules.
     #[arg(long)]
     override_safety: bool,
+    /// Move although the data tier is not re-protected: the writes made since
+    /// the last move stay behind in the Region being left.
+    #[arg(long)]
+    accept_data_loss: bool,
 }
 
 #[derive(clap::Args)]
@@ -269,12 +284,13 @@ fn plan(p: Parameters, db: DbKind, as_json: bool) -> ExitCode {
     let style = Style::detect();
     sayln!("{}", style.bold("The runbook (standby Region only):"));
     for line in [
-        "1. The operator presses Failover (console, or `stopctl failover`): the decision (epoch, who, why, mode) is written to SSM in the standby Region.",
-        "2. The trigger writes the switches: STOP metric = 1 (CloudWatch) and/or one ARC batch (primary Off, standby On) on any of the five cluster endpoints.",
-        "3. Route 53's health check on the primary record turns unhealthy; the failover record answers with the standby.",
-        "4. The STOP alarm's SNS notification reaches the promoter: it promotes the replica (or moves the Aurora global writer) and raises the Auto Scaling group.",
-        "5. RDS's completion event reaches the secret rewriter: the secret points at the new writer (a 5-minute schedule re-checks).",
-        "6. Clients follow within the record's TTL. Failback is the same button, never automatic, after the cooldown.",
+        "1. Decide: the operator presses Failover (console, or `stopctl failover`), or the STOP alarm's own data confirms an automatic one; the decision (epoch, who, why, mode) is written to SSM in the standby Region.",
+        "2. Fence: from that record on, every Region's write fence (POST /write, 5 s cache) refuses writes; clients retry.",
+        "3. Move traffic: STOP metric = 1 (CloudWatch) and/or one ARC batch (primary Off, standby On); Route 53's check on the primary record turns unhealthy; clients follow within the TTL.",
+        "4. Drain (graceful, RDS): the replica's ReplicaLag reads 0 for a whole minute after the fence closed. Aurora's switchover drains itself; ungraceful skips this and loses at most the lag.",
+        "5. Promote the replica, or move the Aurora global writer; raise the standby's Auto Scaling group. Nothing is promoted until the traffic switch has taken effect.",
+        "6. Repoint the secret (every minute, the rewriter); then the fence opens for the new writer: that is the write RTO.",
+        "7. Report, then re-protect (`stopctl reprotect`): failback is refused until the writer has a cross-Region copy again. Failback is the same runbook, never automatic, after the cooldown.",
     ] {
         sayln!("  {line}");
     }
@@ -505,8 +521,19 @@ async fn press(args: &PressArgs, path: &str, as_json: bool) -> ExitCode {
         mode: args.mode.clone(),
         dry_run: args.dry_run,
         override_safety: args.override_safety,
+        accept_data_loss: args.accept_data_loss,
     };
     let result = remote::press(&http, &args.api.api, args.api.token.as_deref(), path, &body).await;
+    print_answer(result, as_json)
+}
+
+async fn reprotect(api: &Api, reason: &str, service: Option<&str>, as_json: bool) -> ExitCode {
+    let http = match remote::client(Duration::from_secs_f64(api.timeout)) {
+        Ok(http) => http,
+        Err(f) => return fail(f.code, &f.message, as_json),
+    };
+    let body = json!({"reason": reason, "service": service});
+    let result = remote::post(&http, &api.api, api.token.as_deref(), "/reprotect", &body).await;
     print_answer(result, as_json)
 }
 
@@ -578,6 +605,11 @@ async fn remote_command(command: Command, as_json: bool) -> ExitCode {
         }
         Command::Failover(args) => press(&args, "/failover", as_json).await,
         Command::Failback(args) => press(&args, "/failback", as_json).await,
+        Command::Reprotect {
+            api,
+            reason,
+            service,
+        } => reprotect(&api, &reason, service.as_deref(), as_json).await,
         Command::Watch {
             url,
             interval,

@@ -103,6 +103,7 @@ pub struct Press {
     pub mode: String,
     pub dry_run: bool,
     pub override_safety: bool,
+    pub accept_data_loss: bool,
 }
 
 pub async fn press(
@@ -111,6 +112,17 @@ pub async fn press(
     token: Option<&str>,
     path: &str,
     body: &Press,
+) -> Result<ApiAnswer, Failure> {
+    send(http.post(join(api, path)).json(body), api, token).await
+}
+
+/// A POST of any JSON body to the operator API.
+pub async fn post(
+    http: &reqwest::Client,
+    api: &str,
+    token: Option<&str>,
+    path: &str,
+    body: &Value,
 ) -> Result<ApiAnswer, Failure> {
     send(http.post(join(api, path)).json(body), api, token).await
 }
@@ -160,6 +172,25 @@ pub fn describe(answer: &ApiAnswer) -> String {
     let body = &answer.body;
     if let Some(message) = body["error"]["message"].as_str() {
         return format!("{} {}", answer.status, message);
+    }
+    if let Some(requested) = body["requested"].as_bool() {
+        let d = &body["decision"];
+        return format!(
+            "{} {}: epoch {}, writer {}; the promoter carries it on within a minute, \
+             `stopctl status` says when it is protected",
+            answer.status,
+            if requested {
+                "re-protect requested"
+            } else if d["data"]["protected"] == true {
+                "already protected"
+            } else {
+                "re-protect already requested"
+            },
+            d["epoch"],
+            d["data"]["writer"]["id"]
+                .as_str()
+                .unwrap_or("the deployed primary"),
+        );
     }
     if body.get("decision").is_some() {
         let d = &body["decision"];
@@ -214,8 +245,10 @@ pub fn describe(answer: &ApiAnswer) -> String {
                             .collect()
                     })
                     .unwrap_or_default();
+                let data = &d["data"];
+                let ms = |v: &Value| v.as_i64().map(stop_core::units::human_duration);
                 format!(
-                    "{}: active {} (epoch {}, by {}: {})\n  steps: {}",
+                    "{}: active {} (epoch {}, by {}: {})\n  steps: {}\n  data: writer {}, writes {}, {}\n  switched after {}; write RTO {}",
                     s["service"].as_str().unwrap_or("?"),
                     d["active_region"].as_str().unwrap_or("?"),
                     d["epoch"],
@@ -225,7 +258,19 @@ pub fn describe(answer: &ApiAnswer) -> String {
                         "none".to_owned()
                     } else {
                         steps.join(", ")
-                    }
+                    },
+                    data["writer"]["id"].as_str().map_or_else(
+                        || "the deployed primary".to_owned(),
+                        |id| format!("{id} in {}", data["writer"]["region"].as_str().unwrap_or("?"))
+                    ),
+                    if data["writes_open"] == true { "open" } else { "fenced (refused, retried)" },
+                    if data["protected"] == true {
+                        "protected (a cross-Region copy replicates it)".to_owned()
+                    } else {
+                        "NOT protected: run `stopctl reprotect` before any failback".to_owned()
+                    },
+                    ms(&s["switched_ms"]).unwrap_or_else(|| "–".to_owned()),
+                    ms(&s["write_rto_ms"]).unwrap_or_else(|| "– (writes not open yet)".to_owned()),
                 )
             })
             .collect();
