@@ -126,46 +126,67 @@ pub fn arc_path(p: &Parameters) -> Budget {
     )
 }
 
-/// Writes move when the database has: alarm → promoter → RDS → rewriter.
+/// A planned move's write unavailability: from the decision (the fence
+/// closes) to the fence opening for the new writer. Reads keep working.
 pub fn data_tier(p: &Parameters, db: &str) -> Budget {
-    let (name, range, why) = match db {
-        "aurora-global" => (
-            "Aurora global switchover (failover with data loss is shorter)",
-            model::GLOBAL_SWITCHOVER_S,
-            "about a minute or two",
-        ),
-        _ => (
-            "RDS read replica promotion",
-            model::PROMOTION_S,
-            "\"a few minutes\"",
-        ),
-    };
-    budget(
-        "database writer",
-        vec![
-            press(),
-            Stage {
-                stage: "the STOP alarm fires and SNS invokes the promoter",
-                best_s: *model::ALARM_EVALUATION_DELAY_S.start(),
-                worst_s: p.alarm_period_s * p.evaluation_periods
-                    + model::ALARM_EVALUATION_DELAY_S.end()
-                    + 1,
-                why: "the same alarm evaluation as the traffic switch",
-            },
-            Stage {
-                stage: name,
-                best_s: *range.start(),
-                worst_s: *range.end(),
-                why,
-            },
-            Stage {
-                stage: "RDS event → SNS → the secret rewriter",
-                best_s: 0,
-                worst_s: 2,
-                why: "an event subscription, delivered in about a second",
-            },
-        ],
-    )
+    let aurora = db == "aurora-global";
+    let mut stages = vec![
+        press(),
+        Stage {
+            stage: "the promoter wakes: the STOP alarm's notification or its one-minute schedule",
+            best_s: 0,
+            worst_s: model::PROMOTER_SCHEDULE_S.min(
+                p.alarm_period_s * p.evaluation_periods + model::ALARM_EVALUATION_DELAY_S.end() + 1,
+            ),
+            why: "whichever comes first",
+        },
+        Stage {
+            stage: "every write fence has read the decision",
+            best_s: stop_core::fence::SETTLE.whole_seconds(),
+            worst_s: stop_core::fence::SETTLE.whole_seconds(),
+            why: "the fence's 5 s cache, and a write already past it",
+        },
+    ];
+    if aurora {
+        stages.push(Stage {
+            stage: "Aurora global switchover (it drains replication itself)",
+            best_s: *model::GLOBAL_SWITCHOVER_S.start(),
+            worst_s: *model::GLOBAL_SWITCHOVER_S.end(),
+            why: "about a minute or two",
+        });
+        stages.push(Stage {
+            stage: "RDS event → SNS → the secret rewriter; the fence opens",
+            best_s: 0,
+            worst_s: 2,
+            why: "the global cluster's switchover-finished event",
+        });
+    } else {
+        stages.push(Stage {
+            stage: "drain: a ReplicaLag minute after the fence reads 0",
+            best_s: model::METRIC_PERIOD_S,
+            worst_s: 2 * model::METRIC_PERIOD_S + model::PROMOTER_SCHEDULE_S,
+            why: "one whole minute, read on the next schedule",
+        });
+        stages.push(Stage {
+            stage: "RDS read replica promotion",
+            best_s: *model::PROMOTION_S.start(),
+            worst_s: *model::PROMOTION_S.end(),
+            why: "\"a few minutes\"",
+        });
+        stages.push(Stage {
+            stage: "the rewriter's schedule finds the writer, repoints the secret; the fence opens",
+            best_s: 0,
+            worst_s: model::REWRITER_SCHEDULE_S,
+            why: "RDS sends no promotion-complete event",
+        });
+    }
+    stages.push(Stage {
+        stage: "clients' fences see it open",
+        best_s: 0,
+        worst_s: stop_core::fence::CACHE_FOR.whole_seconds(),
+        why: "the fence's cache",
+    });
+    budget("writes (a planned move)", stages)
 }
 
 #[cfg(test)]

@@ -1,6 +1,6 @@
 //! Runs one scenario: the real handlers of the four functions against the
 //! simulated world, driven by an event queue on the virtual clock, then checks
-//! DESIGN.md's invariants and measures RTO and RPO.
+//! the invariants of docs/design.md and measures read and write RTO and RPO.
 
 use std::collections::{BTreeMap, HashMap};
 

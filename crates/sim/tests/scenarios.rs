@@ -1,7 +1,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failure should panic
 
 //! Every scenario of the library, run with the real handlers of the four
-//! functions, holds DESIGN.md's invariants, for several seeds; the same seed
+//! functions, holds the invariants of docs/design.md, for several seeds; the same seed
 //! gives the same run; and the checks do catch a wrong outcome.
 
 use stop_sim::drill::run_with_template;
@@ -194,6 +194,25 @@ fn every_planned_move_loses_nothing_and_the_failover_path_never_calls_the_primar
                 .find(|c| c.name == "nothing on the failover path calls the primary Region")
                 .unwrap();
             assert!(check.ok, "{}: {}", report.scenario, check.detail);
+        }
+    }
+}
+
+#[test]
+fn measured_write_rtos_fall_inside_the_modeled_data_tier_budget() {
+    use stop_sim::budget::{Parameters, data_tier};
+    let p = Parameters::default();
+    for seed in [3, 11] {
+        for (name, db) in [("planned-arc", "rds-replica"), ("planned-stop", "aurora-global")] {
+            let report = &run_all(&select(&[name.into()]).unwrap(), seed).unwrap()[0];
+            let budget = data_tier(&p, db);
+            let write_rto_s = report.write_rto_ms.unwrap() / 1000;
+            assert!(
+                (budget.best_s..=budget.worst_s).contains(&write_rto_s),
+                "{name} seed {seed}: write RTO {write_rto_s} s outside {}..={} s",
+                budget.best_s,
+                budget.worst_s
+            );
         }
     }
 }
