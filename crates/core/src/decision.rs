@@ -131,6 +131,12 @@ impl Default for DataTier {
     }
 }
 
+/// A step's detail is cut to this many bytes (on a character boundary). With
+/// eight steps, a 500-character reason and the data tier, a record stays under
+/// the 4 KB of an SSM Standard parameter (a test holds it there).
+/// <https://docs.aws.amazon.com/systems-manager/latest/userguide/parameter-store-advanced-parameters.html>
+pub const MAX_DETAIL_BYTES: usize = 150;
+
 /// The state of one runbook step.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -280,7 +286,8 @@ impl Decision {
         self.steps.iter().find(|s| s.name == name)
     }
 
-    /// Records a step's new state, adding it on first sight.
+    /// Records a step's new state, adding it on first sight. The detail is cut
+    /// to [`MAX_DETAIL_BYTES`] so that the record stays within SSM's limit.
     pub fn record_step(&mut self, name: Step, state: StepState, now: OffsetDateTime, detail: &str) {
         let index = match self.steps.iter().position(|s| s.name == name) {
             Some(i) => i,
@@ -306,7 +313,15 @@ impl Decision {
             step.finished_at = Some(now);
         }
         step.state = state;
-        step.detail = detail.to_owned();
+        step.detail = if detail.len() <= MAX_DETAIL_BYTES {
+            detail.to_owned()
+        } else {
+            let end = (0..=MAX_DETAIL_BYTES)
+                .rev()
+                .find(|i| detail.is_char_boundary(*i))
+                .unwrap_or(0);
+            format!("{}…", &detail[..end])
+        };
     }
 }
 
@@ -398,6 +413,42 @@ mod tests {
         assert_eq!(step.state, StepState::Done);
         assert_eq!(step.duration_ms(), Some(2500));
         assert_eq!(d.steps.len(), 1);
+    }
+
+    #[test]
+    fn the_largest_record_fits_an_ssm_standard_parameter() {
+        let t0 = datetime!(2026-11-22 03:00 UTC);
+        let long_region = region("ap-southeast-5");
+        let mut d = Decision::initial("a".repeat(40).as_str(), &long_region, t0).next(
+            long_region.clone(),
+            &format!("cognito:{}", "x".repeat(120)),
+            &"é".repeat(500),
+            Mode::Ungraceful,
+            t0,
+        );
+        for step in [
+            Step::StopMetric,
+            Step::ArcRoutingControls,
+            Step::Fence,
+            Step::Drain,
+            Step::Database,
+            Step::Secret,
+            Step::Capacity,
+            Step::Reprotect,
+        ] {
+            // An ARC failure lists every endpoint's error: far longer than this.
+            d.record_step(step, StepState::Failed, t0, &"é".repeat(5000));
+        }
+        let writer = DbRef {
+            region: long_region.clone(),
+            id: "w".repeat(63),
+        };
+        d.data.writer = Some(writer.clone());
+        d.data.copy = Some(writer);
+        d.data.writes_opened_at = Some(t0);
+        let json = serde_json::to_string(&d).unwrap();
+        assert!(json.len() <= 4096, "{} bytes", json.len());
+        assert!(d.steps[0].detail.ends_with('…'));
     }
 
     #[test]

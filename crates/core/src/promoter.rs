@@ -504,13 +504,26 @@ where
                 ),
             ));
         }
-        if in_progress || instance.status != "available" {
+        if in_progress {
             // Promotion takes minutes; a second PromoteReadReplica would fail or,
-            // worse, race. Wait for RDS's completion event or the next run.
+            // worse, race. The next run sees it done.
             return Ok((
                 StepState::InProgress,
                 format!(
                     "promotion of {} under way (status {})",
+                    copy.id, instance.status
+                ),
+            ));
+        }
+        if instance.status != "available" {
+            // backing-up, modifying, storage-optimization…: RDS refuses a
+            // promotion until the replica is available. Not started: the next
+            // run (the one-minute schedule) tries again.
+            // <https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_PromoteReadReplica.html>
+            return Ok((
+                StepState::Pending,
+                format!(
+                    "waiting for {} to be available before promoting it (status {})",
                     copy.id, instance.status
                 ),
             ));
@@ -576,11 +589,21 @@ where
                 format!("{cluster} is the writer of {global_cluster_id}"),
             ));
         }
-        if in_progress || global.status != "available" {
+        if in_progress {
             return Ok((
                 StepState::InProgress,
                 format!(
                     "{global_cluster_id} is moving its writer (status {})",
+                    global.status
+                ),
+            ));
+        }
+        if global.status != "available" {
+            // Not started by us: try again on the next run.
+            return Ok((
+                StepState::Pending,
+                format!(
+                    "waiting for {global_cluster_id} to be available (status {})",
                     global.status
                 ),
             ));

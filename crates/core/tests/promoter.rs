@@ -674,3 +674,42 @@ fn copy_names_follow_rds_identifier_rules() {
     assert!(long.len() <= 63, "{long}");
     assert!(!copy_name("a--b_", &east, 3).contains("--"));
 }
+
+#[tokio::test]
+async fn a_replica_that_is_not_available_yet_is_promoted_on_a_later_run() {
+    // RDS refuses PromoteReadReplica while the replica is backing-up; the
+    // first run must not record a promotion it never started.
+    let world = World::new(config(&[]));
+    world
+        .database
+        .instances
+        .lock()
+        .unwrap()
+        .get_mut("orders-replica")
+        .unwrap()
+        .status = "backing-up".into();
+    let verdict = world
+        .promoter()
+        .on_alarm(&world.settings(true), &alarm("ALARM"))
+        .await
+        .unwrap();
+    let Verdict::Reconciled { steps, .. } = verdict else {
+        panic!("{verdict:?}")
+    };
+    assert_eq!(report(&steps, Step::Database).state, StepState::Pending);
+    assert_eq!(world.log.count("rds.promote_replica"), 0);
+    world
+        .database
+        .instances
+        .lock()
+        .unwrap()
+        .get_mut("orders-replica")
+        .unwrap()
+        .status = "available".into();
+    world.promoter().on_schedule().await.unwrap();
+    assert_eq!(
+        world.log.count("rds.promote_replica"),
+        1,
+        "the schedule carried it on"
+    );
+}

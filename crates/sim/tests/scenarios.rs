@@ -203,7 +203,10 @@ fn measured_write_rtos_fall_inside_the_modeled_data_tier_budget() {
     use stop_sim::budget::{Parameters, data_tier};
     let p = Parameters::default();
     for seed in [3, 11] {
-        for (name, db) in [("planned-arc", "rds-replica"), ("planned-stop", "aurora-global")] {
+        for (name, db) in [
+            ("planned-arc", "rds-replica"),
+            ("planned-stop", "aurora-global"),
+        ] {
             let report = &run_all(&select(&[name.into()]).unwrap(), seed).unwrap()[0];
             let budget = data_tier(&p, db);
             let write_rto_s = report.write_rto_ms.unwrap() / 1000;
