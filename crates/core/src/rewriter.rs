@@ -103,6 +103,9 @@ where
         targets.push((self.secrets, &self.config.region, secret_id.as_str()));
         let mut rewritten = false;
         let mut stopped_replication = false;
+        // This Region's copy follows by replication: the secret step is done
+        // (and the fence opens) on the run that finds it there.
+        let mut replicating = false;
         for (secrets, region, secret_id) in &targets {
             let current = secrets.get_current(secret_id).await?;
             let fields: Map<String, Value> = serde_json::from_str(current.value.expose())
@@ -121,7 +124,29 @@ where
                     continue;
                 }
                 if decision.mode == Mode::Graceful {
-                    return Err(RewriteError::GracefulReplica(primary.clone()));
+                    if primary != self.config.primary_region().as_str() {
+                        return Err(RewriteError::GracefulReplica(primary.clone()));
+                    }
+                    // Graceful: the primary Region is up. Write its secret and
+                    // let replication carry the value here; the next run finds
+                    // this copy pointing at the writer.
+                    let source = self.peer_secrets.get_current(primary_secret_id).await?;
+                    let fields: Map<String, Value> = serde_json::from_str(source.value.expose())
+                        .map_err(|_| RewriteError::NotAJsonObject)?;
+                    let text =
+                        Value::Object(point_at(&fields, &host, port, &writer.id)).to_string();
+                    let token = request_token(
+                        &self.config.service,
+                        decision.epoch,
+                        &format!("{host}:{port}"),
+                        &source.version_id,
+                    );
+                    self.peer_secrets
+                        .put_value(primary_secret_id, &Sensitive::new(text), &token)
+                        .await?;
+                    rewritten = true;
+                    replicating = true;
+                    continue;
                 }
                 // A replica cannot be written; in an ungraceful failover the
                 // primary Region's secret is out of reach anyway.
@@ -162,7 +187,7 @@ where
                 ""
             }
         );
-        if !decision.is_done(Step::Secret) {
+        if !decision.is_done(Step::Secret) && !replicating {
             decision.record_step(Step::Secret, StepState::Done, self.clock.now(), &detail);
         }
         open_writes_if_ready(self.config, &mut decision, self.clock.now());

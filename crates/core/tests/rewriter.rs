@@ -255,18 +255,46 @@ async fn a_replica_secret_is_made_standalone_first_in_an_ungraceful_failover() {
 }
 
 #[tokio::test]
-async fn a_replica_secret_in_a_graceful_failover_is_refused_not_forced() {
+async fn a_replica_secret_in_a_graceful_failover_is_written_in_its_primary_region() {
+    // Both Regions are up: the primary's secret is written, replication
+    // carries it; the replica is neither forced standalone nor written.
     let world = World::new(&[], true);
     world.secrets.add("orders/db", SECRET, Some("us-east-1"));
     world.decide(Mode::Graceful).await;
-    let err = world.rewriter().run().await.unwrap_err();
+    let outcome = world.rewriter().run().await.unwrap();
     assert!(
-        matches!(err, RewriteError::GracefulReplica(ref r) if r == "us-east-1"),
-        "{err}"
+        matches!(
+            outcome,
+            Rewrite::Rewritten {
+                stopped_replication: false,
+                ..
+            }
+        ),
+        "{outcome:?}"
     );
     assert_eq!(
         world.log.count("secrets.stop_replication") + world.log.count("secrets.put_value"),
-        0
+        0,
+        "the replica is left to replication"
+    );
+    assert_eq!(world.peer_log.count("secrets.put_value"), 1);
+    let primary = world.peer_secrets.get_current("orders/db").await.unwrap();
+    let value: serde_json::Value = serde_json::from_str(primary.value.expose()).unwrap();
+    assert_eq!(value["host"], NEW_HOST);
+    // Not done (and the fence not open) until this Region's copy has it.
+    let history = world.decisions.history("orders").await.unwrap();
+    let current = Decision::current(&history).unwrap();
+    assert!(!current.is_done(Step::Secret));
+    assert!(!current.data.writes_open);
+
+    // A replica of a third Region's secret is refused, not forced.
+    let world = World::new(&[], true);
+    world.secrets.add("orders/db", SECRET, Some("eu-west-1"));
+    world.decide(Mode::Graceful).await;
+    let err = world.rewriter().run().await.unwrap_err();
+    assert!(
+        matches!(err, RewriteError::GracefulReplica(ref r) if r == "eu-west-1"),
+        "{err}"
     );
 }
 

@@ -92,17 +92,36 @@ where
         let mut findings = Findings::default();
         let config = self.config;
         match self.decisions.history(&config.service).await {
-            Ok(history) => findings.add(
-                "decision record",
-                true,
-                match Decision::current(&history) {
-                    Some(d) => format!(
-                        "epoch {}, active {}, by {} at {}",
-                        d.epoch, d.active_region, d.actor, d.decided_at
-                    ),
-                    None => format!("no decision yet: {} serves", config.primary_region()),
-                },
-            ),
+            Ok(history) => {
+                let current = Decision::current(&history);
+                findings.add(
+                    "decision record",
+                    true,
+                    match current {
+                        Some(d) => format!(
+                            "epoch {}, active {}, by {} at {}",
+                            d.epoch, d.active_region, d.actor, d.decided_at
+                        ),
+                        None => format!("no decision yet: {} serves", config.primary_region()),
+                    },
+                );
+                // A move while the writer has no cross-Region copy would
+                // leave its writes behind: the operator API refuses it.
+                if config.database.is_some() {
+                    let protected = current.is_none_or(|d| d.data.protected);
+                    findings.add(
+                        "data tier protected",
+                        protected,
+                        if protected {
+                            "the writer has a cross-Region copy: a move loses no acknowledged write".to_owned()
+                        } else {
+                            "the writer has no cross-Region copy since the last move: run `stopctl reprotect` \
+                             before any failback"
+                                .to_owned()
+                        },
+                    );
+                }
+            }
             Err(e) => findings.failed("decision record", &e),
         }
         for service in &config.services {

@@ -81,6 +81,7 @@ async fn a_ready_standby_passes_every_check_and_writes_nothing() {
     let names: Vec<&str> = findings.iter().map(|f| f.check.as_str()).collect();
     for wanted in [
         "decision record",
+        "data tier protected",
         "read replica",
         "standby Auto Scaling group",
         "database secret",
@@ -161,5 +162,36 @@ async fn a_missing_replica_a_lagging_one_and_unreachable_arc_are_reported() {
             .find(|f| f.check == "database secret")
             .unwrap()
             .ok
+    );
+}
+
+#[tokio::test]
+async fn a_promoted_writer_without_a_copy_is_reported_unprotected() {
+    use stop_core::decision::{DbRef, Decision, Mode};
+    use stop_core::ports::DecisionStore;
+    let p = ports();
+    let t = time::macros::datetime!(2026-11-22 03:00 UTC);
+    let mut failover = Decision::initial("orders", &"us-east-1".parse().unwrap(), t).next(
+        "us-west-2".parse().unwrap(),
+        "cognito:alice",
+        "drill",
+        Mode::Graceful,
+        t,
+    );
+    failover.data.writer = Some(DbRef {
+        region: "us-west-2".parse().unwrap(),
+        id: "orders-replica".into(),
+    });
+    failover.data.protected = false;
+    p.decisions.store(&failover).await.unwrap();
+    let findings = check(&p).await;
+    let protection = findings
+        .iter()
+        .find(|f| f.check == "data tier protected")
+        .unwrap();
+    assert!(!protection.ok);
+    assert!(
+        protection.detail.contains("stopctl reprotect"),
+        "{protection:?}"
     );
 }
