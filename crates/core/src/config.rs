@@ -272,6 +272,24 @@ impl Config {
             arc: arc(&env)?,
         }];
         services.extend(extra_services(&env)?);
+        // Try the standby Region's cluster endpoint first and the primary's
+        // last: in a Region outage the primary's is the one most likely down,
+        // and each dead endpoint costs a connect timeout.
+        let (standby, primary) = match role {
+            Role::Secondary => (&region, &peer_region),
+            Role::Primary => (&peer_region, &region),
+        };
+        for arc in services.iter_mut().filter_map(|s| s.arc.as_mut()) {
+            arc.endpoints.sort_by_key(|e| {
+                if &e.region == standby {
+                    0
+                } else if &e.region == primary {
+                    2
+                } else {
+                    1
+                }
+            });
+        }
         let mut names: Vec<&str> = services.iter().map(|s| s.name.as_str()).collect();
         names.sort_unstable();
         if let Some(twice) = names.windows(2).find(|w| w[0] == w[1]) {
@@ -579,6 +597,28 @@ mod tests {
     }
 
     #[test]
+    fn arc_endpoints_are_tried_standby_first_and_primary_last() {
+        let cfg = config(&with(&[(
+            "ARC_CLUSTER_ENDPOINTS",
+            "us-east-1=https://use1.example/v1,eu-west-1=https://euw1.example/v1,us-west-2=https://usw2.example/v1,ap-southeast-2=https://apse2.example/v1",
+        ), ("ARC_PRIMARY_CONTROL_ARN", "arn:aws:route53-recovery-control::111122223333:controlpanel/abc/routingcontrol/def"),
+           ("ARC_STANDBY_CONTROL_ARN", "arn:aws:route53-recovery-control::111122223333:controlpanel/abc/routingcontrol/ghi")]))
+        .unwrap();
+        let order: Vec<&str> = cfg.services[0]
+            .arc
+            .as_ref()
+            .unwrap()
+            .endpoints
+            .iter()
+            .map(|e| e.region.as_str())
+            .collect();
+        assert_eq!(
+            order,
+            ["us-west-2", "eu-west-1", "ap-southeast-2", "us-east-1"]
+        );
+    }
+
+    #[test]
     fn minimal_config_has_no_switches_and_a_default_parameter() {
         let cfg = config(BASE).unwrap();
         assert_eq!(cfg.service, "orders");
@@ -675,7 +715,9 @@ mod tests {
         .unwrap();
         let arc = cfg.services[0].arc.clone().unwrap();
         assert_eq!(arc.endpoints.len(), 2);
-        assert_eq!(arc.endpoints[1].region.as_str(), "us-west-2");
+        // The standby's (this stack's Region) first, the primary's last.
+        assert_eq!(arc.endpoints[0].region.as_str(), "us-west-2");
+        assert_eq!(arc.endpoints[1].region.as_str(), "us-east-1");
         assert!(arc.allow_safety_override);
 
         let err = config(&with(&[

@@ -45,6 +45,14 @@ pub struct OperatorRequest {
     pub accept_data_loss: bool,
 }
 
+/// The time a press gives its ARC calls, from its start: with the record's
+/// reads and writes it answers inside the function's 28 s timeout and API
+/// Gateway's 29 s integration limit.
+/// <https://docs.aws.amazon.com/apigateway/latest/developerguide/limits.html>
+pub const PRESS_BUDGET: std::time::Duration = std::time::Duration::from_secs(20);
+/// The time `GET /status` gives its routing-control reads together.
+pub const STATUS_BUDGET: std::time::Duration = std::time::Duration::from_secs(8);
+
 /// Larger bodies are refused before parsing.
 pub const MAX_BODY_BYTES: usize = 4096;
 const MAX_REASON_CHARS: usize = 500;
@@ -224,6 +232,7 @@ where
             Direction::Failover => self.config.standby_region(),
             Direction::Failback => self.config.primary_region(),
         };
+        let started = self.clock.now();
         let decided = decide(
             self.decisions,
             self.clock,
@@ -240,6 +249,8 @@ where
             },
         )
         .await?;
+        // The ARC calls of this press end in time for it to answer.
+        let retry = self.retry.within(started, PRESS_BUDGET);
         let moves = decided.decision.epoch != decided.previous.epoch;
         let mut decision = decided.decision;
         let mut preconditions = decided.preconditions;
@@ -251,6 +262,7 @@ where
                 &mut decision,
                 to_standby,
                 request,
+                retry,
                 &mut preconditions,
             )
             .await;
@@ -291,6 +303,7 @@ where
         decision: &mut Decision,
         to_standby: bool,
         request: &OperatorRequest,
+        retry: RetryPolicy,
         preconditions: &mut Vec<Precondition>,
     ) -> Result<Vec<SwitchReport>, SwitchError> {
         let dry_run = request.dry_run;
@@ -323,7 +336,7 @@ where
             service,
             self.controls,
             self.clock,
-            self.retry,
+            retry,
             to_standby,
             request.override_safety,
             dry_run,
@@ -453,9 +466,11 @@ where
             None => None,
         };
         let mut routing_controls = Vec::new();
+        // A status page answers while endpoints hang: both reads share a budget.
+        let retry = self.retry.within(self.clock.now(), STATUS_BUDGET);
         if let Some(arc) = &service.arc {
             for arn in [&arc.primary_control_arn, &arc.standby_control_arn] {
-                let state = on_any_endpoint(&arc.endpoints, self.retry, self.clock, |endpoint| {
+                let state = on_any_endpoint(&arc.endpoints, retry, self.clock, |endpoint| {
                     self.controls.get_state(endpoint, arn)
                 })
                 .await

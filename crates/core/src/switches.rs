@@ -15,16 +15,35 @@ pub struct RetryPolicy {
     pub rounds: u32,
     pub first_backoff: Duration,
     pub max_backoff: Duration,
+    /// How long one attempt can take at worst: the SDK's attempt timeout
+    /// (`stop_aws::sdk_config`), what a hanging endpoint costs.
+    pub attempt_timeout: Duration,
+    /// No attempt starts that could end after this: the caller answers before
+    /// Lambda (28 s) or API Gateway (29 s) cuts it off. `None`: no deadline.
+    pub deadline: Option<time::OffsetDateTime>,
+}
+
+impl RetryPolicy {
+    /// This policy with every call ending by `now + budget`.
+    pub fn within(self, now: time::OffsetDateTime, budget: Duration) -> Self {
+        let budget = time::Duration::try_from(budget).unwrap_or(time::Duration::ZERO);
+        RetryPolicy {
+            deadline: Some(now + budget),
+            ..self
+        }
+    }
 }
 
 impl Default for RetryPolicy {
     fn default() -> Self {
-        // 3 rounds of 5 endpoints with backoff capped at 2 s: a worst case of about
-        // 20 s, well inside the operator API's 29 s API Gateway limit.
+        // 3 rounds of 5 endpoints with backoff capped at 2 s, each call inside
+        // the deadline its caller sets.
         RetryPolicy {
             rounds: 3,
             first_backoff: Duration::from_millis(100),
             max_backoff: Duration::from_secs(2),
+            attempt_timeout: Duration::from_secs(5),
+            deadline: None,
         }
     }
 }
@@ -73,8 +92,19 @@ where
 {
     let mut attempts = Vec::new();
     let mut backoff = policy.first_backoff;
+    let attempt = time::Duration::try_from(policy.attempt_timeout).unwrap_or(time::Duration::ZERO);
     for _round in 0..policy.rounds {
         for endpoint in endpoints {
+            if let Some(deadline) = policy.deadline
+                && clock.now() + attempt > deadline
+            {
+                attempts.push(Attempt {
+                    endpoint: "deadline".to_owned(),
+                    error: "no time left for another attempt before the caller must answer"
+                        .to_owned(),
+                });
+                return Err(ArcError::Exhausted { attempts });
+            }
             match call(endpoint).await {
                 Ok(value) => return Ok((value, attempts)),
                 Err(error) => {
@@ -378,6 +408,27 @@ mod tests {
         assert!(report.changed);
         assert_eq!(report.failed_attempts.len(), 7);
         assert!(clock.now() - before >= time::Duration::milliseconds(700));
+    }
+
+    #[tokio::test]
+    async fn no_attempt_starts_that_could_end_past_the_deadline() {
+        // Every endpoint hangs for the attempt timeout: with a 12 s budget and
+        // 5 s attempts, two attempts fit and the third is never started.
+        let clock = clock();
+        let start = clock.now();
+        let policy = RetryPolicy::default().within(start, Duration::from_secs(12));
+        let err = on_any_endpoint(&endpoints(), policy, &clock, |_| async {
+            clock.advance(time::Duration::seconds(5));
+            Err::<(), _>(PortError::Unavailable("attempt timed out".into()))
+        })
+        .await
+        .unwrap_err();
+        let ArcError::Exhausted { attempts } = err else {
+            panic!("{err:?}")
+        };
+        assert_eq!(attempts.len(), 3, "{attempts:?}");
+        assert_eq!(attempts[2].endpoint, "deadline");
+        assert!(clock.now() - start <= time::Duration::seconds(12));
     }
 
     #[tokio::test]

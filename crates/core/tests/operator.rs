@@ -272,12 +272,8 @@ async fn failover_works_with_every_primary_region_endpoint_down() {
         .iter()
         .find(|s| s.switch == "arc-routing-controls")
         .unwrap();
-    assert!(
-        arc.failed_attempts
-            .iter()
-            .all(|a| a.endpoint.starts_with("us-east-1"))
-    );
-    assert!(!arc.failed_attempts.is_empty());
+    // The primary Region's endpoint is tried last: never reached here.
+    assert!(arc.failed_attempts.is_empty(), "{:?}", arc.failed_attempts);
 }
 
 #[tokio::test]

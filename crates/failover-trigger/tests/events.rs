@@ -162,12 +162,13 @@ async fn failover_succeeds_with_every_primary_region_endpoint_failing() {
         .iter()
         .find(|s| s["switch"] == "arc-routing-controls")
         .unwrap();
+    // The standby's endpoint is tried first, the primary's last: a dark
+    // primary costs the press nothing.
     assert!(
         arc["failed_attempts"]
             .as_array()
-            .unwrap()
-            .iter()
-            .all(|a| a["endpoint"].as_str().unwrap().starts_with("us-east-1"))
+            .is_none_or(|a| a.is_empty()),
+        "{arc}"
     );
 }
 

@@ -297,11 +297,11 @@ pub fn library() -> Vec<Scenario> {
                 ),
                 (180, press(Failover, Mode::Graceful)),
             ],
-            expect_answers: &[504, 200],
+            expect_answers: &[502, 200],
             ..base(
                 10,
-                "lambda-timeout-resume",
-                "every ARC endpoint hangs: the trigger times out mid-runbook; pressed again, it resumes",
+                "arc-hangs-resume",
+                "every ARC endpoint hangs: the press answers 502 before Lambda's timeout, nothing is promoted; pressed again, it resumes",
             )
         },
         Scenario {

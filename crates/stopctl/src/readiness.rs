@@ -152,11 +152,14 @@ where
             if let Some(arc) = &service.arc {
                 for arn in [&arc.primary_control_arn, &arc.standby_control_arn] {
                     let name = format!("{}: routing control {}", service.name, short(arn));
-                    let read =
-                        on_any_endpoint(&arc.endpoints, RetryPolicy::default(), self.clock, |e| {
-                            self.controls.get_state(e, arn)
-                        })
-                        .await;
+                    let read = on_any_endpoint(
+                        &arc.endpoints,
+                        RetryPolicy::default()
+                            .within(self.clock.now(), std::time::Duration::from_secs(10)),
+                        self.clock,
+                        |e| self.controls.get_state(e, arn),
+                    )
+                    .await;
                     match read {
                         Ok((state, failed)) => findings.add(
                             &name,
