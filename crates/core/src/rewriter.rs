@@ -198,6 +198,24 @@ where
         Ok(outcome)
     }
 
+    /// The deployed primary instance, as the source of the standby's replica.
+    async fn deployed_primary(
+        &self,
+        database: &DatabaseConfig,
+    ) -> Result<Option<DbRef>, PortError> {
+        let DatabaseConfig::RdsReplica { replica_id, .. } = database else {
+            return Ok(None);
+        };
+        let replica = self.database.describe_instance(replica_id).await?;
+        Ok(replica.source.and_then(|arn| {
+            let id = arn.rsplit(':').next()?.to_owned();
+            Some(DbRef {
+                region: self.config.primary_region().clone(),
+                id,
+            })
+        }))
+    }
+
     /// The writer the decision's Region now has: which database, its host and
     /// port. `None` while it is not the writer yet.
     async fn writer(
@@ -251,31 +269,6 @@ where
                 Ok(Some((writer, host, port_number)))
             }
         }
-    }
-}
-
-impl<D, B, S, C> Rewriter<'_, D, B, S, C>
-where
-    D: DecisionStore,
-    B: Database,
-    S: Secrets,
-    C: Clock,
-{
-    async fn deployed_primary(
-        &self,
-        database: &DatabaseConfig,
-    ) -> Result<Option<DbRef>, PortError> {
-        let DatabaseConfig::RdsReplica { replica_id, .. } = database else {
-            return Ok(None);
-        };
-        let replica = self.database.describe_instance(replica_id).await?;
-        Ok(replica.source.and_then(|arn| {
-            let id = arn.rsplit(':').next()?.to_owned();
-            Some(DbRef {
-                region: self.config.primary_region().clone(),
-                id,
-            })
-        }))
     }
 }
 

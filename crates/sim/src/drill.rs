@@ -1105,19 +1105,10 @@ impl<'s> Drill<'s> {
         self.start_invocation();
         let result = self.promoter.handle(event, ACCOUNT).await;
         let timed_out = self.end_invocation();
-        let text = match &result {
-            _ if timed_out => "timed out".to_owned(),
-            Ok(report) => {
-                let json = serde_json::to_string(report).unwrap_or_default();
-                self.outputs.push(json);
-                report
-                    .verdicts
-                    .iter()
-                    .map(verdict_text)
-                    .collect::<Vec<_>>()
-                    .join("; ")
-            }
-            Err(error) => format!("error: {error}"),
+        let text = if timed_out {
+            "timed out".to_owned()
+        } else {
+            self.promoter_text(&result)
         };
         let retry = timed_out || result.is_err();
         let text = match model::LAMBDA_ASYNC_RETRY_S.get(attempt) {
@@ -1143,15 +1134,13 @@ impl<'s> Drill<'s> {
         self.log(STANDBY, format!("replica-promoter{attempt_note}: {text}"));
     }
 
-    /// The promoter's one-minute schedule; logged when it says something new.
-    async fn invoke_promoter_schedule(&mut self) {
-        self.start_invocation();
-        let result = self
-            .promoter
-            .invoke(replica_promoter::Invocation::Schedule, ACCOUNT)
-            .await;
-        let _ = self.end_invocation();
-        let text = match &result {
+    /// A promoter invocation's outcome as a timeline line; its answer is kept
+    /// for the secrets check.
+    fn promoter_text(
+        &mut self,
+        result: &Result<replica_promoter::Report, stop_core::promoter::PromoteError>,
+    ) -> String {
+        match result {
             Ok(report) => {
                 self.outputs
                     .push(serde_json::to_string(report).unwrap_or_default());
@@ -1163,7 +1152,18 @@ impl<'s> Drill<'s> {
                     .join("; ")
             }
             Err(error) => format!("error: {error}"),
-        };
+        }
+    }
+
+    /// The promoter's one-minute schedule; logged when it says something new.
+    async fn invoke_promoter_schedule(&mut self) {
+        self.start_invocation();
+        let result = self
+            .promoter
+            .invoke(replica_promoter::Invocation::Schedule, ACCOUNT)
+            .await;
+        let _ = self.end_invocation();
+        let text = self.promoter_text(&result);
         let quiet = matches!(&result, Ok(r) if r.verdicts.iter().all(|v| match v {
             Verdict::Ignored { .. } => true,
             Verdict::Reconciled { steps, .. } => steps.is_empty(),
