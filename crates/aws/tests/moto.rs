@@ -315,8 +315,14 @@ mod data_tier {
             clock: &clock,
         };
         let steps = promoter.reconcile(&mut decision).await.unwrap();
-        assert_eq!(steps[0].state, StepState::InProgress, "{steps:?}");
-        assert_eq!(steps[1].state, StepState::Done, "{steps:?}");
+        let state = |step: Step| steps.iter().find(|r| r.step == step).map(|r| r.state);
+        assert_eq!(state(Step::Fence), Some(StepState::Done), "{steps:?}");
+        assert_eq!(
+            state(Step::Database),
+            Some(StepState::InProgress),
+            "{steps:?}"
+        );
+        assert_eq!(state(Step::Capacity), Some(StepState::Done), "{steps:?}");
 
         let promotes: Vec<String> = wire
             .0
