@@ -1,0 +1,328 @@
+//! AWS's behaviour around the functions: the STOP alarm and its notifications,
+//! Route 53's health checks, RDS finishing its work, the canary, and each
+//! function invoked as Lambda would invoke it.
+
+use super::*;
+
+impl Drill<'_> {
+    /// Promotions and writer moves that finished: RDS says so through its
+    /// event subscription, which SNS hands to the secret rewriter.
+    pub(super) fn settle(&mut self) {
+        let finished = self.sim.with(World::settle);
+        for id in finished {
+            // RDS sends no event when a read replica's promotion completes;
+            // the schedules find it. Aurora does for a global writer move.
+            if id != "orders-global" {
+                self.log(STANDBY, format!("RDS: {id} is a standalone DB instance"));
+                continue;
+            }
+            let (kind, message) = ("global-cluster", "the global writer moved");
+            self.log(STANDBY, format!("RDS event: {id}: {message}"));
+            let body = events::rds_event(STANDBY, &id, kind, message);
+            let delivery = events::sns_delivery(STANDBY, "RdsEventsTopic", &body, self.now());
+            let payload = serde_json::to_value(delivery).unwrap_or(Value::Null);
+            let delay = self.sim.with(|w| w.draw(model::SNS_DELAY_MS));
+            self.schedule(
+                self.now() + Duration::milliseconds(delay),
+                Ev::Rewriter(payload),
+            );
+        }
+    }
+
+    pub(super) fn check_primary_record(&mut self) {
+        // The template's health checks: the STOP metric's (its data, not the
+        // alarm's state); with ARC, a CALCULATED check over it and the primary
+        // routing control's RECOVERY_CONTROL check, healthy only if both are.
+        let healthy = self.sim.with(|w| {
+            let metric_healthy = match w.metric_state {
+                AlarmState::Alarm => false,
+                AlarmState::Ok => true,
+                // InsufficientDataHealthStatus: LastKnownStatus.
+                AlarmState::InsufficientData => self.primary_record_healthy,
+            };
+            let control_healthy = w.controls.get(PRIMARY_CTL) == Some(&ControlState::On);
+            self.topology
+                .primary_guards
+                .iter()
+                .all(|guard| match guard {
+                    Guard::StopMetric => metric_healthy,
+                    Guard::RoutingControl => control_healthy,
+                })
+        });
+        if healthy != self.primary_record_healthy {
+            self.primary_record_healthy = healthy;
+            let (status, answer) = if healthy {
+                ("healthy", PRIMARY)
+            } else {
+                ("unhealthy", STANDBY)
+            };
+            let kind = match self.topology.primary_guards.as_slice() {
+                [Guard::StopMetric] => "CLOUDWATCH_METRIC",
+                [Guard::RoutingControl] => "RECOVERY_CONTROL",
+                _ => "CALCULATED (STOP metric and routing control)",
+            };
+            self.log(
+                "global",
+                format!(
+                    "Route 53: the primary record's {kind} health check is {status}; new answers point to {answer} (TTL {} s)",
+                    model::DNS_TTL_S
+                ),
+            );
+        }
+    }
+
+    /// The STOP alarm: Maximum over the last period ≥ 1 is ALARM, < 1 OK, no
+    /// data keeps the state (`TreatMissingData: ignore`).
+    pub(super) fn evaluate_alarm(&mut self) {
+        let now = self.now();
+        let window = Duration::seconds(model::ALARM_PERIOD_S * model::ALARM_EVALUATION_PERIODS);
+        let (old, new) = self.sim.with(|w| {
+            let max = w
+                .stop_metric
+                .iter()
+                .filter(|(t, _)| *t > now - window - Duration::seconds(20) && *t <= now)
+                .map(|(_, v)| *v)
+                .reduce(f64::max);
+            // The data decides; a state set by hand lasts until now.
+            let old = w.alarm;
+            let new = match max {
+                Some(v) if v >= 1.0 => AlarmState::Alarm,
+                Some(_) => AlarmState::Ok,
+                None => w.metric_state,
+            };
+            w.metric_state = new;
+            w.alarm = new;
+            (old, new)
+        });
+        if old == new {
+            return;
+        }
+        let reason = format!(
+            "Threshold Crossed: 1 out of the last 1 datapoints was {} the threshold (1.0)",
+            if new == AlarmState::Alarm {
+                "greater than or equal to"
+            } else {
+                "less than"
+            }
+        );
+        self.notify_alarm(old, new, &reason);
+    }
+
+    /// CloudWatch's alarm action: the state change, published to SNS, which
+    /// delivers it to the promoter (at least once, per the scenario's quirks).
+    pub(super) fn notify_alarm(&mut self, old: AlarmState, new: AlarmState, reason: &str) {
+        let now = self.now();
+        let name = |s: AlarmState| match s {
+            AlarmState::Alarm => "ALARM",
+            AlarmState::Ok => "OK",
+            AlarmState::InsufficientData => "INSUFFICIENT_DATA",
+        };
+        self.log(
+            STANDBY,
+            format!("CloudWatch: alarm {ALARM} {} → {}", name(old), name(new)),
+        );
+        let message = events::alarm_message(STANDBY, ALARM, name(old), name(new), reason, now);
+        let delay = self.sim.with(|w| w.draw(model::SNS_DELAY_MS));
+        let first = now + Duration::milliseconds(delay);
+        self.schedule(
+            first,
+            Ev::Promoter {
+                message: message.clone(),
+                sent: now,
+                attempt: 0,
+            },
+        );
+        for after in self.scenario.sns.duplicates_after_s {
+            self.schedule(
+                first + Duration::seconds(*after),
+                Ev::Promoter {
+                    message: message.clone(),
+                    sent: now,
+                    attempt: 0,
+                },
+            );
+        }
+        if let Some(late) = self.scenario.sns.late_by_s
+            && new == AlarmState::Alarm
+            && !self.late_sent
+        {
+            self.late_sent = true;
+            self.schedule(
+                now + Duration::seconds(late),
+                Ev::Promoter {
+                    message,
+                    sent: now,
+                    attempt: 0,
+                },
+            );
+        }
+    }
+
+    /// The detector: probes the primary's `/health` from the standby Region and
+    /// publishes STOP = 1 after three failures in a row.
+    pub(super) async fn canary(&mut self) {
+        let dark = self.sim.with(|w| w.dark.contains(&w.primary));
+        self.canary_failures = if dark { self.canary_failures + 1 } else { 0 };
+        if self.canary_failures < model::HEALTH_CHECK_FAILURE_THRESHOLD || self.canary_tripped {
+            return;
+        }
+        self.canary_tripped = true;
+        self.log(
+            STANDBY,
+            format!(
+                "canary: {} failed probes of {PRIMARY}/health in a row; publishing STOP = 1",
+                self.canary_failures
+            ),
+        );
+        if let Some(switch) = self
+            .trigger
+            .config
+            .service(SERVICE)
+            .and_then(|s| s.stop_metric.clone())
+        {
+            use stop_core::ports::StopSwitch;
+            if let Err(error) = self.trigger.stop.publish(&switch, SERVICE, 1.0).await {
+                self.log(STANDBY, format!("canary: publishing failed: {error}"));
+            }
+        }
+    }
+
+    pub(super) async fn invoke_promoter(
+        &mut self,
+        message: String,
+        sent: OffsetDateTime,
+        attempt: usize,
+    ) {
+        let event = events::sns_delivery(STANDBY, "StopAlarmTopic", &message, sent);
+        self.start_invocation();
+        let result = self.promoter.handle(event, ACCOUNT).await;
+        let timed_out = self.end_invocation();
+        let text = if timed_out {
+            "timed out".to_owned()
+        } else {
+            self.promoter_text(&result)
+        };
+        let retry = timed_out || result.is_err();
+        let text = match model::LAMBDA_ASYNC_RETRY_S.get(attempt) {
+            Some(after) if retry => {
+                let at = self.now() + Duration::seconds(*after);
+                self.schedule(
+                    at,
+                    Ev::Promoter {
+                        message,
+                        sent,
+                        attempt: attempt + 1,
+                    },
+                );
+                format!("{text}; Lambda retries in {after} s")
+            }
+            _ => text,
+        };
+        let attempt_note = if attempt > 0 {
+            format!(" (retry {attempt})")
+        } else {
+            String::new()
+        };
+        self.log(STANDBY, format!("replica-promoter{attempt_note}: {text}"));
+    }
+
+    /// A promoter invocation's outcome as a timeline line; its answer is kept
+    /// for the secrets check.
+    pub(super) fn promoter_text(
+        &mut self,
+        result: &Result<replica_promoter::Report, stop_core::promoter::PromoteError>,
+    ) -> String {
+        match result {
+            Ok(report) => {
+                self.outputs
+                    .push(serde_json::to_string(report).unwrap_or_default());
+                report
+                    .verdicts
+                    .iter()
+                    .map(verdict_text)
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            }
+            Err(error) => format!("error: {error}"),
+        }
+    }
+
+    /// The promoter's one-minute schedule; logged when it says something new.
+    pub(super) async fn invoke_promoter_schedule(&mut self) {
+        self.start_invocation();
+        let result = self
+            .promoter
+            .invoke(replica_promoter::Invocation::Schedule, ACCOUNT)
+            .await;
+        let _ = self.end_invocation();
+        let text = self.promoter_text(&result);
+        let quiet = matches!(&result, Ok(r) if r.verdicts.iter().all(|v| match v {
+            Verdict::Ignored { .. } => true,
+            Verdict::Reconciled { steps, .. } => steps.is_empty(),
+        }));
+        if !quiet && text != self.last_schedule_text {
+            self.log(STANDBY, format!("replica-promoter (schedule): {text}"));
+            self.last_schedule_text = text;
+        }
+    }
+
+    pub(super) async fn invoke_rewriter(&mut self, payload: Value, always_log: bool) {
+        if self.scenario.db == Db::None {
+            return;
+        }
+        let result = self.rewriter.handle(&payload).await;
+        let (quiet, text) = match &result {
+            Ok(report) => {
+                let value = serde_json::to_value(report).unwrap_or(Value::Null);
+                self.outputs.push(value.to_string());
+                let outcome = value["rewrite"]["outcome"].as_str().unwrap_or("ignored");
+                let text = match outcome {
+                    "rewritten" => format!(
+                        "secret now points at {}{}",
+                        value["rewrite"]["host"].as_str().unwrap_or("?"),
+                        if value["rewrite"]["stopped_replication"] == true {
+                            " (replication to the replica secret stopped first)"
+                        } else {
+                            ""
+                        }
+                    ),
+                    "already" => "secret already points at the writer".to_owned(),
+                    "waiting" => format!(
+                        "waiting: {}",
+                        value["rewrite"]["reason"].as_str().unwrap_or("")
+                    ),
+                    _ => format!("ignored: {}", value["reason"].as_str().unwrap_or("")),
+                };
+                (outcome != "rewritten", text)
+            }
+            Err(error) => (false, format!("error: {error}")),
+        };
+        if always_log || !quiet {
+            self.log(STANDBY, format!("secret-rewriter: {text}"));
+        }
+    }
+}
+
+pub(super) fn verdict_text(verdict: &Verdict) -> String {
+    match verdict {
+        Verdict::Ignored { reason } => format!("ignored: {reason}"),
+        Verdict::Reconciled {
+            epoch,
+            decided,
+            steps,
+        } => {
+            let steps: Vec<String> = steps
+                .iter()
+                .map(|s| format!("{} {:?}: {}", s.step, s.state, s.detail))
+                .collect();
+            if steps.is_empty() {
+                return format!("epoch {epoch}: nothing to do");
+            }
+            format!(
+                "epoch {epoch}{}: {}",
+                if *decided { " decided" } else { "" },
+                steps.join("; ")
+            )
+        }
+    }
+}

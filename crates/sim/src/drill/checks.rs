@@ -1,0 +1,418 @@
+//! After the run: read and write RTO, RPO, and the invariants of docs/design.md,
+//! each checked against what the world and the functions did.
+
+use super::*;
+
+impl Drill<'_> {
+    pub(super) fn report(self) -> Report {
+        let target = self.region(self.target());
+        let (world_timeline, facts) = self.sim.with(|w| {
+            let mut timeline = w.timeline.clone();
+            timeline.sort_by_key(|e| e.at_ms);
+            (timeline, WorldFacts::read(w, &self))
+        });
+        let decision = facts.decision.clone();
+        let decided_at = decision.as_ref().map(|d| d.decided_at);
+        let on_target: Option<OffsetDateTime> = self
+            .clients
+            .iter()
+            .map(|c| c.on_target_since)
+            .collect::<Option<Vec<_>>>()
+            .and_then(|times| times.into_iter().max());
+        let ms = |from: OffsetDateTime, to: OffsetDateTime| {
+            i64::try_from((to - from).whole_milliseconds().max(0)).unwrap_or(i64::MAX)
+        };
+        let rto_ms = match (decided_at, on_target) {
+            (Some(from), Some(to)) => Some(ms(from, to)),
+            _ => None,
+        };
+        let outage_ms = match (self.dark_at, on_target) {
+            (Some(from), Some(to)) => Some(ms(from, to)),
+            _ => None,
+        };
+        let (rpo_writes, rpo_ms) = self.rpo(&facts);
+        let write_rto_ms = self.write_rto(&facts);
+        let mut checks = self.checks(&facts, &world_timeline);
+        let all_on_target = on_target.is_some();
+        if rto_ms.is_none() && !(self.scenario.expect_epoch == 0 && all_on_target) {
+            checks.push(Check {
+                name: "clients moved",
+                ok: false,
+                detail: format!("not every client ended on {target}"),
+            });
+        }
+        let steps = decision
+            .as_ref()
+            .map(|d| {
+                d.steps
+                    .iter()
+                    .map(|s| StepSummary {
+                        step: s.name.to_string(),
+                        state: s.state,
+                        duration_ms: s.duration_ms(),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        Report {
+            id: self.scenario.id,
+            scenario: self.scenario.name,
+            summary: self.scenario.summary,
+            seed: self.seed,
+            passed: checks.iter().all(|c| c.ok),
+            rto_ms,
+            outage_ms,
+            rpo_writes,
+            rpo_ms,
+            write_rto_ms,
+            writes_fenced: self.writes_fenced,
+            client_errors: self.client_errors,
+            writes_refused: self.writes_refused,
+            api_calls: facts.api_calls,
+            calls_to_primary: facts.calls_to_primary,
+            final_region: decision
+                .as_ref()
+                .map(|d| d.active_region.to_string())
+                .unwrap_or_else(|| PRIMARY.to_owned()),
+            epoch: decision.as_ref().map_or(0, |d| d.epoch),
+            steps,
+            checks,
+            timeline: world_timeline,
+        }
+    }
+
+    /// Writes a writer acknowledged after its replication cut, less the lag,
+    /// and before it became the writer again: no later writer ever got them.
+    /// The count, and the span from the last safe moment to the last one lost.
+    pub(super) fn rpo(&self, facts: &WorldFacts) -> (Option<u32>, Option<i64>) {
+        if self.scenario.db == Db::None {
+            return (None, None);
+        }
+        let mut lost = 0_u32;
+        let mut window_ms = 0_i64;
+        for (index, (cut, region)) in facts.cuts.iter().enumerate() {
+            let until = facts.cuts.get(index + 1).map(|(t, _)| *t);
+            // A dark writer stopped replicating when it went dark.
+            let cut = match self.dark_at {
+                Some(dark) if region == &self.primary && dark < *cut => dark,
+                _ => *cut,
+            };
+            let last_safe = cut - facts.lag;
+            let gone: Vec<OffsetDateTime> = facts
+                .writes
+                .iter()
+                .filter(|(t, r)| r == region && *t > last_safe && until.is_none_or(|u| *t < u))
+                .map(|(t, _)| *t)
+                .collect();
+            lost += u32::try_from(gone.len()).unwrap_or(u32::MAX);
+            if let Some(last) = gone.iter().max() {
+                window_ms = window_ms
+                    .max(i64::try_from((*last - last_safe).whole_milliseconds()).unwrap_or(0));
+            }
+        }
+        (Some(lost), Some(window_ms))
+    }
+
+    /// From the decision that set the final state to the first write its
+    /// writer acknowledged.
+    pub(super) fn write_rto(&self, facts: &WorldFacts) -> Option<i64> {
+        let decision = facts.decision.as_ref()?;
+        if self.scenario.db == Db::None || decision.epoch == 0 {
+            return None;
+        }
+        let first = facts
+            .writes
+            .iter()
+            .filter(|(t, r)| *t >= decision.decided_at && r == &decision.active_region)
+            .map(|(t, _)| *t)
+            .min()?;
+        i64::try_from((first - decision.decided_at).whole_milliseconds()).ok()
+    }
+
+    pub(super) fn checks(&self, facts: &WorldFacts, timeline: &[Entry]) -> Vec<Check> {
+        let target = self.region(self.target());
+        let to_standby = self.target() == Side::Standby;
+        let mut checks = Vec::new();
+        let mut check = |name: &'static str, ok: bool, detail: String| {
+            checks.push(Check { name, ok, detail });
+        };
+        let decision = facts.decision.as_ref();
+        check(
+            "one decision, converged",
+            decision.map_or(
+                // Nothing decided: right only if nothing was to be.
+                self.scenario.expect_epoch == 0 && target == self.primary,
+                |d| d.active_region == target && d.epoch == self.scenario.expect_epoch,
+            ),
+            format!(
+                "expected epoch {} on {target}, record says {}",
+                self.scenario.expect_epoch,
+                decision.map_or("nothing".to_owned(), |d| format!(
+                    "epoch {} on {}",
+                    d.epoch, d.active_region
+                ))
+            ),
+        );
+        check(
+            "epochs only grow",
+            facts.epochs_grow,
+            "the current decision's epoch never went down".into(),
+        );
+        check(
+            "no automatic failback",
+            facts.failbacks_by_operators,
+            "every decision for the primary was an operator's".into(),
+        );
+        let on_failover = self
+            .calls_to_primary_on_failover
+            .unwrap_or(facts.calls_to_primary);
+        check(
+            "nothing on the failover path calls the primary Region",
+            on_failover == 0,
+            format!(
+                "{on_failover} calls to {PRIMARY} services before any failback or re-protect \
+                 (ARC's cluster endpoints aside)"
+            ),
+        );
+        let dns = self.dns_answer();
+        check(
+            "traffic on the target",
+            dns == self.target(),
+            format!("Route 53 answers {}", self.region(dns)),
+        );
+        if let Some(value) = facts.stop_value {
+            let want = if to_standby { 1.0 } else { 0.0 };
+            check(
+                "STOP metric",
+                (value - want).abs() < f64::EPSILON,
+                format!("last value {value}, want {want}"),
+            );
+        }
+        if self.scenario.path.has_arc() {
+            let want = if to_standby {
+                (ControlState::Off, ControlState::On)
+            } else {
+                (ControlState::On, ControlState::Off)
+            };
+            check(
+                "routing controls",
+                facts.controls == Some(want),
+                format!("primary/standby {:?}, want {want:?}", facts.controls),
+            );
+        }
+        if self.scenario.db != Db::None {
+            self.data_checks(facts, &mut check);
+        }
+        if to_standby {
+            check(
+                "standby capacity raised and InService",
+                facts.group.is_some_and(|g| g.desired >= 4 && g.max >= 8) && facts.in_service >= 4,
+                format!(
+                    "group {:?}, {} instances InService",
+                    facts.group, facts.in_service
+                ),
+            );
+        }
+        let expected = self.scenario.expect_answers;
+        check(
+            "operator answers",
+            self.answers == expected,
+            format!("got {:?}, expected {expected:?}", self.answers),
+        );
+        if matches!(
+            self.scenario.script.first(),
+            Some((_, Action::PressTogether(..)))
+        ) {
+            check(
+                "one press decides",
+                self.decided_presses == 1,
+                format!("{} presses made a new decision", self.decided_presses),
+            );
+        }
+        let leaked = timeline.iter().any(|e| e.event.contains(DB_PASSWORD))
+            || self.outputs.iter().any(|o| o.contains(DB_PASSWORD));
+        check(
+            "secrets stay secret",
+            !leaked,
+            "the database password is in no timeline line and no answer".into(),
+        );
+        checks
+    }
+}
+
+impl Drill<'_> {
+    /// The data tier's invariants (docs/design.md, "Invariants").
+    pub(super) fn data_checks(
+        &self,
+        facts: &WorldFacts,
+        check: &mut impl FnMut(&'static str, bool, String),
+    ) {
+        let target = self.region(self.target());
+        let expected_moves = self.scenario.expect_writer_moves;
+        check(
+            "writer moves",
+            facts.writer_moves == expected_moves,
+            format!(
+                "{} promotion(s) or global writer move(s), expected {expected_moves}",
+                facts.writer_moves
+            ),
+        );
+        if expected_moves > 0 {
+            check(
+                "database writer in the target Region",
+                facts.writer_region.as_ref() == Some(&target),
+                format!(
+                    "the writer is in {:?}",
+                    facts.writer_region.as_ref().map(Region::as_str)
+                ),
+            );
+            check(
+                "secret points at the new writer",
+                facts
+                    .secret_hosts
+                    .iter()
+                    .all(|h| h.contains(target.as_str())),
+                format!("hosts {:?}", facts.secret_hosts),
+            );
+        }
+        // "Never two writers": every change of the Region whose database
+        // acknowledged writes is one writer move; none goes back and forth.
+        let mut switches = 0;
+        for pair in facts.writes.windows(2) {
+            if pair[0].1 != pair[1].1 {
+                switches += 1;
+            }
+        }
+        check(
+            "never two writers",
+            switches <= facts.writer_moves,
+            format!(
+                "acknowledged writes changed Region {switches} time(s) over {} writer move(s)",
+                facts.writer_moves
+            ),
+        );
+        let (lost, _) = self.rpo(facts);
+        let planned = !self
+            .scenario
+            .script
+            .iter()
+            .any(|(_, a)| matches!(a, Action::Dark(_, true)));
+        if planned {
+            check(
+                "no acknowledged write lost (planned)",
+                lost == Some(0),
+                format!("{lost:?} acknowledged write(s) lost"),
+            );
+        }
+        if expected_moves > 0 {
+            check(
+                "write RTO measured",
+                self.write_rto(facts).is_some(),
+                "the new writer acknowledged a write after the decision".into(),
+            );
+        }
+        if let Some(protected) = self.scenario.expect_protected {
+            check(
+                "data tier protection",
+                facts.protected == protected,
+                format!("protected: {}, expected {protected}", facts.protected),
+            );
+        }
+    }
+}
+
+/// What the checks need from the world, read once under its lock.
+pub(super) struct WorldFacts {
+    decision: Option<Decision>,
+    epochs_grow: bool,
+    failbacks_by_operators: bool,
+    calls_to_primary: u32,
+    api_calls: u32,
+    stop_value: Option<f64>,
+    controls: Option<(ControlState, ControlState)>,
+    writer_moves: u32,
+    writer_region: Option<Region>,
+    /// The host each Region's secret names, the target's last.
+    secret_hosts: Vec<String>,
+    group: Option<GroupCapacity>,
+    in_service: usize,
+    pub(super) writes: Vec<(OffsetDateTime, Region)>,
+    cuts: Vec<(OffsetDateTime, Region)>,
+    lag: Duration,
+    protected: bool,
+}
+
+impl WorldFacts {
+    pub(super) fn read(w: &World, drill: &Drill<'_>) -> Self {
+        let history = w.parameters.get(SERVICE).cloned().unwrap_or_default();
+        let mut epochs_grow = true;
+        let mut last = 0;
+        for end in 1..=history.len() {
+            let epoch = Decision::current(&history[..end]).map_or(0, |d| d.epoch);
+            epochs_grow &= epoch >= last;
+            last = epoch;
+        }
+        let failbacks_by_operators = history
+            .iter()
+            .filter(|d| d.epoch > 0 && d.active_region == w.primary)
+            .all(|d| d.actor.starts_with("cognito:"));
+        let calls_to_primary = w.calls_to(&w.primary);
+        let writer_region = match drill.scenario.db {
+            // The writer the record names, if RDS agrees it takes writes.
+            Db::RdsReplica => match Decision::current(&history).and_then(|d| d.data.writer.clone())
+            {
+                Some(writer) => w
+                    .instances
+                    .get(&writer.id)
+                    .filter(|i| i.region == writer.region && i.writable())
+                    .map(|i| i.region.clone()),
+                None => Some(w.primary.clone()),
+            },
+            Db::AuroraGlobal => w
+                .global
+                .as_ref()
+                .and_then(|g| g.writer_cluster_arn.as_deref())
+                .and_then(|arn| arn.split(':').nth(3))
+                .and_then(|r| r.parse().ok()),
+            Db::None => None,
+        };
+        let to_standby = Decision::current(&history).is_some_and(|d| d.active_region == w.standby);
+        let regions: Vec<&Region> = if to_standby {
+            vec![&w.standby]
+        } else {
+            vec![&w.primary, &w.standby]
+        };
+        let secret_hosts = regions
+            .into_iter()
+            .map(|region| {
+                w.secrets
+                    .get(&(region.clone(), SECRET_ID.to_owned()))
+                    .and_then(|s| s.versions.last())
+                    .and_then(|(_, v)| serde_json::from_str::<Value>(v.expose()).ok())
+                    .and_then(|v| v["host"].as_str().map(str::to_owned))
+                    .unwrap_or_default()
+            })
+            .collect();
+        WorldFacts {
+            decision: Decision::current(&history).cloned(),
+            epochs_grow,
+            failbacks_by_operators,
+            calls_to_primary,
+            api_calls: w.total_calls(),
+            stop_value: w.stop_metric.last().map(|(_, v)| *v),
+            controls: match (w.controls.get(PRIMARY_CTL), w.controls.get(STANDBY_CTL)) {
+                (Some(p), Some(s)) => Some((*p, *s)),
+                _ => None,
+            },
+            writer_moves: w.writer_moves,
+            writer_region,
+            secret_hosts,
+            group: w.groups.get("orders-web").copied(),
+            in_service: w.instances_ready_at.iter().filter(|t| **t <= w.now).count(),
+            writes: w.writes.clone(),
+            cuts: w.cuts.clone(),
+            lag: w.replication_lag,
+            protected: Decision::current(&history).is_none_or(|d| d.data.protected),
+        }
+    }
+}

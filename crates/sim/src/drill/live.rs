@@ -1,0 +1,116 @@
+//! `stopctl local`: the same world running open-ended, answering HTTP.
+
+use super::*;
+
+/// The world running open-ended, for `stopctl local`: time moves when told,
+/// the operator API and the demo endpoint answer HTTP requests.
+pub struct Live {
+    drill: Drill<'static>,
+}
+
+impl Live {
+    /// Both switches, an RDS replica, an Auto Scaling group; no script.
+    pub fn new(seed: u64, cooldown_s: u32) -> Result<Self, String> {
+        let scenario = Scenario {
+            id: 0,
+            name: "local",
+            summary: "the world, live",
+            path: Path::Arc,
+            db: Db::RdsReplica,
+            auto_failover: false,
+            canary: false,
+            secret_replicated: false,
+            cooldown_s,
+            sns: Default::default(),
+            script: Vec::new(),
+            horizon_s: i64::from(u32::MAX),
+            expect_region: Side::Standby,
+            expect_epoch: 1,
+            expect_answers: &[],
+            expect_writer_moves: 0,
+            expect_protected: None,
+        };
+        let scenario: &'static Scenario = Box::leak(Box::new(scenario));
+        Ok(Live {
+            drill: Drill::new(scenario, seed, crate::topology::TEMPLATE)?,
+        })
+    }
+
+    pub fn now(&self) -> OffsetDateTime {
+        self.drill.now()
+    }
+
+    /// Moves the virtual clock on by `by`, running everything due.
+    pub async fn advance(&mut self, by: Duration) {
+        let until = self.drill.now() + by;
+        self.drill.run_until(until).await;
+    }
+
+    /// Timeline lines from the `from`-th on.
+    pub fn timeline_from(&self, from: usize) -> Vec<Entry> {
+        self.drill.sim.with(|w| {
+            w.timeline
+                .get(from..)
+                .map(<[Entry]>::to_vec)
+                .unwrap_or_default()
+        })
+    }
+
+    /// One request to the operator API, as a Lambda invocation with its timeout.
+    pub async fn operator_api(&mut self, request: Request) -> lambda_http::Response<Body> {
+        self.drill.start_invocation();
+        let response = failover_trigger::handle(&self.drill.trigger, request).await;
+        if self.drill.end_invocation() {
+            return stop_http::error(
+                lambda_http::http::StatusCode::GATEWAY_TIMEOUT,
+                "timeout",
+                "the function timed out",
+            );
+        }
+        response
+    }
+
+    /// One request to the failover name: Route 53's answer decides which
+    /// Region's `region-info` serves it.
+    pub async fn demo_api(&mut self, request: Request) -> lambda_http::Response<Body> {
+        let side = self.drill.dns_answer();
+        let region = self.drill.region(side);
+        if self.drill.sim.with(|w| w.dark.contains(&region)) {
+            return stop_http::error(
+                lambda_http::http::StatusCode::SERVICE_UNAVAILABLE,
+                "region_dark",
+                format!("{region} does not answer"),
+            );
+        }
+        if request.method() == Method::POST && stop_http::route_path(&request) == "/write" {
+            let now = self.drill.now();
+            return self.drill.write_through(side, request, now).await;
+        }
+        let app = match side {
+            Side::Primary => &self.drill.info_primary,
+            Side::Standby => &self.drill.info_standby,
+        };
+        region_info::handle(app, request).await
+    }
+
+    /// Acknowledged writes by Region so far, and how many of them no later
+    /// writer has (the RPO, as the drill counts it).
+    pub fn writes(&self) -> (Vec<(String, usize)>, Option<u32>) {
+        let facts = self.drill.sim.with(|w| WorldFacts::read(w, &self.drill));
+        let mut by_region: BTreeMap<String, usize> = BTreeMap::new();
+        for (_, region) in &facts.writes {
+            *by_region.entry(region.to_string()).or_default() += 1;
+        }
+        (by_region.into_iter().collect(), self.drill.rpo(&facts).0)
+    }
+
+    /// Turns a Region dark or back.
+    pub async fn set_dark(&mut self, primary: bool, dark: bool) {
+        let side = if primary {
+            Side::Primary
+        } else {
+            Side::Standby
+        };
+        self.drill.act(Action::Dark(side, dark)).await;
+    }
+}

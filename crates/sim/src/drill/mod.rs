@@ -1,0 +1,661 @@
+//! Runs one scenario: the real handlers of the four functions against the
+//! simulated world, driven by an event queue on the virtual clock, then checks
+//! the invariants of docs/design.md and measures read and write RTO and RPO.
+//!
+//! This file holds the run itself (the event loop and the scripted actions);
+//! [`setup`] the world and the configuration a scenario starts from,
+//! [`clients`] the clients' reads and writes, [`aws`] AWS's behaviour around
+//! the functions and their invocations, [`checks`] the measures and the
+//! invariants, [`live`] the open-ended world of `stopctl local`.
+
+use std::collections::{BTreeMap, HashMap};
+
+use failover_trigger::App as TriggerApp;
+use lambda_http::http::{Method, Request as HttpRequest};
+use lambda_http::{Body, Request};
+use replica_promoter::App as PromoterApp;
+use secret_rewriter::App as RewriterApp;
+use serde::Serialize;
+use serde_json::{Value, json};
+use stop_core::Config;
+use stop_core::config::Region;
+use stop_core::decision::{Decision, Mode, StepState};
+use stop_core::operator::Direction;
+use stop_core::ports::{
+    AlarmState, ControlState, GlobalClusterStatus, GroupCapacity, ReplicaStatus, Sensitive,
+};
+use stop_core::promoter::Verdict;
+use stop_core::switches::RetryPolicy;
+use time::{Duration, OffsetDateTime};
+
+use crate::events::{self, ACCOUNT};
+use crate::model;
+use crate::ports::*;
+use crate::scenario::{Action, Db, Path, Scenario, Side};
+use crate::topology::{Guard, Topology};
+use crate::world::{EndpointHealth, Entry, Sim, SimClock, SimInstance, SimSecret, World};
+
+mod aws;
+mod checks;
+mod clients;
+mod live;
+mod setup;
+
+use checks::WorldFacts;
+pub use live::Live;
+pub use setup::standby_config;
+use setup::{initial_world, region_info_config};
+
+pub const PRIMARY: &str = "us-east-1";
+pub const STANDBY: &str = "us-west-2";
+const SERVICE: &str = "orders";
+const ALARM: &str = "orders-stop-failover";
+const PRIMARY_CTL: &str =
+    "arn:aws:route53-recovery-control::111122223333:controlpanel/sim/routingcontrol/primary";
+const STANDBY_CTL: &str =
+    "arn:aws:route53-recovery-control::111122223333:controlpanel/sim/routingcontrol/standby";
+/// The primary Region's first: a dark primary takes its endpoint with it.
+const ARC_REGIONS: [&str; model::ARC_ENDPOINTS] = [
+    PRIMARY,
+    STANDBY,
+    "eu-west-1",
+    "ap-southeast-2",
+    "ap-northeast-1",
+];
+const SECRET_ID: &str = "orders/db";
+/// In the secret, never to be seen in a log, a timeline or an answer.
+pub const DB_PASSWORD: &str = "sim-password-must-never-be-printed";
+const CLIENTS: usize = 6;
+const CLIENT_EVERY_MS: i64 = 2_000;
+
+/// One invariant or expectation, checked after the run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Check {
+    pub name: &'static str,
+    pub ok: bool,
+    pub detail: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StepSummary {
+    pub step: String,
+    pub state: StepState,
+    pub duration_ms: Option<i128>,
+}
+
+/// What a scenario did, measured.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Report {
+    pub id: u8,
+    pub scenario: &'static str,
+    pub summary: &'static str,
+    pub seed: u64,
+    pub passed: bool,
+    /// From the decision that set the final state to the moment the last
+    /// client got its first answer from the target Region (and kept getting them).
+    pub rto_ms: Option<i64>,
+    /// From the fault (the primary going dark) to the same moment.
+    pub outage_ms: Option<i64>,
+    /// Writes a writer acknowledged that no later writer ever got.
+    pub rpo_writes: Option<u32>,
+    /// The span of those writes: from the last safe moment (the replication
+    /// cut less the lag) to the last write lost.
+    pub rpo_ms: Option<i64>,
+    /// From the decision to the first write the new writer acknowledged.
+    pub write_rto_ms: Option<i64>,
+    /// Writes the fence refused during the move (503, retried by clients).
+    pub writes_fenced: u32,
+    pub client_errors: u32,
+    pub writes_refused: u32,
+    pub api_calls: u32,
+    pub calls_to_primary: u32,
+    pub final_region: String,
+    pub epoch: u64,
+    pub steps: Vec<StepSummary>,
+    pub checks: Vec<Check>,
+    pub timeline: Vec<Entry>,
+}
+
+type Trigger = TriggerApp<SimDecisionStore, SimStopSwitch, SimRoutingControls, SimClock>;
+type Promoter = PromoterApp<SimDecisionStore, SimDatabase, SimCapacity, SimStopSwitch, SimClock>;
+type Rewriter = RewriterApp<SimDecisionStore, SimDatabase, SimSecrets, SimClock>;
+type Info = region_info::App<SimSecrets, SimDecisionStore, SimClock>;
+
+#[derive(Debug)]
+enum Ev {
+    Action(usize),
+    Client(usize),
+    AlarmEvaluation,
+    HealthCheck,
+    StandbyHealthCheck,
+    Canary,
+    Promoter {
+        message: String,
+        sent: OffsetDateTime,
+        attempt: usize,
+    },
+    Rewriter(Value),
+    RewriterSchedule,
+    PromoterSchedule,
+}
+
+#[derive(Debug, Default, Clone)]
+struct Client {
+    resolved: Option<(Side, OffsetDateTime)>,
+    /// The start of the current unbroken run of answers from the target.
+    on_target_since: Option<OffsetDateTime>,
+}
+
+/// The run of one scenario.
+struct Drill<'s> {
+    scenario: &'s Scenario,
+    seed: u64,
+    sim: Sim,
+    primary: Region,
+    standby: Region,
+    queue: BTreeMap<(OffsetDateTime, u64), Ev>,
+    seq: u64,
+    end: OffsetDateTime,
+    trigger: Trigger,
+    promoter: Promoter,
+    rewriter: Rewriter,
+    info_primary: Info,
+    info_standby: Info,
+    clients: Vec<Client>,
+    /// How the template wires the primary record's health check.
+    topology: Topology,
+    primary_record_healthy: bool,
+    standby_failures: u32,
+    canary_failures: u32,
+    canary_tripped: bool,
+    dark_at: Option<OffsetDateTime>,
+    /// Writes the fence refused (503, retried: unavailability, not loss).
+    writes_fenced: u32,
+    /// Writes the fence let through that the database refused.
+    writes_refused: u32,
+    /// Calls to the primary Region before anything but a failover (a
+    /// re-protect or a failback) may touch it.
+    calls_to_primary_on_failover: Option<u32>,
+    last_schedule_text: String,
+    client_errors: u32,
+    answers: Vec<u16>,
+    decided_presses: u32,
+    late_sent: bool,
+    /// Everything the functions answered, to prove no secret is in it.
+    outputs: Vec<String>,
+}
+
+fn text_of(body: &Body) -> String {
+    match body {
+        Body::Text(text) => text.clone(),
+        Body::Binary(bytes) => String::from_utf8_lossy(bytes).into_owned(),
+        _ => String::new(),
+    }
+}
+
+impl<'s> Drill<'s> {
+    fn new(scenario: &'s Scenario, seed: u64, template: &str) -> Result<Self, String> {
+        let topology = Topology::read(template, scenario.path.has_arc())?;
+        let primary: Region = PRIMARY.parse::<Region>().map_err(|e| e.to_string())?;
+        let standby: Region = STANDBY.parse::<Region>().map_err(|e| e.to_string())?;
+        let sim = Sim::new(initial_world(scenario, seed, &primary, &standby));
+        let config = standby_config(scenario)?;
+        let at = |region: &Region| Bound::new(&sim, region);
+        let clock = SimClock(sim.clone());
+        let info = |region: &str, role: &str, peer: &str| -> Result<Info, String> {
+            let config = region_info_config(region, role, peer)?;
+            // The fence reads the record where it lives, in the standby.
+            let fence = stop_core::fence::Fence::new(
+                SimDecisionStore(at(config.standby_region())),
+                clock.clone(),
+                SERVICE,
+                config.region.clone(),
+                config.primary_region().clone(),
+            );
+            Ok(region_info::App {
+                info: region_info::RegionInfo::from_config(&config),
+                writer: None,
+                fence,
+            })
+        };
+        let start = sim.now();
+        let mut drill = Drill {
+            scenario,
+            seed,
+            trigger: TriggerApp {
+                config: config.clone(),
+                decisions: SimDecisionStore(at(&standby)),
+                stop: SimStopSwitch(at(&standby)),
+                controls: SimRoutingControls(sim.clone()),
+                clock: clock.clone(),
+                retry: RetryPolicy::default(),
+            },
+            promoter: PromoterApp {
+                config: config.clone(),
+                decisions: SimDecisionStore(at(&standby)),
+                database: SimDatabase(at(&standby)),
+                peer_database: SimDatabase(at(&primary)),
+                capacity: SimCapacity(at(&standby)),
+                stop: SimStopSwitch(at(&standby)),
+                clock: clock.clone(),
+            },
+            rewriter: RewriterApp {
+                config,
+                decisions: SimDecisionStore(at(&standby)),
+                database: SimDatabase(at(&standby)),
+                secrets: SimSecrets(at(&standby)),
+                peer_database: SimDatabase(at(&primary)),
+                peer_secrets: SimSecrets(at(&primary)),
+                clock: clock.clone(),
+            },
+            info_primary: info(PRIMARY, "PRIMARY", STANDBY)?,
+            info_standby: info(STANDBY, "SECONDARY", PRIMARY)?,
+            sim,
+            primary,
+            standby,
+            queue: BTreeMap::new(),
+            seq: 0,
+            end: start + Duration::seconds(scenario.horizon_s),
+            clients: vec![Client::default(); CLIENTS],
+            topology,
+            primary_record_healthy: true,
+            standby_failures: 0,
+            canary_failures: 0,
+            canary_tripped: false,
+            dark_at: None,
+            writes_fenced: 0,
+            writes_refused: 0,
+            calls_to_primary_on_failover: None,
+            last_schedule_text: String::new(),
+            client_errors: 0,
+            answers: Vec::new(),
+            decided_presses: 0,
+            late_sent: false,
+            outputs: Vec::new(),
+        };
+        for (index, (at_s, _)) in scenario.script.iter().enumerate() {
+            drill.schedule(start + Duration::seconds(*at_s), Ev::Action(index));
+        }
+        for client in 0..CLIENTS {
+            let offset = CLIENT_EVERY_MS * i64::try_from(client).unwrap_or(0)
+                / i64::try_from(CLIENTS).unwrap_or(1);
+            drill.schedule(start + Duration::milliseconds(offset), Ev::Client(client));
+            // Each client looked the name up at some point in the last TTL.
+            let expires = start + drill.sim.with(|w| w.draw_s(1..=model::DNS_TTL_S));
+            drill.clients[client].resolved = Some((Side::Primary, expires));
+        }
+        let first_evaluation = Duration::seconds(model::ALARM_PERIOD_S)
+            + drill
+                .sim
+                .with(|w| w.draw_s(model::ALARM_EVALUATION_DELAY_S));
+        drill.schedule(start + first_evaluation, Ev::AlarmEvaluation);
+        drill.schedule(start + Duration::seconds(5), Ev::HealthCheck);
+        drill.schedule(start + Duration::seconds(7), Ev::StandbyHealthCheck);
+        drill.schedule(
+            start + Duration::seconds(model::REWRITER_SCHEDULE_S),
+            Ev::RewriterSchedule,
+        );
+        drill.schedule(
+            start + Duration::seconds(model::PROMOTER_SCHEDULE_S) + Duration::milliseconds(500),
+            Ev::PromoterSchedule,
+        );
+        if scenario.canary {
+            drill.schedule(start + Duration::seconds(30), Ev::Canary);
+        }
+        Ok(drill)
+    }
+
+    fn schedule(&mut self, at: OffsetDateTime, event: Ev) {
+        self.seq += 1;
+        self.queue.insert((at, self.seq), event);
+    }
+
+    fn now(&self) -> OffsetDateTime {
+        self.sim.now()
+    }
+
+    fn log(&self, region: &str, event: impl Into<String>) {
+        self.sim.log(region, event);
+    }
+
+    fn target(&self) -> Side {
+        self.scenario.expect_region
+    }
+
+    async fn run(mut self) -> Report {
+        self.run_until(self.end).await;
+        self.report()
+    }
+
+    /// Handles every event due by `until`, then moves the clock there.
+    async fn run_until(&mut self, until: OffsetDateTime) {
+        while let Some(entry) = self.queue.first_entry() {
+            let (at, _) = *entry.key();
+            if at > until {
+                break;
+            }
+            let event = entry.remove();
+            // An event due while a handler was busy runs when it is done.
+            self.sim.with(|w| w.now = w.now.max(at));
+            self.settle();
+            self.on(event).await;
+        }
+        self.sim.with(|w| w.now = w.now.max(until));
+        self.settle();
+    }
+
+    async fn on(&mut self, event: Ev) {
+        match event {
+            Ev::Action(index) => {
+                let action = self.scenario.script[index].1.clone();
+                self.act(action).await;
+            }
+            Ev::Client(index) => {
+                self.client_request(index).await;
+                self.schedule(
+                    self.now() + Duration::milliseconds(CLIENT_EVERY_MS),
+                    Ev::Client(index),
+                );
+            }
+            Ev::AlarmEvaluation => {
+                self.evaluate_alarm();
+                let next = Duration::seconds(model::ALARM_PERIOD_S);
+                self.schedule(self.now() + next, Ev::AlarmEvaluation);
+            }
+            Ev::HealthCheck => {
+                self.check_primary_record();
+                let range = match self.scenario.path {
+                    Path::Stop => model::METRIC_CHECK_LAG_S,
+                    Path::Arc | Path::ArcOnly => model::CONTROL_CHECK_LAG_S,
+                };
+                let next = self.sim.with(|w| w.draw_s(range));
+                self.schedule(self.now() + next, Ev::HealthCheck);
+            }
+            Ev::StandbyHealthCheck => {
+                let dark = self.sim.with(|w| w.dark.contains(&w.standby));
+                self.standby_failures = if dark { self.standby_failures + 1 } else { 0 };
+                let next = Duration::seconds(model::HEALTH_CHECK_INTERVAL_S);
+                self.schedule(self.now() + next, Ev::StandbyHealthCheck);
+            }
+            Ev::Canary => {
+                self.canary().await;
+                self.schedule(self.now() + Duration::seconds(60), Ev::Canary);
+            }
+            Ev::Promoter {
+                message,
+                sent,
+                attempt,
+            } => self.invoke_promoter(message, sent, attempt).await,
+            Ev::Rewriter(payload) => self.invoke_rewriter(payload, true).await,
+            Ev::RewriterSchedule => {
+                let payload = json!({"detail-type": "Scheduled Event", "source": "aws.events"});
+                self.invoke_rewriter(payload, false).await;
+                let next = Duration::seconds(model::REWRITER_SCHEDULE_S);
+                self.schedule(self.now() + next, Ev::RewriterSchedule);
+            }
+            Ev::PromoterSchedule => {
+                self.invoke_promoter_schedule().await;
+                let next = Duration::seconds(model::PROMOTER_SCHEDULE_S);
+                self.schedule(self.now() + next, Ev::PromoterSchedule);
+            }
+        }
+    }
+
+    async fn act(&mut self, action: Action) {
+        match action {
+            Action::Press {
+                actor,
+                direction,
+                mode,
+            } => {
+                if direction == Direction::Failback {
+                    self.failover_leg_over();
+                }
+                let request = self.press_request(actor, direction, mode);
+                self.start_invocation();
+                let response = failover_trigger::handle(&self.trigger, request).await;
+                self.finish_press(actor, direction, response);
+            }
+            Action::PressTogether((a, a_dir), (b, b_dir)) => {
+                let first = self.press_request(a, a_dir, Mode::Graceful);
+                let second = self.press_request(b, b_dir, Mode::Graceful);
+                self.start_invocation();
+                let (ra, rb) = tokio::join!(
+                    failover_trigger::handle(&self.trigger, first),
+                    failover_trigger::handle(&self.trigger, second)
+                );
+                self.finish_press(a, a_dir, ra);
+                self.finish_press(b, b_dir, rb);
+            }
+            Action::Dark(side, dark) => {
+                let region = self.region(side);
+                self.sim.with(|w| {
+                    if dark {
+                        w.dark.insert(region.clone());
+                    } else {
+                        w.dark.remove(&region);
+                    }
+                });
+                if dark && side == Side::Primary {
+                    self.dark_at.get_or_insert(self.now());
+                }
+                let what = if dark {
+                    "goes dark: every call to it fails"
+                } else {
+                    "is back"
+                };
+                self.log(region.as_str(), format!("the Region {what}"));
+            }
+            Action::ArcEndpoints { count, health } => {
+                self.sim.with(|w| {
+                    for (index, (_, state)) in w.arc_endpoints.values_mut().enumerate() {
+                        *state = if index < count {
+                            health
+                        } else {
+                            EndpointHealth::Up
+                        };
+                    }
+                });
+                let text = match health {
+                    EndpointHealth::Up => "every ARC endpoint answers again".to_owned(),
+                    other => format!(
+                        "{count} of {} ARC endpoints {other:?}",
+                        model::ARC_ENDPOINTS
+                    ),
+                };
+                self.log("global", text);
+            }
+            Action::Reprotect { actor } => {
+                self.failover_leg_over();
+                let body = json!({"reason": format!("drill: {}", self.scenario.name)});
+                let request = stop_http::proxy_request(
+                    "POST",
+                    "/reprotect",
+                    None,
+                    Some("application/json"),
+                    body.to_string().as_bytes(),
+                    Some(actor),
+                )
+                .unwrap_or_default();
+                self.start_invocation();
+                let response = failover_trigger::handle(&self.trigger, request).await;
+                let _ = self.end_invocation();
+                let status = response.status().as_u16();
+                self.answers.push(status);
+                let body = events::body_json(response.body());
+                self.outputs.push(text_of(response.body()));
+                let detail = if status == 200 {
+                    if body["requested"] == true {
+                        "re-protect requested".to_owned()
+                    } else {
+                        "already protected or already requested".to_owned()
+                    }
+                } else {
+                    body["error"]["message"].as_str().unwrap_or("").to_owned()
+                };
+                self.log(
+                    STANDBY,
+                    format!("failover-trigger ({actor} pressed re-protect): {status} {detail}"),
+                );
+            }
+            Action::SetAlarmState => {
+                // `aws cloudwatch set-alarm-state`: the state and its SNS
+                // notification change; the metric's data does not, and
+                // neither does Route 53, which reads the data.
+                let old = self
+                    .sim
+                    .with(|w| std::mem::replace(&mut w.alarm, AlarmState::Alarm));
+                self.log(
+                    STANDBY,
+                    format!("someone ran set-alarm-state on {ALARM}: ALARM by hand, no datapoint"),
+                );
+                self.notify_alarm(old, AlarmState::Alarm, "set by hand (SetAlarmState)");
+            }
+            Action::Fail(api, errors) => {
+                let count = errors.len();
+                let first = errors.first().map(ToString::to_string).unwrap_or_default();
+                self.sim.with(|w| w.fail_next(api, errors));
+                self.log(
+                    "global",
+                    format!("the next {count} {api} call(s) fail: {first}"),
+                );
+            }
+        }
+    }
+
+    fn region(&self, side: Side) -> Region {
+        match side {
+            Side::Primary => self.primary.clone(),
+            Side::Standby => self.standby.clone(),
+        }
+    }
+
+    fn press_request(&self, actor: &str, direction: Direction, mode: Mode) -> Request {
+        let path = match direction {
+            Direction::Failover => "/failover",
+            Direction::Failback => "/failback",
+        };
+        let mode = match mode {
+            Mode::Graceful => "graceful",
+            Mode::Ungraceful => "ungraceful",
+        };
+        let body = json!({"reason": format!("drill: {}", self.scenario.name), "mode": mode});
+        stop_http::proxy_request(
+            "POST",
+            path,
+            None,
+            Some("application/json"),
+            body.to_string().as_bytes(),
+            Some(actor),
+        )
+        .unwrap_or_default()
+    }
+
+    /// Arms the invocation's Lambda timeout: past it, every call fails.
+    fn start_invocation(&self) {
+        self.sim.with(|w| {
+            w.deadline = Some(w.now + Duration::seconds(model::TRIGGER_TIMEOUT_S));
+            w.timed_out = false;
+        });
+    }
+
+    /// Ends the invocation; `true` when Lambda killed it at its timeout.
+    fn end_invocation(&self) -> bool {
+        self.sim.with(|w| {
+            let deadline = w.deadline.take();
+            let timed_out = std::mem::take(&mut w.timed_out);
+            // Lambda ends the function at its timeout, not when the call it
+            // was stuck in would have given up.
+            if let Some(deadline) = deadline.filter(|_| timed_out) {
+                w.now = w.now.min(deadline);
+            }
+            timed_out
+        })
+    }
+
+    fn finish_press(
+        &mut self,
+        actor: &str,
+        direction: Direction,
+        response: lambda_http::Response<Body>,
+    ) {
+        let timed_out = self.end_invocation();
+        let what = format!("{direction:?}").to_lowercase();
+        if timed_out {
+            self.answers.push(504);
+            self.log(
+                STANDBY,
+                format!(
+                    "failover-trigger ({actor} pressed {what}): timed out after {} s; Lambda ended it mid-runbook",
+                    model::TRIGGER_TIMEOUT_S
+                ),
+            );
+            return;
+        }
+        let status = response.status().as_u16();
+        self.answers.push(status);
+        let body = events::body_json(response.body());
+        self.outputs.push(text_of(response.body()));
+        let detail = if status == 200 {
+            if body["decided"] == true {
+                self.decided_presses += 1;
+            }
+            format!(
+                "epoch {} → {}{}{}",
+                body["decision"]["epoch"],
+                body["decision"]["active_region"].as_str().unwrap_or("?"),
+                if body["decided"] == true {
+                    ", decided"
+                } else {
+                    ""
+                },
+                if body["superseded"] == true {
+                    ", superseded by a concurrent press"
+                } else {
+                    ""
+                }
+            )
+        } else {
+            body["error"]["message"].as_str().unwrap_or("").to_owned()
+        };
+        self.log(
+            STANDBY,
+            format!("failover-trigger ({actor} pressed {what}): {status} {detail}"),
+        );
+    }
+
+    /// From now on a call to the primary Region is allowed: a failback or a
+    /// re-protect, both made with it healthy. The failover legs before made
+    /// none; remember how many they made.
+    fn failover_leg_over(&mut self) {
+        if self.calls_to_primary_on_failover.is_none() {
+            let calls = self.sim.with(|w| w.calls_to(&w.primary));
+            self.calls_to_primary_on_failover = Some(calls);
+        }
+    }
+}
+
+/// Runs one scenario with `seed`. The same seed gives the same report.
+pub async fn run(scenario: &Scenario, seed: u64) -> Result<Report, String> {
+    run_with_template(scenario, seed, crate::topology::TEMPLATE).await
+}
+
+/// Runs one scenario in a world wired by `template` instead of the deployed one.
+pub async fn run_with_template(
+    scenario: &Scenario,
+    seed: u64,
+    template: &str,
+) -> Result<Report, String> {
+    Ok(Drill::new(scenario, seed, template)?.run().await)
+}
+
+/// Runs scenarios one after another on a current-thread runtime.
+pub fn run_all(scenarios: &[Scenario], seed: u64) -> Result<Vec<Report>, String> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .map_err(|e| e.to_string())?;
+    scenarios
+        .iter()
+        .map(|s| runtime.block_on(run(s, seed)))
+        .collect()
+}
