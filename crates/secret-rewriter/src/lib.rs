@@ -64,10 +64,13 @@ pub fn trigger(payload: &Value, config: &Config) -> Trigger {
         let Ok(event) = serde_json::from_str::<RdsEvent>(&record.sns.message) else {
             continue;
         };
+        // A global resource's ARN has no Region (`arn:aws:rds::…:global-cluster:…`):
+        // it belongs to every Region of the pair.
+        // <https://docs.aws.amazon.com/IAM/latest/UserGuide/reference-arns.html>
         let in_region = event
             .source_arn
             .as_deref()
-            .is_none_or(|arn| arn.contains(&own_region));
+            .is_none_or(|arn| arn.contains(&own_region) || arn.split(':').nth(3) == Some(""));
         if ours.contains(&event.source_id.as_str()) && in_region {
             return Trigger::Run(format!(
                 "RDS event for {}: {}",

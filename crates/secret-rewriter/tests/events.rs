@@ -130,3 +130,35 @@ async fn the_promotion_event_rewrites_host_port_and_identifier_only() {
     assert!(serde_json::to_string(&report).unwrap().contains("already"));
     assert_eq!(log.count("secrets.put_value"), 1);
 }
+
+#[test]
+fn a_global_cluster_event_has_no_region_in_its_arn_and_is_still_ours() {
+    use secret_rewriter::{Trigger, trigger};
+    let config = stop_testkit::standby_config(&[
+        ("DB_KIND", "aurora-global"),
+        ("DB_GLOBAL_CLUSTER_ID", "orders-global"),
+        ("DB_CLUSTER_ID", "orders-west"),
+    ]);
+    let delivery = |arn: &str| {
+        let message = serde_json::json!({
+            "Event Source": "global-cluster",
+            "Source ID": "orders-global",
+            "Source ARN": arn,
+            "Event Message": "Global switchover to DB cluster orders-west in Region us-west-2 finished.",
+        })
+        .to_string();
+        serde_json::json!({"Records": [{
+            "EventSource": "aws:sns", "EventVersion": "1.0",
+            "EventSubscriptionArn": "arn:aws:sns:us-west-2:111122223333:t:1",
+            "Sns": {"Type": "Notification", "MessageId": "m", "TopicArn": "arn:aws:sns:us-west-2:111122223333:t",
+                    "Subject": null, "Message": message, "Timestamp": "2026-11-22T03:02:12.345Z",
+                    "SignatureVersion": "1", "Signature": "s", "SigningCertUrl": "https://x", "UnsubscribeUrl": "https://x",
+                    "MessageAttributes": {}}
+        }]})
+    };
+    let global = delivery("arn:aws:rds::111122223333:global-cluster:orders-global");
+    assert!(matches!(trigger(&global, &config), Trigger::Run(_)));
+    // Another Region's regional resource is still not ours.
+    let other = delivery("arn:aws:rds:eu-west-1:111122223333:cluster:orders-global");
+    assert!(matches!(trigger(&other, &config), Trigger::Ignore(_)));
+}
