@@ -76,8 +76,8 @@ impl DecisionStore for SsmDecisionStore {
     }
 
     async fn store(&self, decision: &Decision) -> PortResult<()> {
-        let value = serde_json::to_string(decision)
-            .map_err(|e| PortError::Rejected(format!("decision record: {e}")))?;
+        // Refused here, as SSM would refuse it, with the size in the error.
+        let value = stop_core::aws_rules::decision_value(decision)?;
         self.client
             .get()
             .put_parameter()

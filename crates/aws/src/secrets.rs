@@ -18,17 +18,15 @@ impl SecretsManagerSecrets {
     }
 }
 
-/// The primary secret's Region if this secret is a replica of it. DescribeSecret
-/// may name a `PrimaryRegion` on the primary too ("The Region the secret is
-/// in"), so a replica is one whose primary is in another Region than the one
-/// this client asks; absent means this Region. The client's Region is always
+/// The primary secret's Region if this secret is a replica of it: the shared
+/// rule ([`stop_core::aws_rules::replica_of`]). The client's Region is always
 /// set in practice (the SDK cannot call without one); were it not, any
 /// `PrimaryRegion` would read as a replica, as before.
-/// <https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_DescribeSecret.html>
 fn replica_of(primary_region: Option<&str>, own_region: Option<&str>) -> Option<String> {
-    primary_region
-        .filter(|primary| Some(*primary) != own_region)
-        .map(str::to_owned)
+    match own_region {
+        Some(own) => stop_core::aws_rules::replica_of(primary_region, own),
+        None => primary_region.map(str::to_owned),
+    }
 }
 
 impl Secrets for SecretsManagerSecrets {

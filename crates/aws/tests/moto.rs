@@ -508,3 +508,45 @@ mod data_tier {
         assert_eq!(versions.versions().len(), 2, "one original, one rewrite");
     }
 }
+
+// ------------------------------------------ the contracts, over the wire
+
+/// The SSM adapter keeps the contract the in-memory store and the simulated
+/// world keep (stop_testkit::contract), against moto's SSM.
+#[tokio::test]
+#[ignore = "needs moto server: ./scripts/test starts it"]
+async fn the_ssm_decision_store_keeps_the_decision_store_contract() {
+    let client = ssm_client(&endpoint()).await;
+    let store = SsmDecisionStore::new(client, &fresh_prefix("contract"));
+    stop_testkit::contract::decision_stores_keep_history_and_the_size_limit(&store, "orders").await;
+}
+
+/// The Secrets Manager adapter keeps PutSecretValue's token rules as the
+/// in-memory and simulated secrets do, against moto's Secrets Manager.
+#[tokio::test]
+#[ignore = "needs moto server: ./scripts/test starts it"]
+async fn the_secrets_manager_adapter_keeps_the_token_rules() {
+    let sm = aws_sdk_secretsmanager::Client::from_conf(
+        aws_sdk_secretsmanager::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new("us-west-2"))
+            .endpoint_url(endpoint())
+            .credentials_provider(Credentials::new("testing", "testing", None, None, "moto"))
+            .build(),
+    );
+    let name = format!(
+        "orders-contract-{}",
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+    );
+    sm.create_secret()
+        .name(&name)
+        .secret_string(r#"{"host":"old","port":5432}"#)
+        .send()
+        .await
+        .unwrap();
+    let secrets = stop_aws::secrets::SecretsManagerSecrets::new(sm);
+    stop_testkit::contract::secrets_keep_the_token_rules(&secrets, &name).await;
+}

@@ -7,6 +7,7 @@
 //! - [`operator`]: the Failover / Failback button as a reconcile loop.
 
 pub mod alarm;
+pub mod aws_rules;
 pub mod config;
 pub mod decide;
 pub mod decision;

@@ -104,6 +104,7 @@ impl DecisionStore for MemoryDecisionStore {
             decision.service, decision.epoch
         ));
         self.faults.next()?;
+        crate::aws_rules::decision_value(decision)?;
         lock(&self.records)
             .entry(decision.service.clone())
             .or_default()
@@ -325,18 +326,8 @@ impl Database for MemoryDatabase {
         let instance = instances
             .get_mut(instance_id)
             .ok_or_else(|| PortError::NotFound(instance_id.to_owned()))?;
-        if instance.source.is_none() {
-            return Err(PortError::Rejected(format!(
-                "{instance_id} is not a read replica"
-            )));
-        }
-        // RDS refuses PromoteReadReplica unless the replica is available
-        // (InvalidDBInstanceState), as the simulated world does.
-        if instance.status != "available" {
-            return Err(PortError::Rejected(format!(
-                "InvalidDBInstanceState: {instance_id} is {}",
-                instance.status
-            )));
+        if let Some(refusal) = crate::aws_rules::promote_refusal(instance) {
+            return Err(refusal);
         }
         instance.source = None;
         instance.replica_lag_seconds = None;
@@ -533,22 +524,15 @@ impl Secrets for MemorySecrets {
         let secret = secrets
             .get_mut(secret_id)
             .ok_or_else(|| PortError::NotFound(secret_id.to_owned()))?;
-        if secret.replica_of.is_some() {
-            return Err(PortError::Rejected(format!(
-                "{secret_id} is a replica and cannot be written"
-            )));
-        }
-        match secret.versions.iter().find(|(t, _)| t == token) {
-            // Same token, same value: Secrets Manager treats it as a no-op.
-            Some((_, existing)) if existing == value => Ok(()),
-            Some(_) => Err(PortError::Rejected(format!(
-                "token {token} was already used with another value"
-            ))),
-            None => {
-                secret.versions.push((token.to_owned(), value.clone()));
-                Ok(())
-            }
-        }
+        let is_replica = secret.replica_of.is_some();
+        crate::aws_rules::put_secret_value(
+            &mut secret.versions,
+            is_replica,
+            secret_id,
+            token,
+            value,
+        )
+        .map(|_| ())
     }
 
     async fn stop_replication(&self, secret_id: &str) -> PortResult<()> {

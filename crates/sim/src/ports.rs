@@ -46,6 +46,7 @@ impl DecisionStore for SimDecisionStore {
     }
     async fn store(&self, decision: &Decision) -> PortResult<()> {
         self.0.enter("ssm.PutParameter").await?;
+        stop_core::aws_rules::decision_value(decision)?;
         self.0.sim.with(|w| {
             w.parameters
                 .entry(decision.service.clone())
@@ -276,14 +277,8 @@ impl Database for SimDatabase {
                 .get_mut(id)
                 .filter(|i| i.region.as_str() == region)
                 .ok_or_else(|| PortError::NotFound(id.to_owned()))?;
-            if instance.status.source.is_none() {
-                return Err(PortError::Rejected(format!("{id} is not a read replica")));
-            }
-            if instance.status.status != "available" {
-                return Err(PortError::Rejected(format!(
-                    "InvalidDBInstanceState: {id} is {}",
-                    instance.status.status
-                )));
+            if let Some(refusal) = stop_core::aws_rules::promote_refusal(&instance.status) {
+                return Err(refusal);
             }
             instance.status.status = "modifying".into();
             instance.promoted_at = Some(now + took);
@@ -497,19 +492,15 @@ impl Secrets for SimSecrets {
                 .secrets
                 .get_mut(&key)
                 .ok_or_else(|| PortError::NotFound(id.to_owned()))?;
-            if secret.replica_of.is_some() {
-                return Err(PortError::Rejected(format!(
-                    "{id} is a replica secret and cannot be written"
-                )));
-            }
-            match secret.versions.iter().find(|(t, _)| t == token) {
-                Some((_, existing)) if existing == value => return Ok(()),
-                Some(_) => {
-                    return Err(PortError::Rejected(format!(
-                        "ResourceExistsException: token {token} was used with another value"
-                    )));
-                }
-                None => secret.versions.push((token.to_owned(), value.clone())),
+            let is_replica = secret.replica_of.is_some();
+            if !stop_core::aws_rules::put_secret_value(
+                &mut secret.versions,
+                is_replica,
+                id,
+                token,
+                value,
+            )? {
+                return Ok(());
             }
             w.log(&region, format!("secret {id}: new AWSCURRENT version"));
             // Replicas in other Regions follow their primary secret.

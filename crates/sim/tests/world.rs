@@ -183,3 +183,32 @@ async fn secrets_keep_versions_refuse_replica_writes_and_repeat_a_token_as_a_no_
         2
     );
 }
+
+// The simulated services keep the same contracts as the in-memory ports and
+// the SDK adapters over moto (stop_testkit::contract).
+
+#[tokio::test]
+async fn simulated_secrets_keep_the_token_rules() {
+    let sim = world();
+    sim.with(|w| {
+        w.secrets.insert(
+            (region("us-west-2"), "orders/db".into()),
+            SimSecret {
+                versions: vec![(
+                    "initial".into(),
+                    Sensitive::new(r#"{"host":"old","port":5432}"#),
+                )],
+                replica_of: None,
+            },
+        );
+    });
+    let secrets = SimSecrets(Bound::new(&sim, &region("us-west-2")));
+    stop_testkit::contract::secrets_keep_the_token_rules(&secrets, "orders/db").await;
+}
+
+#[tokio::test]
+async fn the_simulated_decision_store_keeps_history_and_the_size_limit() {
+    let sim = world();
+    let store = SimDecisionStore(Bound::new(&sim, &region("us-west-2")));
+    stop_testkit::contract::decision_stores_keep_history_and_the_size_limit(&store, "orders").await;
+}

@@ -2,6 +2,8 @@
 //! tests of every function. Test support only: it panics on a broken sample.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+pub mod contract;
+
 use std::path::PathBuf;
 
 use std::collections::HashMap;

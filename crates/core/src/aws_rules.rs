@@ -1,0 +1,118 @@
+//! AWS's documented rules that the code relies on, written once: the in-memory
+//! ports ([`crate::memory`]), the simulated world (`stop-sim`) and, where a
+//! rule can be checked before the call, the SDK adapters (`stop-aws`) all
+//! apply these, so the three cannot drift apart. Each cites its page.
+
+use crate::decision::Decision;
+use crate::ports::{PortError, PortResult, ReplicaStatus, Sensitive};
+
+/// An SSM Standard parameter holds at most 4 KB; a larger `PutParameter` is a
+/// `ValidationException`.
+/// <https://docs.aws.amazon.com/systems-manager/latest/userguide/parameter-store-advanced-parameters.html>
+pub const SSM_STANDARD_MAX_BYTES: usize = 4096;
+
+/// The decision record as SSM stores it: its JSON, refused if it would not fit.
+pub fn decision_value(decision: &Decision) -> PortResult<String> {
+    let value = serde_json::to_string(decision)
+        .map_err(|e| PortError::Rejected(format!("decision record: {e}")))?;
+    if value.len() > SSM_STANDARD_MAX_BYTES {
+        return Err(PortError::Rejected(format!(
+            "ValidationException: the decision record is {} bytes; a Standard parameter holds {}",
+            value.len(),
+            SSM_STANDARD_MAX_BYTES
+        )));
+    }
+    Ok(value)
+}
+
+/// Why RDS would refuse `PromoteReadReplica` on this instance, if it would:
+/// only a read replica can be promoted, and only while it is `available`
+/// (`InvalidDBInstanceState` otherwise, e.g. while `backing-up`).
+/// <https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_PromoteReadReplica.html>
+pub fn promote_refusal(instance: &ReplicaStatus) -> Option<PortError> {
+    if instance.source.is_none() {
+        return Some(PortError::Rejected(format!(
+            "InvalidDBInstanceState: {} is not a read replica",
+            instance.instance_id
+        )));
+    }
+    if instance.status != "available" {
+        return Some(PortError::Rejected(format!(
+            "InvalidDBInstanceState: {} is {}",
+            instance.instance_id, instance.status
+        )));
+    }
+    None
+}
+
+/// `DescribeSecret`'s `PrimaryRegion` names the Region of the secret's
+/// primary; a secret is a replica only when that is another Region.
+/// <https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_DescribeSecret.html>
+pub fn replica_of(primary_region: Option<&str>, own_region: &str) -> Option<String> {
+    primary_region
+        .filter(|p| !p.is_empty() && *p != own_region)
+        .map(str::to_owned)
+}
+
+/// `PutSecretValue` on a secret's versions (oldest first, the last is
+/// `AWSCURRENT`): a token already used with the same value is a no-op, with
+/// another value an error; a replica cannot be written. `Ok(true)` when a
+/// version was added.
+/// <https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_PutSecretValue.html>
+pub fn put_secret_value(
+    versions: &mut Vec<(String, Sensitive)>,
+    is_replica: bool,
+    secret_id: &str,
+    token: &str,
+    value: &Sensitive,
+) -> PortResult<bool> {
+    if is_replica {
+        return Err(PortError::Rejected(format!(
+            "InvalidRequestException: {secret_id} is a replica secret and cannot be written"
+        )));
+    }
+    match versions.iter().find(|(t, _)| t == token) {
+        Some((_, existing)) if existing == value => Ok(false),
+        Some(_) => Err(PortError::Rejected(format!(
+            "ResourceExistsException: token {token} was used with another value"
+        ))),
+        None => {
+            versions.push((token.to_owned(), value.clone()));
+            Ok(true)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_secret_is_a_replica_only_of_another_region() {
+        assert_eq!(
+            replica_of(Some("us-east-1"), "us-west-2").as_deref(),
+            Some("us-east-1")
+        );
+        assert_eq!(replica_of(Some("us-west-2"), "us-west-2"), None);
+        assert_eq!(replica_of(None, "us-west-2"), None);
+        assert_eq!(replica_of(Some(""), "us-west-2"), None);
+    }
+
+    #[test]
+    fn put_secret_value_follows_the_token_rules() {
+        let mut versions = Vec::new();
+        let a = Sensitive::new("a");
+        let b = Sensitive::new("b");
+        assert_eq!(
+            put_secret_value(&mut versions, false, "s", "t1", &a),
+            Ok(true)
+        );
+        assert_eq!(
+            put_secret_value(&mut versions, false, "s", "t1", &a),
+            Ok(false)
+        );
+        assert!(put_secret_value(&mut versions, false, "s", "t1", &b).is_err());
+        assert!(put_secret_value(&mut versions, true, "s", "t2", &b).is_err());
+        assert_eq!(versions.len(), 1);
+    }
+}
