@@ -22,6 +22,16 @@ pub enum Guard {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Topology {
     pub primary_guards: Vec<Guard>,
+    /// The STOP alarm's `Period` and `EvaluationPeriods`.
+    pub alarm_period_s: i64,
+    pub alarm_evaluation_periods: i64,
+    /// The standby record's HTTPS check: `RequestInterval`, `FailureThreshold`.
+    pub standby_check_interval_s: i64,
+    pub standby_failure_threshold: u32,
+    /// What a client's resolver caches the failover answer for: an alias
+    /// record takes its target's TTL, 60 s for API Gateway; a plain record its own.
+    /// <https://docs.aws.amazon.com/Route53/latest/DeveloperGuide/resource-record-sets-choosing-alias-non-alias.html>
+    pub dns_ttl_s: i64,
 }
 
 impl Topology {
@@ -40,8 +50,44 @@ impl Topology {
             .ok_or("FailoverRecord has no HealthCheckId for the PRIMARY stack")?;
         let mut guards = Vec::new();
         guards_of(resources, &check, &conditions, &mut guards)?;
+        let number = |resource: &str, path: &[&str]| -> Result<i64, String> {
+            let mut value = &resources[resource]["Properties"];
+            for key in path {
+                value = &value[*key];
+            }
+            value
+                .as_i64()
+                .ok_or_else(|| format!("{resource}: {} is not a number", path.join(".")))
+        };
+        let alarm_missing = resources["StopAlarm"]["Properties"]["TreatMissingData"].as_str();
+        if alarm_missing != Some("ignore") {
+            return Err(format!(
+                "StopAlarm: TreatMissingData {alarm_missing:?}; the drill models `ignore` (silence never moves traffic)"
+            ));
+        }
+        let record = &resources["FailoverRecord"]["Properties"];
+        let dns_ttl_s = if record.get("AliasTarget").is_some() {
+            60
+        } else {
+            record["TTL"]
+                .as_i64()
+                .or_else(|| record["TTL"].as_str().and_then(|t| t.parse().ok()))
+                .ok_or("FailoverRecord: neither an alias nor a TTL")?
+        };
         Ok(Topology {
             primary_guards: guards,
+            alarm_period_s: number("StopAlarm", &["Period"])?,
+            alarm_evaluation_periods: number("StopAlarm", &["EvaluationPeriods"])?,
+            standby_check_interval_s: number(
+                "StandbyHealthCheck",
+                &["HealthCheckConfig", "RequestInterval"],
+            )?,
+            standby_failure_threshold: u32::try_from(number(
+                "StandbyHealthCheck",
+                &["HealthCheckConfig", "FailureThreshold"],
+            )?)
+            .map_err(|e| e.to_string())?,
+            dns_ttl_s,
         })
     }
 
@@ -122,6 +168,20 @@ mod tests {
         );
         let stop = Topology::deployed(false).unwrap();
         assert_eq!(stop.primary_guards, vec![Guard::StopMetric]);
+    }
+
+    #[test]
+    fn the_alarm_the_checks_and_the_ttl_are_read_from_the_template() {
+        let t = Topology::deployed(false).unwrap();
+        assert_eq!((t.alarm_period_s, t.alarm_evaluation_periods), (60, 1));
+        assert_eq!(
+            (t.standby_check_interval_s, t.standby_failure_threshold),
+            (30, 3)
+        );
+        assert_eq!(t.dns_ttl_s, 60);
+        let slower = TEMPLATE.replace("      Period: 60\n", "      Period: 300\n");
+        assert_ne!(slower, TEMPLATE);
+        assert_eq!(Topology::read(&slower, false).unwrap().alarm_period_s, 300);
     }
 
     #[test]

@@ -65,7 +65,7 @@ impl Drill<'_> {
                 "global",
                 format!(
                     "Route 53: the primary record's {kind} health check is {status}; new answers point to {answer} (TTL {} s)",
-                    model::DNS_TTL_S
+                    self.topology.dns_ttl_s
                 ),
             );
         }
@@ -75,7 +75,9 @@ impl Drill<'_> {
     /// data keeps the state (`TreatMissingData: ignore`).
     pub(super) fn evaluate_alarm(&mut self) {
         let now = self.now();
-        let window = Duration::seconds(model::ALARM_PERIOD_S * model::ALARM_EVALUATION_PERIODS);
+        let window = Duration::seconds(
+            self.topology.alarm_period_s * self.topology.alarm_evaluation_periods,
+        );
         let (old, new) = self.sim.with(|w| {
             let max = w
                 .stop_metric
@@ -163,7 +165,7 @@ impl Drill<'_> {
     pub(super) async fn canary(&mut self) {
         let dark = self.sim.with(|w| w.dark.contains(&w.primary));
         self.canary_failures = if dark { self.canary_failures + 1 } else { 0 };
-        if self.canary_failures < model::HEALTH_CHECK_FAILURE_THRESHOLD || self.canary_tripped {
+        if self.canary_failures < self.topology.standby_failure_threshold || self.canary_tripped {
             return;
         }
         self.canary_tripped = true;

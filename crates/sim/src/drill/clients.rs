@@ -6,7 +6,7 @@ use super::*;
 impl Drill<'_> {
     pub(super) async fn client_request(&mut self, index: usize) {
         let now = self.now();
-        let ttl = Duration::seconds(model::DNS_TTL_S);
+        let ttl = Duration::seconds(self.topology.dns_ttl_s);
         let side = match self.clients[index].resolved {
             Some((side, expires)) if expires > now => side,
             _ => {
@@ -116,7 +116,7 @@ impl Drill<'_> {
     /// Route 53's failover answer: the primary while its record is healthy,
     /// else the standby while its own check passes, else the primary anyway.
     pub(super) fn dns_answer(&self) -> Side {
-        let standby_healthy = self.standby_failures < model::HEALTH_CHECK_FAILURE_THRESHOLD;
+        let standby_healthy = self.standby_failures < self.topology.standby_failure_threshold;
         if self.primary_record_healthy || !standby_healthy {
             Side::Primary
         } else {

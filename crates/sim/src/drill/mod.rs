@@ -276,15 +276,16 @@ impl<'s> Drill<'s> {
         for (index, (at_s, _)) in scenario.script.iter().enumerate() {
             drill.schedule(start + Duration::seconds(*at_s), Ev::Action(index));
         }
+        let ttl_s = drill.topology.dns_ttl_s;
         for client in 0..CLIENTS {
             let offset = CLIENT_EVERY_MS * i64::try_from(client).unwrap_or(0)
                 / i64::try_from(CLIENTS).unwrap_or(1);
             drill.schedule(start + Duration::milliseconds(offset), Ev::Client(client));
             // Each client looked the name up at some point in the last TTL.
-            let expires = start + drill.sim.with(|w| w.draw_s(1..=model::DNS_TTL_S));
+            let expires = start + drill.sim.with(|w| w.draw_s(1..=ttl_s));
             drill.clients[client].resolved = Some((Side::Primary, expires));
         }
-        let first_evaluation = Duration::seconds(model::ALARM_PERIOD_S)
+        let first_evaluation = Duration::seconds(drill.topology.alarm_period_s)
             + drill
                 .sim
                 .with(|w| w.draw_s(model::ALARM_EVALUATION_DELAY_S));
@@ -359,7 +360,7 @@ impl<'s> Drill<'s> {
             }
             Ev::AlarmEvaluation => {
                 self.evaluate_alarm();
-                let next = Duration::seconds(model::ALARM_PERIOD_S);
+                let next = Duration::seconds(self.topology.alarm_period_s);
                 self.schedule(self.now() + next, Ev::AlarmEvaluation);
             }
             Ev::HealthCheck => {
@@ -374,7 +375,7 @@ impl<'s> Drill<'s> {
             Ev::StandbyHealthCheck => {
                 let dark = self.sim.with(|w| w.dark.contains(&w.standby));
                 self.standby_failures = if dark { self.standby_failures + 1 } else { 0 };
-                let next = Duration::seconds(model::HEALTH_CHECK_INTERVAL_S);
+                let next = Duration::seconds(self.topology.standby_check_interval_s);
                 self.schedule(self.now() + next, Ev::StandbyHealthCheck);
             }
             Ev::Canary => {
