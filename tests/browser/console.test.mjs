@@ -57,6 +57,7 @@ test("failover and failback from the console", { timeout: 60_000 }, async () => 
     assert.match(tier, /fenced: refused during the move/);
     assert.match(tier, /write RTO— \(writes not open yet\)/);
     assert.match(tier, /protected: a cross-Region copy/);
+    assert.match(tier, /the deployed primary \(us-east-1\), moving to us-west-2/);
     await page.screenshot({ path: `${shots}/stop-console-failover.png`, fullPage: true });
 
     // Pressing again changes nothing.
