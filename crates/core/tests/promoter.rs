@@ -115,6 +115,17 @@ fn report(steps: &[StepReport], step: Step) -> &StepReport {
         .unwrap_or_else(|| panic!("no {step} in {steps:?}"))
 }
 
+/// An operator's decision to fail over to us-west-2, made at `now`.
+fn operator_failover(now: time::OffsetDateTime, mode: Mode) -> Decision {
+    Decision::initial("orders", &"us-east-1".parse().unwrap(), now).next(
+        "us-west-2".parse().unwrap(),
+        "cognito:alice",
+        "drill",
+        mode,
+        now,
+    )
+}
+
 /// An operator's decision whose traffic switches have taken effect.
 fn switched(mut decision: Decision) -> Decision {
     let now = decision.decided_at;
@@ -322,14 +333,7 @@ async fn without_auto_failover_it_acts_only_on_an_operators_decision() {
     assert!(ignored(&verdict));
     assert_eq!(world.log.count("rds."), 0);
 
-    let operator = Decision::initial("orders", &"us-east-1".parse().unwrap(), world.clock.now())
-        .next(
-            "us-west-2".parse().unwrap(),
-            "cognito:alice",
-            "drill",
-            Mode::Ungraceful,
-            world.clock.now(),
-        );
+    let operator = operator_failover(world.clock.now(), Mode::Ungraceful);
     world.decisions.store(&switched(operator)).await.unwrap();
     let verdict = promoter
         .on_alarm(&world.settings(false), &alarm("ALARM"))
@@ -488,15 +492,7 @@ async fn aurora_ungraceful_fails_over_allowing_data_loss_never_a_bare_failover()
 async fn aurora_graceful_decision_switches_over() {
     let world = aurora_world(&[]);
     let now = world.clock.now();
-    let decision = switched(
-        Decision::initial("orders", &"us-east-1".parse().unwrap(), now).next(
-            "us-west-2".parse().unwrap(),
-            "cognito:alice",
-            "planned",
-            Mode::Graceful,
-            now,
-        ),
-    );
+    let decision = switched(operator_failover(now, Mode::Graceful));
     world.decisions.store(&decision).await.unwrap();
     let mut current = decision.clone();
     world.promoter().reconcile(&mut current).await.unwrap();
@@ -535,13 +531,7 @@ async fn no_promotion_while_the_traffic_switch_has_not_taken_effect() {
     let world = World::new(config(&[]));
     let now = world.clock.now();
     // The trigger recorded the decision, then Lambda ended it before a switch.
-    let decision = Decision::initial("orders", &"us-east-1".parse().unwrap(), now).next(
-        "us-west-2".parse().unwrap(),
-        "cognito:alice",
-        "drill",
-        Mode::Ungraceful,
-        now,
-    );
+    let decision = operator_failover(now, Mode::Ungraceful);
     world.decisions.store(&decision).await.unwrap();
     let verdict = world.promoter().on_schedule().await.unwrap();
     let Verdict::Reconciled { steps, .. } = verdict else {
@@ -562,15 +552,7 @@ async fn no_promotion_while_the_traffic_switch_has_not_taken_effect() {
 async fn a_graceful_move_promotes_only_once_the_replica_has_drained_after_the_fence() {
     let world = World::new(config(&[]));
     let now = world.clock.now();
-    let decision = switched(
-        Decision::initial("orders", &"us-east-1".parse().unwrap(), now).next(
-            "us-west-2".parse().unwrap(),
-            "cognito:alice",
-            "planned",
-            Mode::Graceful,
-            now,
-        ),
-    );
+    let decision = switched(operator_failover(now, Mode::Graceful));
     world.decisions.store(&decision).await.unwrap();
     let minute = |m: i64| LagSample {
         seconds: 0,
