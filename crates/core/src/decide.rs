@@ -9,6 +9,13 @@ use crate::config::{Config, Region};
 use crate::decision::{Decision, Mode};
 use crate::ports::{Clock, DecisionStore, PortError};
 
+/// Whether a decision was made by a machine (the STOP alarm, the detector)
+/// rather than an operator: the promoter then confirms it by the STOP
+/// metric's own data before promoting anything.
+pub fn is_automatic(actor: &str) -> bool {
+    actor.starts_with("alarm:") || actor == "detector"
+}
+
 /// What is asked for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Proposal<'a> {

@@ -11,6 +11,7 @@ pub mod aws_rules;
 pub mod config;
 pub mod decide;
 pub mod decision;
+pub mod detector;
 pub mod fence;
 pub mod memory;
 pub mod operator;

@@ -359,7 +359,7 @@ where
     /// automatic one: the STOP metric's own data.
     async fn traffic_pending(&self, decision: &Decision) -> Option<String> {
         let service = self.config.service(&decision.service)?;
-        if decision.actor.starts_with("alarm:") {
+        if crate::decide::is_automatic(&decision.actor) {
             return self.stop_metric_says_failover().await.err();
         }
         let mut missing = Vec::new();

@@ -97,3 +97,8 @@ pub const GLOBAL_REJOIN_S: RangeInclusive<i64> = 600..=1800;
 /// `ReplicaLag` is published once a minute, the Maximum of that minute.
 /// <https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/rds-metrics.html>
 pub const METRIC_PERIOD_S: i64 = 60;
+
+/// The detector's probe interval (the template's default) and its witness
+/// Region, a third vantage point beside the standby.
+pub const DETECTOR_INTERVAL_S: i64 = 30;
+pub const WITNESS_REGION: &str = "eu-west-1";

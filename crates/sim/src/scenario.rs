@@ -65,6 +65,9 @@ pub enum Action {
     /// Someone runs `aws cloudwatch set-alarm-state` on the STOP alarm: ALARM
     /// and its notification, with no datapoint behind it.
     SetAlarmState,
+    /// The standby Region's network loses (or regains) the primary; the
+    /// witness still reaches it.
+    StandbyCutOff(bool),
 }
 
 /// How SNS misbehaves, within its at-least-once promise.
@@ -84,9 +87,9 @@ pub struct Scenario {
     pub path: Path,
     pub db: Db,
     pub auto_failover: bool,
-    /// A canary in the standby Region that publishes STOP = 1 after three
-    /// failed probes of the primary (the detector `AutoFailover` relies on).
-    pub canary: bool,
+    /// The detector (`stop_core::detector`) probing the primary from the
+    /// standby and a witness Region every 30 s; it decides on a quorum.
+    pub detector: bool,
     pub secret_replicated: bool,
     pub cooldown_s: u32,
     pub sns: SnsQuirks,
@@ -121,7 +124,7 @@ fn base(id: u8, name: &'static str, summary: &'static str) -> Scenario {
         path: Path::Stop,
         db: Db::RdsReplica,
         auto_failover: false,
-        canary: false,
+        detector: false,
         secret_replicated: false,
         cooldown_s: 300,
         sns: SnsQuirks::default(),
@@ -160,14 +163,14 @@ pub fn library() -> Vec<Scenario> {
         },
         Scenario {
             auto_failover: true,
-            canary: true,
+            detector: true,
             secret_replicated: true,
             script: vec![(60, Action::Dark(Side::Primary, true))],
             expect_answers: &[],
             ..base(
                 3,
                 "outage-auto",
-                "the primary Region goes dark; the canary trips the STOP alarm and the promoter fails over on its own",
+                "the primary Region goes dark; the detector (standby and witness agree, three probes) decides and the promoter fails over on its own",
             )
         },
         Scenario {
@@ -332,6 +335,7 @@ pub fn library() -> Vec<Scenario> {
     ]
     .into_iter()
     .chain(data_tier_scenarios())
+    .chain(detector_scenarios())
     .collect()
 }
 
@@ -407,6 +411,49 @@ fn data_tier_scenarios() -> Vec<Scenario> {
                 "someone sets the STOP alarm to ALARM by hand with AutoFailover on: no decision, no promotion, no second writer",
             )
         },
+    ]
+}
+
+/// The detector's scenarios: what must not fail over, and what must.
+fn detector_scenarios() -> Vec<Scenario> {
+    let quiet = |id, name, summary, script| Scenario {
+        auto_failover: true,
+        detector: true,
+        script,
+        horizon_s: 900,
+        expect_region: Side::Primary,
+        expect_epoch: 0,
+        expect_answers: &[],
+        expect_writer_moves: 0,
+        ..base(id, name, summary)
+    };
+    let mut flapping = Vec::new();
+    for cycle in 0..5 {
+        flapping.push((60 + cycle * 80, Action::Dark(Side::Primary, true)));
+        flapping.push((100 + cycle * 80, Action::Dark(Side::Primary, false)));
+    }
+    vec![
+        quiet(
+            17,
+            "one-failed-probe",
+            "the primary misses one probe (dark for 20 s): no failover",
+            vec![
+                (50, Action::Dark(Side::Primary, true)),
+                (70, Action::Dark(Side::Primary, false)),
+            ],
+        ),
+        quiet(
+            18,
+            "flapping-primary",
+            "the primary is down 40 s, up 40 s, five times: never three failed probes in a row, no failover",
+            flapping,
+        ),
+        quiet(
+            19,
+            "standby-cut-off",
+            "the standby cannot reach the primary but the witness can: no quorum, no failover",
+            vec![(60, Action::StandbyCutOff(true))],
+        ),
     ]
 }
 

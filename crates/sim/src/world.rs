@@ -81,6 +81,9 @@ pub struct World {
     pub primary: Region,
     pub standby: Region,
     pub dark: HashSet<Region>,
+    /// The standby Region's network cannot reach the primary's endpoints
+    /// (everything else still works): its detector probes fail.
+    pub standby_cut_off: bool,
     /// The running invocation is killed at this time (its Lambda timeout).
     pub deadline: Option<OffsetDateTime>,
     pub timed_out: bool,
@@ -137,6 +140,7 @@ impl World {
             primary,
             standby,
             dark: HashSet::new(),
+            standby_cut_off: false,
             deadline: None,
             timed_out: false,
             faults: HashMap::new(),

@@ -84,7 +84,12 @@ fn the_outage_fails_over_without_a_press_and_loses_only_the_lag() {
         .iter()
         .find(|e| e.event.contains("decided"))
         .expect("the promoter decided");
-    assert!(decision_line.event.starts_with("replica-promoter"));
+    // The detector decides now; the alarm it moves confirms it to the promoter.
+    assert!(
+        decision_line.event.starts_with("detector:"),
+        "{}",
+        decision_line.event
+    );
     assert!(report.outage_ms.unwrap() > report.rto_ms.unwrap());
     // Writes in the last replica-lag seconds before the Region went dark.
     let lost = report.rpo_ms.unwrap();
@@ -216,6 +221,44 @@ fn measured_write_rtos_fall_inside_the_modeled_data_tier_budget() {
                 budget.best_s,
                 budget.worst_s
             );
+        }
+    }
+}
+
+#[test]
+fn the_detector_decides_within_90_s_of_an_outage_and_never_on_less() {
+    for seed in [1, 5, 8] {
+        let reports = run_all(
+            &select(&[
+                "outage-auto".into(),
+                "one-failed-probe".into(),
+                "flapping-primary".into(),
+                "standby-cut-off".into(),
+            ])
+            .unwrap(),
+            seed,
+        )
+        .unwrap();
+        let failed = failures(&reports);
+        assert!(failed.is_empty(), "{}", failed.join("\n"));
+        let outage = &reports[0];
+        let dark = outage
+            .timeline
+            .iter()
+            .find(|e| e.event.contains("goes dark"))
+            .unwrap();
+        let decided = outage
+            .timeline
+            .iter()
+            .find(|e| e.event.starts_with("detector:") && e.event.contains("decided epoch 1"))
+            .unwrap();
+        let detect_ms = decided.at_ms - dark.at_ms;
+        assert!(
+            detect_ms <= 90_000,
+            "seed {seed}: decided {detect_ms} ms after dark"
+        );
+        for quiet in &reports[1..] {
+            assert_eq!(quiet.epoch, 0, "{} seed {seed}", quiet.scenario);
         }
     }
 }

@@ -1,5 +1,5 @@
 //! AWS's behaviour around the functions: the STOP alarm and its notifications,
-//! Route 53's health checks, RDS finishing its work, the canary, and each
+//! Route 53's health checks, RDS finishing its work, the detector, and each
 //! function invoked as Lambda would invoke it.
 
 use super::*;
@@ -160,33 +160,78 @@ impl Drill<'_> {
         }
     }
 
-    /// The detector: probes the primary's `/health` from the standby Region and
-    /// publishes STOP = 1 after three failures in a row.
-    pub(super) async fn canary(&mut self) {
-        let dark = self.sim.with(|w| w.dark.contains(&w.primary));
-        self.canary_failures = if dark { self.canary_failures + 1 } else { 0 };
-        if self.canary_failures < self.topology.standby_failure_threshold || self.canary_tripped {
-            return;
+    /// The detector, every 30 s in the standby Region: probes of the
+    /// primary's regional endpoint from the standby and from the witness
+    /// Region, and of the standby's own health; on a quorum it decides
+    /// through the one decision path and publishes STOP = 1.
+    pub(super) async fn run_detector(&mut self) {
+        use stop_core::detector::{Assessment, Detector, Probe, Settings, Target};
+        let (primary_dark, standby_dark, cut_off) = self.sim.with(|w| {
+            (
+                w.dark.contains(&w.primary),
+                w.dark.contains(&w.standby),
+                w.standby_cut_off,
+            )
+        });
+        if standby_dark {
+            return; // the detector runs in the standby: nothing runs
         }
-        self.canary_tripped = true;
-        self.log(
-            STANDBY,
-            format!(
-                "canary: {} failed probes of {PRIMARY}/health in a row; publishing STOP = 1",
-                self.canary_failures
+        let probes = [
+            Probe {
+                vantage: STANDBY.into(),
+                target: Target::Primary,
+                ok: !primary_dark && !cut_off,
+            },
+            Probe {
+                vantage: model::WITNESS_REGION.into(),
+                target: Target::Primary,
+                ok: !primary_dark,
+            },
+            Probe {
+                vantage: STANDBY.into(),
+                target: Target::Standby,
+                ok: true,
+            },
+        ];
+        let detector = Detector {
+            config: &self.trigger.config,
+            decisions: &self.trigger.decisions,
+            stop: &self.trigger.stop,
+            clock: &self.trigger.clock,
+            settings: Settings::default(),
+        };
+        let before = self.detector.assess(Settings::default());
+        let outcome = detector.run(&mut self.detector, &probes).await;
+        let text = match outcome {
+            Ok(outcome) if outcome.decided => format!(
+                "detector: {}; decided epoch {}, STOP = 1",
+                match &outcome.assessment {
+                    Assessment::PrimaryDown { evidence } => evidence.clone(),
+                    other => format!("{other:?}"),
+                },
+                outcome.epoch.unwrap_or(0)
             ),
-        );
-        if let Some(switch) = self
-            .trigger
-            .config
-            .service(SERVICE)
-            .and_then(|s| s.stop_metric.clone())
-        {
-            use stop_core::ports::StopSwitch;
-            if let Err(error) = self.trigger.stop.publish(&switch, SERVICE, 1.0).await {
-                self.log(STANDBY, format!("canary: publishing failed: {error}"));
+            Ok(outcome)
+                if std::mem::discriminant(&outcome.assessment)
+                    != std::mem::discriminant(&before) =>
+            {
+                match outcome.assessment {
+                    Assessment::PrimaryHealthy => {
+                        "detector: the primary answers every probe".to_owned()
+                    }
+                    Assessment::Suspect { detail } => {
+                        format!("detector: suspect, no failover: {detail}")
+                    }
+                    Assessment::StandbyUnhealthy => {
+                        "detector: the standby is unhealthy; no failover into it".to_owned()
+                    }
+                    Assessment::PrimaryDown { evidence } => format!("detector: {evidence}"),
+                }
             }
-        }
+            Ok(_) => return,
+            Err(error) => format!("detector: {error}"),
+        };
+        self.log(STANDBY, text);
     }
 
     pub(super) async fn invoke_promoter(

@@ -18,7 +18,7 @@ impl Live {
             path: Path::Arc,
             db: Db::RdsReplica,
             auto_failover: false,
-            canary: false,
+            detector: false,
             secret_replicated: false,
             cooldown_s,
             sns: Default::default(),

@@ -128,7 +128,7 @@ enum Ev {
     AlarmEvaluation,
     HealthCheck,
     StandbyHealthCheck,
-    Canary,
+    Detector,
     Promoter {
         message: String,
         sent: OffsetDateTime,
@@ -166,8 +166,8 @@ struct Drill<'s> {
     topology: Topology,
     primary_record_healthy: bool,
     standby_failures: u32,
-    canary_failures: u32,
-    canary_tripped: bool,
+    /// The detector's memory between runs.
+    detector: stop_core::detector::State,
     dark_at: Option<OffsetDateTime>,
     /// Writes the fence refused (503, retried: unavailability, not loss).
     writes_fenced: u32,
@@ -260,8 +260,7 @@ impl<'s> Drill<'s> {
             topology,
             primary_record_healthy: true,
             standby_failures: 0,
-            canary_failures: 0,
-            canary_tripped: false,
+            detector: stop_core::detector::State::default(),
             dark_at: None,
             writes_fenced: 0,
             writes_refused: 0,
@@ -300,8 +299,11 @@ impl<'s> Drill<'s> {
             start + Duration::seconds(model::PROMOTER_SCHEDULE_S) + Duration::milliseconds(500),
             Ev::PromoterSchedule,
         );
-        if scenario.canary {
-            drill.schedule(start + Duration::seconds(30), Ev::Canary);
+        if scenario.detector {
+            drill.schedule(
+                start + Duration::seconds(model::DETECTOR_INTERVAL_S),
+                Ev::Detector,
+            );
         }
         Ok(drill)
     }
@@ -378,9 +380,10 @@ impl<'s> Drill<'s> {
                 let next = Duration::seconds(self.topology.standby_check_interval_s);
                 self.schedule(self.now() + next, Ev::StandbyHealthCheck);
             }
-            Ev::Canary => {
-                self.canary().await;
-                self.schedule(self.now() + Duration::seconds(60), Ev::Canary);
+            Ev::Detector => {
+                self.run_detector().await;
+                let next = Duration::seconds(model::DETECTOR_INTERVAL_S);
+                self.schedule(self.now() + next, Ev::Detector);
             }
             Ev::Promoter {
                 message,
@@ -498,6 +501,15 @@ impl<'s> Drill<'s> {
                     STANDBY,
                     format!("failover-trigger ({actor} pressed re-protect): {status} {detail}"),
                 );
+            }
+            Action::StandbyCutOff(cut) => {
+                self.sim.with(|w| w.standby_cut_off = cut);
+                let what = if cut {
+                    "loses its route to the primary (the witness still reaches it)"
+                } else {
+                    "reaches the primary again"
+                };
+                self.log(STANDBY, format!("the standby's network {what}"));
             }
             Action::SetAlarmState => {
                 // `aws cloudwatch set-alarm-state`: the state and its SNS
