@@ -126,6 +126,30 @@ pub fn arc_path(p: &Parameters) -> Budget {
     )
 }
 
+/// Detection: from the primary going dark to the detector's decision (then
+/// the STOP path moves traffic). Probes every interval; the primary is down
+/// after `failures` misses in a row from every vantage point of the quorum.
+pub fn detection(interval_s: i64) -> Budget {
+    let failures = i64::from(stop_core::detector::Settings::default().failures);
+    budget(
+        "detection (AutoFailover, the detector)",
+        vec![
+            Stage {
+                stage: "the primary's probes fail, three in a row from the standby and the witness",
+                best_s: (failures - 1) * interval_s,
+                worst_s: failures * interval_s,
+                why: "the first miss lands up to an interval after the dark",
+            },
+            Stage {
+                stage: "decide (actor detector) and publish STOP = 1",
+                best_s: 0,
+                worst_s: 1,
+                why: "a few standby-Region API calls",
+            },
+        ],
+    )
+}
+
 /// A planned move's write unavailability: from the decision (the fence
 /// closes) to the fence opening for the new writer. Reads keep working.
 pub fn data_tier(p: &Parameters, db: &str) -> Budget {

@@ -273,6 +273,7 @@ fn plan(p: Parameters, db: DbKind, as_json: bool) -> ExitCode {
         DbKind::AuroraGlobal => "aurora-global",
     };
     let budgets = [
+        budget::detection(stop_sim::model::DETECTOR_INTERVAL_S),
         budget::stop_path(&p),
         budget::arc_path(&p),
         budget::data_tier(&p, db),
@@ -303,7 +304,7 @@ fn plan(p: Parameters, db: DbKind, as_json: bool) -> ExitCode {
     }
     sayln!(
         "{}",
-        style.dim("Traffic moves on the first two lines' budget; writes on the last. Seeds for comparison: seed 000 \"a few minutes\" per step; seed 002 a 15-minute target.")
+        style.dim("An automatic failover adds detection before the STOP path; traffic moves on the STOP or ARC budget; writes on the last. Seeds for comparison: seed 000 \"a few minutes\" per step; seed 002 a 15-minute target.")
     );
     ExitCode::SUCCESS
 }
