@@ -68,6 +68,15 @@ pub async fn sdk_config(region: &Region) -> SdkConfig {
         .await
 }
 
+/// The same configuration (credentials, HTTP client, retry, timeouts) bound
+/// to another Region: a second Region's clients without loading the whole
+/// configuration again at cold start.
+pub fn in_region(sdk: &SdkConfig, region: &Region) -> SdkConfig {
+    sdk.to_builder()
+        .region(aws_config::Region::new(region.as_str().to_owned()))
+        .build()
+}
+
 /// Set by Lambda (with the secret key and session token) for every function.
 const ACCESS_KEY_ID: &str = "AWS_ACCESS_KEY_ID";
 

@@ -105,3 +105,14 @@ async fn an_adapter_built_as_the_functions_build_it_reaches_a_real_endpoint() {
     assert_eq!(history.len(), 1);
     assert_eq!(history[0].active_region.as_str(), "us-east-1");
 }
+
+#[tokio::test]
+async fn another_regions_config_keeps_everything_but_the_region() {
+    let sdk = stop_aws::sdk_config(&"us-west-2".parse().unwrap()).await;
+    let peer = stop_aws::in_region(&sdk, &"us-east-1".parse().unwrap());
+    assert_eq!(peer.region().map(|r| r.as_ref()), Some("us-east-1"));
+    assert_eq!(sdk.region().map(|r| r.as_ref()), Some("us-west-2"));
+    assert_eq!(peer.retry_config(), sdk.retry_config());
+    assert_eq!(peer.timeout_config(), sdk.timeout_config());
+    assert!(peer.http_client().is_some());
+}

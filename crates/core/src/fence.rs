@@ -106,3 +106,69 @@ impl<D: DecisionStore, C: Clock> Fence<D, C> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::decision::Mode;
+    use crate::memory::{CallLog, ManualClock, MemoryDecisionStore};
+    use crate::ports::PortError;
+    use time::macros::datetime;
+
+    fn region(code: &str) -> Region {
+        code.parse().unwrap()
+    }
+
+    #[tokio::test]
+    async fn an_unreadable_record_keeps_the_last_answer_after_the_cache_expires() {
+        let t0 = datetime!(2026-11-22 03:00 UTC);
+        let clock = ManualClock::new(t0);
+        let store = MemoryDecisionStore::new(CallLog::default());
+        let mut open = Decision::initial("orders", &region("us-east-1"), t0).next(
+            region("us-west-2"),
+            "cognito:alice",
+            "drill",
+            Mode::Graceful,
+            t0,
+        );
+        open.data.writes_open = true;
+        store.store(&open).await.unwrap();
+        let fence = Fence::new(
+            &store,
+            &clock,
+            "orders",
+            region("us-west-2"),
+            region("us-east-1"),
+        );
+        let first = fence.check().await;
+        assert!(first.open && !first.stale, "{first:?}");
+
+        // The standby's SSM goes away; past the cache the fence keeps its answer.
+        store
+            .faults
+            .push(PortError::Unavailable("connect timeout".into()));
+        clock.advance(CACHE_FOR + Duration::seconds(1));
+        let later = fence.check().await;
+        assert!(later.open && later.stale, "{later:?}");
+        assert_eq!(later.epoch, 1);
+
+        // Readable again, and a newer decision closes it.
+        let mut back = open.next(
+            region("us-east-1"),
+            "cognito:alice",
+            "back",
+            Mode::Graceful,
+            t0,
+        );
+        back.data.writes_open = false;
+        store.store(&back).await.unwrap();
+        clock.advance(CACHE_FOR + Duration::seconds(1));
+        let closed = fence.check().await;
+        assert!(!closed.open && !closed.stale, "{closed:?}");
+        assert!(
+            closed.reason.contains("us-east-1 active"),
+            "{}",
+            closed.reason
+        );
+    }
+}

@@ -81,6 +81,16 @@ pub trait Clock: Send + Sync {
     fn sleep(&self, duration: Duration) -> impl Future<Output = ()> + Send;
 }
 
+/// A borrowed clock is a clock: a test keeps the clock it hands to a part.
+impl<C: Clock> Clock for &C {
+    fn now(&self) -> OffsetDateTime {
+        (**self).now()
+    }
+    fn sleep(&self, duration: Duration) -> impl Future<Output = ()> + Send {
+        (**self).sleep(duration)
+    }
+}
+
 /// The decision records of every service (SSM Parameter Store in the standby
 /// Region, one parameter per service, its versions the history).
 pub trait DecisionStore: Send + Sync {
@@ -89,6 +99,15 @@ pub trait DecisionStore: Send + Sync {
     fn history(&self, service: &str) -> impl Future<Output = PortResult<Vec<Decision>>> + Send;
     /// Writes a record as the newest version; earlier ones stay in the history.
     fn store(&self, decision: &Decision) -> impl Future<Output = PortResult<()>> + Send;
+}
+
+impl<D: DecisionStore> DecisionStore for &D {
+    fn history(&self, service: &str) -> impl Future<Output = PortResult<Vec<Decision>>> + Send {
+        (**self).history(service)
+    }
+    fn store(&self, decision: &Decision) -> impl Future<Output = PortResult<()>> + Send {
+        (**self).store(decision)
+    }
 }
 
 /// A CloudWatch alarm's state.

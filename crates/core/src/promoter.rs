@@ -71,18 +71,9 @@ pub enum PromoteError {
     /// A step failed in a way another try may fix; every step is safe to repeat.
     #[error("step {step} failed and will be retried: {detail}")]
     Retry { step: Step, detail: String },
-}
-
-impl From<Refusal> for PromoteError {
-    fn from(refusal: Refusal) -> Self {
-        match refusal {
-            Refusal::Record { action, error } => PromoteError::Record { action, error },
-            other => PromoteError::Record {
-                action: "decided",
-                error: PortError::Rejected(other.to_string()),
-            },
-        }
-    }
+    /// The decision path could not read or write the record.
+    #[error(transparent)]
+    Decide(#[from] Refusal),
 }
 
 pub struct Promoter<'a, D, B, K, S, C> {
@@ -394,7 +385,7 @@ where
             ));
         };
         let (target, _) = self.sides(decision);
-        let Some(copy) = self.copy_in(database, decision) else {
+        let Some(copy) = incoming_writer(self.config, decision) else {
             return Ok((StepState::Skipped, "no copy to drain".to_owned()));
         };
         let fenced_at = decision.decided_at + fence::SETTLE;
@@ -424,11 +415,6 @@ where
         }
     }
 
-    /// The copy a move to the active Region promotes (RDS).
-    fn copy_in(&self, _database: &DatabaseConfig, decision: &Decision) -> Option<DbRef> {
-        incoming_writer(self.config, decision)
-    }
-
     async fn database_step(&self, database: &DatabaseConfig, decision: &mut Decision) -> Outcome {
         let in_progress = decision
             .step(Step::Database)
@@ -451,7 +437,7 @@ where
                         .map_or_else(|| "the deployed primary".to_owned(), ToString::to_string);
                     return Ok((StepState::Done, format!("{writer} is the writer")));
                 }
-                let Some(copy) = self.copy_in(database, decision) else {
+                let Some(copy) = incoming_writer(self.config, decision) else {
                     return Ok((
                         StepState::Failed,
                         format!(
@@ -479,7 +465,7 @@ where
     }
 
     async fn promote_replica(&self, copy: &DbRef, retention: u8, in_progress: bool) -> Outcome {
-        let (target, _) = (self.database_in(&copy.region), ());
+        let target = self.database_in(&copy.region);
         let instance = target.describe_instance(&copy.id).await?;
         let Some(source) = &instance.source else {
             if instance.status != "available" {

@@ -25,20 +25,39 @@ fn outage() -> Vec<Probe> {
         .collect()
 }
 
+struct Ports {
+    config: stop_core::Config,
+    decisions: MemoryDecisionStore,
+    stop: MemoryStopSwitch,
+    clock: ManualClock,
+}
+
+impl Ports {
+    fn new() -> Self {
+        Ports {
+            config: stop_testkit::standby_config(&[]),
+            decisions: MemoryDecisionStore::new(CallLog::default()),
+            stop: MemoryStopSwitch::new(CallLog::default()),
+            clock: ManualClock::new(datetime!(2026-11-22 03:00 UTC)),
+        }
+    }
+
+    fn detector(&self) -> Detector<'_, MemoryDecisionStore, MemoryStopSwitch, ManualClock> {
+        Detector {
+            config: &self.config,
+            decisions: &self.decisions,
+            stop: &self.stop,
+            clock: &self.clock,
+            settings: Settings::default(),
+        }
+    }
+}
+
 #[tokio::test]
 async fn a_confirmed_outage_is_decided_as_the_detector_and_moves_the_stop_metric() {
-    let config = stop_testkit::standby_config(&[]);
-    let log = CallLog::default();
-    let decisions = MemoryDecisionStore::new(log.clone());
-    let stop = MemoryStopSwitch::new(log.clone());
-    let clock = ManualClock::new(datetime!(2026-11-22 03:00 UTC));
-    let detector = Detector {
-        config: &config,
-        decisions: &decisions,
-        stop: &stop,
-        clock: &clock,
-        settings: Settings::default(),
-    };
+    let ports = Ports::new();
+    let (config, decisions, stop) = (&ports.config, &ports.decisions, &ports.stop);
+    let detector = ports.detector();
     let mut state = State::default();
     for round in 0..3 {
         let outcome = detector.run(&mut state, &outage()).await.unwrap();
@@ -60,10 +79,8 @@ async fn a_confirmed_outage_is_decided_as_the_detector_and_moves_the_stop_metric
 
 #[tokio::test]
 async fn inside_the_cooldown_the_detector_reports_and_decides_nothing() {
-    let config = stop_testkit::standby_config(&[]);
-    let decisions = MemoryDecisionStore::new(CallLog::default());
-    let stop = MemoryStopSwitch::new(CallLog::default());
-    let clock = ManualClock::new(datetime!(2026-11-22 03:00 UTC));
+    let ports = Ports::new();
+    let (config, decisions, stop) = (&ports.config, &ports.decisions, &ports.stop);
     // An operator failed back a minute ago.
     let back = Decision::initial(
         "orders",
@@ -85,13 +102,7 @@ async fn inside_the_cooldown_the_detector_reports_and_decides_nothing() {
         datetime!(2026-11-22 02:59 UTC),
     );
     decisions.store(&back).await.unwrap();
-    let detector = Detector {
-        config: &config,
-        decisions: &decisions,
-        stop: &stop,
-        clock: &clock,
-        settings: Settings::default(),
-    };
+    let detector = ports.detector();
     let mut state = State::default();
     let mut last = None;
     for _ in 0..3 {

@@ -85,6 +85,18 @@ impl World {
         }
     }
 
+    /// Changes the standby's replica as RDS would.
+    fn replica(&self, change: impl FnOnce(&mut stop_core::ports::ReplicaStatus)) {
+        change(
+            self.database
+                .instances
+                .lock()
+                .unwrap()
+                .get_mut("orders-replica")
+                .unwrap(),
+        );
+    }
+
     fn settings(&self, auto_failover: bool) -> PromoterSettings {
         PromoterSettings {
             guard: AlarmGuard {
@@ -210,12 +222,10 @@ async fn a_duplicate_delivery_promotes_once_and_writes_nothing() {
         .unwrap();
     let writes = world.log.count("decisions.store");
     // Promotion takes minutes: RDS still shows the replica, now modifying.
-    {
-        let mut instances = world.database.instances.lock().unwrap();
-        let replica = instances.get_mut("orders-replica").unwrap();
-        replica.source = Some(REPLICA_SOURCE.into());
-        replica.status = "modifying".into();
-    }
+    world.replica(|r| {
+        r.source = Some(REPLICA_SOURCE.into());
+        r.status = "modifying".into();
+    });
     for _ in 0..3 {
         let again = promoter
             .on_alarm(&world.settings(true), &alarm("ALARM"))
@@ -234,14 +244,7 @@ async fn a_duplicate_delivery_promotes_once_and_writes_nothing() {
 #[tokio::test]
 async fn an_already_promoted_replica_gets_no_promote_call() {
     let world = World::new(config(&[]));
-    world
-        .database
-        .instances
-        .lock()
-        .unwrap()
-        .get_mut("orders-replica")
-        .unwrap()
-        .source = None;
+    world.replica(|r| r.source = None);
     let verdict = world
         .promoter()
         .on_alarm(&world.settings(true), &alarm("ALARM"))
@@ -257,14 +260,7 @@ async fn an_already_promoted_replica_gets_no_promote_call() {
 #[tokio::test]
 async fn a_replica_of_the_wrong_source_is_refused() {
     let world = World::new(config(&[]));
-    world
-        .database
-        .instances
-        .lock()
-        .unwrap()
-        .get_mut("orders-replica")
-        .unwrap()
-        .source = Some("arn:aws:rds:eu-west-1:111122223333:db:billing".into());
+    world.replica(|r| r.source = Some("arn:aws:rds:eu-west-1:111122223333:db:billing".into()));
     let verdict = world
         .promoter()
         .on_alarm(&world.settings(true), &alarm("ALARM"))
@@ -597,11 +593,7 @@ async fn a_reprotect_creates_a_copy_in_the_old_region_and_is_protected_once_it_r
         .await
         .unwrap();
     // RDS finishes the promotion.
-    {
-        let mut instances = world.database.instances.lock().unwrap();
-        let replica = instances.get_mut("orders-replica").unwrap();
-        replica.source = None;
-    }
+    world.replica(|r| r.source = None);
     world.promoter().on_schedule().await.unwrap();
     let history = world.decisions.history("orders").await.unwrap();
     let mut current = Decision::current(&history).unwrap().clone();
@@ -662,14 +654,7 @@ async fn a_replica_that_is_not_available_yet_is_promoted_on_a_later_run() {
     // RDS refuses PromoteReadReplica while the replica is backing-up; the
     // first run must not record a promotion it never started.
     let world = World::new(config(&[]));
-    world
-        .database
-        .instances
-        .lock()
-        .unwrap()
-        .get_mut("orders-replica")
-        .unwrap()
-        .status = "backing-up".into();
+    world.replica(|r| r.status = "backing-up".into());
     let verdict = world
         .promoter()
         .on_alarm(&world.settings(true), &alarm("ALARM"))
@@ -680,14 +665,7 @@ async fn a_replica_that_is_not_available_yet_is_promoted_on_a_later_run() {
     };
     assert_eq!(report(&steps, Step::Database).state, StepState::Pending);
     assert_eq!(world.log.count("rds.promote_replica"), 0);
-    world
-        .database
-        .instances
-        .lock()
-        .unwrap()
-        .get_mut("orders-replica")
-        .unwrap()
-        .status = "available".into();
+    world.replica(|r| r.status = "available".into());
     world.promoter().on_schedule().await.unwrap();
     assert_eq!(
         world.log.count("rds.promote_replica"),

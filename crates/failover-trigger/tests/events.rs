@@ -237,3 +237,128 @@ fn a_login_url_cannot_break_out_of_the_script() {
     assert!(!page.contains("a=1</script>"));
     assert!(page.contains(r"a=1\u003c/script>"));
 }
+
+// ------------------------------------------------------------- POST /reprotect
+
+fn reprotect_request(body: &str, user: Option<&str>) -> lambda_http::Request {
+    stop_http::proxy_request(
+        "POST",
+        "/reprotect",
+        None,
+        Some("application/json"),
+        body.as_bytes(),
+        user,
+    )
+    .unwrap()
+}
+
+#[tokio::test]
+async fn reprotect_refuses_bad_input_and_a_move_that_has_no_writer_yet() {
+    let (app, log) = app();
+    // No identity, a malformed body, no reason: refused before any port.
+    for (body, user, status) in [
+        (r#"{"reason":"x"}"#, None, 401),
+        ("{not json", Some("alice"), 400),
+        (r#"{"reason":"  "}"#, Some("alice"), 400),
+        (r#"{"reason":"x","mode":"graceful"}"#, Some("alice"), 400),
+    ] {
+        let response = handle(&app, reprotect_request(body, user)).await;
+        assert_eq!(
+            response.status(),
+            status,
+            "{body}: {}",
+            body_text(&response)
+        );
+    }
+    assert!(log.calls().is_empty(), "{:?}", log.calls());
+    // Nothing moved yet: the deployed pair is protected, nothing to do.
+    let response = handle(
+        &app,
+        reprotect_request(r#"{"reason":"drill"}"#, Some("alice")),
+    )
+    .await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(body_json(&response)["requested"], false);
+
+    // A failover whose writer is not promoted yet (memory keeps it protected,
+    // so mark it unprotected as a promotion would): not ready, 409.
+    use stop_core::ports::DecisionStore;
+    let t = datetime!(2026-11-22 03:00 UTC);
+    let mut moving = stop_core::Decision::initial("orders", &"us-east-1".parse().unwrap(), t).next(
+        "us-west-2".parse().unwrap(),
+        "cognito:alice",
+        "drill",
+        stop_core::Mode::Graceful,
+        t,
+    );
+    moving.data.protected = false;
+    app.decisions.store(&moving).await.unwrap();
+    let response = handle(
+        &app,
+        reprotect_request(r#"{"reason":"drill"}"#, Some("alice")),
+    )
+    .await;
+    assert_eq!(response.status(), 409, "{}", body_text(&response));
+    assert_eq!(body_json(&response)["error"]["code"], "not_ready");
+}
+
+#[tokio::test]
+async fn reprotect_after_a_promotion_is_recorded_once() {
+    use stop_core::decision::{Step, StepState};
+    use stop_core::ports::DecisionStore;
+    let (app, _) = app();
+    let t = datetime!(2026-11-22 03:00 UTC);
+    let mut promoted = stop_core::Decision::initial("orders", &"us-east-1".parse().unwrap(), t)
+        .next(
+            "us-west-2".parse().unwrap(),
+            "cognito:alice",
+            "drill",
+            stop_core::Mode::Graceful,
+            t,
+        );
+    promoted.record_step(
+        Step::Database,
+        StepState::Done,
+        t,
+        "orders-replica is the writer",
+    );
+    promoted.data.protected = false;
+    app.decisions.store(&promoted).await.unwrap();
+    let first = handle(
+        &app,
+        reprotect_request(r#"{"reason":"recovered"}"#, Some("alice")),
+    )
+    .await;
+    assert_eq!(first.status(), 200, "{}", body_text(&first));
+    assert_eq!(body_json(&first)["requested"], true);
+    let again = handle(
+        &app,
+        reprotect_request(r#"{"reason":"again"}"#, Some("alice")),
+    )
+    .await;
+    assert_eq!(
+        body_json(&again)["requested"],
+        false,
+        "a double click records nothing"
+    );
+    let history = app.decisions.history("orders").await.unwrap();
+    let current = stop_core::Decision::current(&history).unwrap();
+    assert_eq!(
+        current.step(Step::Reprotect).map(|s| s.state),
+        Some(StepState::Pending)
+    );
+    // A failback is refused until the promoter has made the copy.
+    let failback = stop_http::proxy_request(
+        "POST",
+        "/failback",
+        None,
+        Some("application/json"),
+        br#"{"reason":"back","mode":"graceful","override_safety":true}"#,
+        Some("alice"),
+    )
+    .unwrap();
+    let refused = handle(&app, failback).await;
+    assert_eq!(refused.status(), 409);
+    assert_eq!(body_json(&refused)["error"]["code"], "unprotected");
+    assert!(body_text(&refused).contains("stopctl reprotect"));
+}

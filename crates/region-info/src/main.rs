@@ -3,7 +3,7 @@ use region_info::writer::WriterHost;
 use region_info::{App, RegionInfo, handle};
 use stop_aws::decisions::SsmDecisionStore;
 use stop_aws::secrets::SecretsManagerSecrets;
-use stop_aws::{LazyClient, SystemClock, sdk_config};
+use stop_aws::{LazyClient, SystemClock, in_region, sdk_config};
 use stop_core::Config;
 use stop_core::fence::Fence;
 
@@ -14,10 +14,11 @@ async fn main() -> Result<(), Error> {
     let config = Config::from_env().inspect_err(|err| {
         tracing::error!(error = %err, "invalid configuration; refusing to start");
     })?;
-    // Only with a database secret configured does the function talk to AWS.
+    // One configuration load; every client is built on its first call, so a
+    // GET / never pays for the fence's SSM client or the secret's.
+    let sdk = sdk_config(&config.region).await;
     let writer = match &config.secret_id {
         Some(secret_id) => {
-            let sdk = sdk_config(&config.region).await;
             let secrets = SecretsManagerSecrets::new(LazyClient::from_sdk(
                 &sdk,
                 aws_sdk_secretsmanager::Client::new,
@@ -26,9 +27,8 @@ async fn main() -> Result<(), Error> {
         }
         None => None,
     };
-    // The fence reads the decision record where it lives, in the standby
-    // Region; the client is built on the first write, not at start.
-    let standby = sdk_config(config.standby_region()).await;
+    // The fence reads the decision record where it lives, in the standby Region.
+    let standby = in_region(&sdk, config.standby_region());
     let fence = Fence::new(
         SsmDecisionStore::new(
             LazyClient::from_sdk(&standby, aws_sdk_ssm::Client::new),

@@ -8,7 +8,7 @@ use stop_aws::capacity::AutoScalingCapacity;
 use stop_aws::database::RdsDatabase;
 use stop_aws::decisions::SsmDecisionStore;
 use stop_aws::stop_metric::CloudWatchStopSwitch;
-use stop_aws::{LazyClient, SystemClock, sdk_config};
+use stop_aws::{LazyClient, SystemClock, in_region, sdk_config};
 use stop_core::{Config, Role};
 
 #[tokio::main(flavor = "current_thread")]
@@ -26,7 +26,7 @@ async fn main() -> Result<(), Error> {
     // gone. The primary's RDS serves a failback and a re-protect, both made
     // with the primary up; its client is built on first use, never before.
     let sdk = sdk_config(&config.region).await;
-    let peer = sdk_config(config.primary_region()).await;
+    let peer = in_region(&sdk, config.primary_region());
     let app = App {
         decisions: SsmDecisionStore::new(
             LazyClient::from_sdk(&sdk, aws_sdk_ssm::Client::new),

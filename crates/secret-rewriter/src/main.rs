@@ -4,7 +4,7 @@ use serde_json::Value;
 use stop_aws::database::RdsDatabase;
 use stop_aws::decisions::SsmDecisionStore;
 use stop_aws::secrets::SecretsManagerSecrets;
-use stop_aws::{LazyClient, SystemClock, sdk_config};
+use stop_aws::{LazyClient, SystemClock, in_region, sdk_config};
 use stop_core::Config;
 
 #[tokio::main(flavor = "current_thread")]
@@ -21,7 +21,7 @@ async fn main() -> Result<(), Error> {
     // The primary's clients serve a failback only (both Regions up); built on
     // first use, never on a failover.
     let sdk = sdk_config(&config.region).await;
-    let peer = sdk_config(config.primary_region()).await;
+    let peer = in_region(&sdk, config.primary_region());
     let app = App {
         peer_database: RdsDatabase::new(LazyClient::from_sdk(&peer, aws_sdk_rds::Client::new)),
         peer_secrets: SecretsManagerSecrets::new(LazyClient::from_sdk(
