@@ -31,10 +31,14 @@ pub mod capacity;
 pub mod database;
 #[cfg(feature = "ssm")]
 pub mod decisions;
+#[cfg(feature = "cloudwatch")]
+pub mod metrics;
 #[cfg(feature = "arc")]
 pub mod routing;
 #[cfg(feature = "secretsmanager")]
 pub mod secrets;
+#[cfg(feature = "ssm")]
+pub mod state;
 #[cfg(feature = "cloudwatch")]
 pub mod stop_metric;
 

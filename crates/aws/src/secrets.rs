@@ -2,7 +2,7 @@
 //! `Sensitive`; errors carry the operation and AWS's code, never a value.
 
 use aws_sdk_secretsmanager::Client;
-use stop_core::ports::{PortError, PortResult, SecretValue, Secrets, Sensitive};
+use stop_core::ports::{PortError, PortResult, SecretInfo, SecretValue, Secrets, Sensitive};
 
 use crate::{LazyClient, port_error};
 
@@ -51,6 +51,22 @@ impl Secrets for SecretsManagerSecrets {
         Ok(SecretValue {
             version_id: value.version_id().unwrap_or_default().to_owned(),
             value: Sensitive::new(string),
+            replica_of: replica_of(
+                described.primary_region(),
+                client.config().region().map(|r| r.as_ref()),
+            ),
+        })
+    }
+
+    async fn describe(&self, secret_id: &str) -> PortResult<SecretInfo> {
+        let client = self.client.get();
+        let described = client
+            .describe_secret()
+            .secret_id(secret_id)
+            .send()
+            .await
+            .map_err(|e| port_error("secretsmanager:DescribeSecret", e))?;
+        Ok(SecretInfo {
             replica_of: replica_of(
                 described.primary_region(),
                 client.config().region().map(|r| r.as_ref()),

@@ -4,7 +4,7 @@
 //! apply these, so the three cannot drift apart. Each cites its page.
 
 use crate::decision::Decision;
-use crate::ports::{PortError, PortResult, ReplicaStatus, Sensitive};
+use crate::ports::{GroupCapacity, PortError, PortResult, ReplicaStatus, Sensitive};
 
 /// An SSM Standard parameter holds at most 4 KB; a larger `PutParameter` is a
 /// `ValidationException`.
@@ -23,6 +23,33 @@ pub fn decision_value(decision: &Decision) -> PortResult<String> {
         )));
     }
     Ok(value)
+}
+
+/// Any other text kept in a Standard parameter (the detector's and
+/// readiness's state): refused past 4 KB, as SSM would.
+pub fn fits_standard_parameter(name: &str, text: &str) -> PortResult<()> {
+    if text.len() > SSM_STANDARD_MAX_BYTES {
+        return Err(PortError::Rejected(format!(
+            "ValidationException: {name} would be {} bytes; a Standard parameter holds {}",
+            text.len(),
+            SSM_STANDARD_MAX_BYTES
+        )));
+    }
+    Ok(())
+}
+
+/// Why Auto Scaling would refuse `UpdateAutoScalingGroup` with these sizes,
+/// if it would: the desired capacity "must be greater than or equal to the
+/// minimum size of the group and less than or equal to the maximum size"
+/// (`ValidationError`).
+/// <https://docs.aws.amazon.com/autoscaling/ec2/APIReference/API_UpdateAutoScalingGroup.html>
+pub fn group_refusal(group_name: &str, capacity: &GroupCapacity) -> Option<PortError> {
+    (!(capacity.min <= capacity.desired && capacity.desired <= capacity.max)).then(|| {
+        PortError::Rejected(format!(
+            "ValidationError: {group_name}: desired capacity {} must be between the minimum {} and the maximum {}",
+            capacity.desired, capacity.min, capacity.max
+        ))
+    })
 }
 
 /// Why RDS would refuse `PromoteReadReplica` on this instance, if it would:

@@ -190,6 +190,18 @@ pub struct CapacityConfig {
     pub max: u32,
 }
 
+impl CapacityConfig {
+    /// What a failover asks Auto Scaling for: each size raised to the wanted
+    /// one, never lowered (someone may have scaled up further by hand).
+    pub fn target(&self, current: crate::ports::GroupCapacity) -> crate::ports::GroupCapacity {
+        crate::ports::GroupCapacity {
+            min: current.min.max(self.min),
+            desired: current.desired.max(self.desired),
+            max: current.max.max(self.max),
+        }
+    }
+}
+
 /// Everything a function of this project needs to know, validated.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Config {
@@ -514,14 +526,10 @@ fn capacity(env: &Env) -> Result<Option<CapacityConfig>, ConfigError> {
             .parse()
             .map_err(|_| invalid(var, &value, "a whole number"))
     };
+    // Not refused here when out of order: a wrong size must not stop the
+    // promoter from moving the database. Readiness reports it, and Auto
+    // Scaling refuses the scale-up alone (crate::aws_rules::group_refusal).
     let (min, desired, max) = (count("ASG_MIN")?, count("ASG_DESIRED")?, count("ASG_MAX")?);
-    if !(min <= desired && desired <= max) {
-        return Err(invalid(
-            "ASG_DESIRED",
-            &desired.to_string(),
-            format!("needs ASG_MIN ({min}) <= ASG_DESIRED <= ASG_MAX ({max})"),
-        ));
-    }
     Ok(Some(CapacityConfig {
         group_name,
         min,
@@ -805,7 +813,7 @@ mod tests {
     }
 
     #[test]
-    fn capacity_must_be_ordered() {
+    fn capacity_out_of_order_still_loads() {
         let ok = config(&with(&[
             ("ASG_NAME", "web"),
             ("ASG_MIN", "2"),
@@ -814,14 +822,17 @@ mod tests {
         ]))
         .unwrap();
         assert_eq!(ok.capacity.unwrap().max, 8);
-        let err = config(&with(&[
+        let out_of_order = config(&with(&[
             ("ASG_NAME", "web"),
             ("ASG_MIN", "2"),
             ("ASG_DESIRED", "9"),
             ("ASG_MAX", "8"),
         ]))
-        .unwrap_err();
-        assert!(err.to_string().contains("ASG_DESIRED"), "{err}");
+        .unwrap();
+        // Readiness and the scale-up report it; the database still moves.
+        let wanted = out_of_order.capacity.unwrap();
+        let target = wanted.target(crate::ports::GroupCapacity { min: 1, desired: 1, max: 2 });
+        assert!(crate::aws_rules::group_refusal("web", &target).is_some());
         let err = config(&with(&[
             ("ASG_NAME", "web"),
             ("ASG_MIN", "-1"),

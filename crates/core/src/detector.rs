@@ -10,11 +10,41 @@
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
 
 use crate::config::Config;
 use crate::decide::{Proposal, Refusal, decide};
 use crate::decision::Mode;
-use crate::ports::{Clock, DecisionStore, PortError, StopSwitch};
+use crate::ports::{Clock, Datum, DecisionStore, Metrics, PortError, StateStore, StopSwitch};
+
+/// A vantage point's report older than this is no evidence: the witness runs
+/// every minute and reports every round, so two missed runs.
+pub const REPORT_FRESH_FOR: time::Duration = time::Duration::minutes(2);
+
+/// Where a vantage point keeps its state (the standby) or its report (a
+/// witness): one SSM parameter each in the standby Region.
+pub fn state_name(config: &Config, vantage: &str) -> String {
+    format!(
+        "{}/{}/detector/{vantage}",
+        config.decision_prefix, config.service
+    )
+}
+
+/// A witness's report to the standby: its failed probes of the primary in a
+/// row, and when it last probed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VantageReport {
+    pub vantage: String,
+    pub primary_failures: u32,
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
+}
+
+impl VantageReport {
+    pub fn is_fresh(&self, now: OffsetDateTime) -> bool {
+        now - self.at <= REPORT_FRESH_FOR
+    }
+}
 
 /// What a probe looked at.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -60,6 +90,9 @@ impl Default for Settings {
 pub struct State {
     pub primary_failures: BTreeMap<String, u32>,
     pub standby_healthy: Option<bool>,
+    /// The end of the last round: readiness reads it as the heartbeat.
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub last_round: Option<OffsetDateTime>,
 }
 
 /// What the probes say.
@@ -79,6 +112,21 @@ pub enum Assessment {
 }
 
 impl State {
+    /// Counts a witness's report, if fresh, as its vantage point's evidence; a
+    /// silent witness is no evidence either way (with a quorum of two, no
+    /// failover until it speaks again).
+    pub fn take_report(&mut self, witness: &str, report: Option<&VantageReport>, now: OffsetDateTime) {
+        match report {
+            Some(r) if r.is_fresh(now) => {
+                self.primary_failures
+                    .insert(witness.to_owned(), r.primary_failures);
+            }
+            _ => {
+                self.primary_failures.remove(witness);
+            }
+        }
+    }
+
     /// Takes in one round of probes.
     pub fn observe(&mut self, probes: &[Probe]) {
         for probe in probes {
@@ -213,6 +261,136 @@ impl<D: DecisionStore, S: StopSwitch, C: Clock> Detector<'_, D, S, C> {
             decided: decided.decided,
         })
     }
+}
+
+/// The probe results and the heartbeat of one round, as metrics: the
+/// heartbeat alarm fires on their silence.
+pub fn round_metrics(service: &str, probes: &[Probe]) -> Vec<Datum> {
+    let mut data = Vec::new();
+    let mut vantages: Vec<&str> = probes.iter().map(|p| p.vantage.as_str()).collect();
+    vantages.dedup();
+    for vantage in vantages {
+        data.push(Datum {
+            name: "DetectorHeartbeat",
+            dimensions: vec![("Service", service.to_owned()), ("Vantage", vantage.to_owned())],
+            value: 1.0,
+        });
+    }
+    for probe in probes {
+        data.push(Datum {
+            name: "ProbeFailed",
+            dimensions: vec![
+                ("Service", service.to_owned()),
+                ("Vantage", probe.vantage.clone()),
+                (
+                    "Target",
+                    match probe.target {
+                        Target::Primary => "primary",
+                        Target::Standby => "standby",
+                    }
+                    .to_owned(),
+                ),
+            ],
+            value: if probe.ok { 0.0 } else { 1.0 },
+        });
+    }
+    data
+}
+
+/// What a round did besides its assessment: the state could not be kept, or
+/// the metrics not published. Neither stops the round's decision.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct RoundNotes {
+    pub problems: Vec<String>,
+}
+
+impl<D: DecisionStore, S: StopSwitch, C: Clock> Detector<'_, D, S, C> {
+    /// One scheduled round in the standby Region: load the state, count the
+    /// witness's report, take the probes in and act on them ([`Self::run`]),
+    /// then keep the state and publish the probe results and the heartbeat.
+    pub async fn round<T: StateStore, M: Metrics>(
+        &self,
+        store: &T,
+        metrics: &M,
+        witness: Option<&str>,
+        probes: &[Probe],
+    ) -> (Result<Outcome, PortError>, RoundNotes) {
+        let mut notes = RoundNotes::default();
+        let standby = self.config.standby_region().to_string();
+        let own = state_name(self.config, &standby);
+        let mut state: State = match store.load(&own).await {
+            Ok(Some(text)) => serde_json::from_str(&text).unwrap_or_else(|e| {
+                notes.problems.push(format!("{own} unreadable ({e}); starting afresh"));
+                State::default()
+            }),
+            Ok(None) => State::default(),
+            Err(e) => {
+                // Without its memory the count starts again: slower, never hastier.
+                notes.problems.push(format!("{own}: {e}"));
+                State::default()
+            }
+        };
+        let now = self.clock.now();
+        if let Some(witness) = witness {
+            let name = state_name(self.config, witness);
+            let report = match store.load(&name).await {
+                Ok(Some(text)) => serde_json::from_str::<VantageReport>(&text).ok(),
+                Ok(None) => None,
+                Err(e) => {
+                    notes.problems.push(format!("{name}: {e}"));
+                    None
+                }
+            };
+            state.take_report(witness, report.as_ref(), now);
+        }
+        let outcome = self.run(&mut state, probes).await;
+        state.last_round = Some(self.clock.now());
+        match serde_json::to_string(&state) {
+            Ok(text) => {
+                if let Err(e) = store.save(&own, &text).await {
+                    notes.problems.push(format!("{own}: {e}"));
+                }
+            }
+            Err(e) => notes.problems.push(format!("{own}: {e}")),
+        }
+        if let Err(e) = metrics.put(&round_metrics(&self.config.service, probes)).await {
+            notes.problems.push(format!("metrics: {e}"));
+        }
+        (outcome, notes)
+    }
+}
+
+/// One round of a witness: its probe of the primary, counted into its report
+/// in the standby Region, and its metrics there. It decides nothing.
+pub async fn witness_round<T: StateStore, M: Metrics>(
+    store: &T,
+    metrics: &M,
+    report_name: &str,
+    service: &str,
+    probe: &Probe,
+    now: OffsetDateTime,
+) -> Result<VantageReport, PortError> {
+    let previous = store
+        .load(report_name)
+        .await?
+        .and_then(|text| serde_json::from_str::<VantageReport>(&text).ok())
+        .filter(|r| r.is_fresh(now));
+    let report = VantageReport {
+        vantage: probe.vantage.clone(),
+        primary_failures: if probe.ok {
+            0
+        } else {
+            previous.map_or(0, |r| r.primary_failures) + 1
+        },
+        at: now,
+    };
+    let text = serde_json::to_string(&report)
+        .map_err(|e| PortError::Rejected(format!("{report_name}: {e}")))?;
+    store.save(report_name, &text).await?;
+    metrics
+        .put(&round_metrics(service, std::slice::from_ref(probe)))
+        .await?;
+    Ok(report)
 }
 
 #[cfg(test)]

@@ -17,6 +17,7 @@ pub mod memory;
 pub mod operator;
 pub mod ports;
 pub mod promoter;
+pub mod readiness;
 pub mod rewriter;
 pub mod switches;
 pub mod units;

@@ -449,10 +449,8 @@ impl Capacity for MemoryCapacity {
         let group = groups
             .get_mut(group_name)
             .ok_or_else(|| PortError::NotFound(group_name.to_owned()))?;
-        if !(capacity.min <= capacity.desired && capacity.desired <= capacity.max) {
-            return Err(PortError::Rejected(format!(
-                "invalid capacity {capacity:?}"
-            )));
+        if let Some(refusal) = crate::aws_rules::group_refusal(group_name, &capacity) {
+            return Err(refusal);
         }
         *group = capacity;
         Ok(())
@@ -544,6 +542,93 @@ impl Secrets for MemorySecrets {
             .get_mut(secret_id)
             .ok_or_else(|| PortError::NotFound(secret_id.to_owned()))?;
         secret.replica_of = None;
+        Ok(())
+    }
+
+    async fn describe(&self, secret_id: &str) -> PortResult<SecretInfo> {
+        self.log.record(format!("secrets.describe({secret_id})"));
+        self.faults.next()?;
+        let secrets = lock(&self.secrets);
+        let secret = secrets
+            .get(secret_id)
+            .ok_or_else(|| PortError::NotFound(secret_id.to_owned()))?;
+        Ok(SecretInfo {
+            replica_of: secret.replica_of.clone(),
+        })
+    }
+}
+
+/// Named texts, as SSM parameters hold them; the 4 KB rule of a standard
+/// parameter applies.
+#[derive(Debug, Default)]
+pub struct MemoryStateStore {
+    pub log: CallLog,
+    pub faults: Faults,
+    texts: Mutex<HashMap<String, String>>,
+}
+
+impl MemoryStateStore {
+    pub fn new(log: CallLog) -> Self {
+        MemoryStateStore {
+            log,
+            ..Default::default()
+        }
+    }
+    /// A text saved before the test, so not in the call log.
+    pub fn with(self, name: &str, text: &str) -> Self {
+        lock(&self.texts).insert(name.to_owned(), text.to_owned());
+        self
+    }
+    pub fn text(&self, name: &str) -> Option<String> {
+        lock(&self.texts).get(name).cloned()
+    }
+}
+
+impl StateStore for MemoryStateStore {
+    async fn load(&self, name: &str) -> PortResult<Option<String>> {
+        self.log.record(format!("state.load({name})"));
+        self.faults.next()?;
+        Ok(lock(&self.texts).get(name).cloned())
+    }
+    async fn save(&self, name: &str, text: &str) -> PortResult<()> {
+        self.log.record(format!("state.save({name})"));
+        self.faults.next()?;
+        crate::aws_rules::fits_standard_parameter(name, text)?;
+        lock(&self.texts).insert(name.to_owned(), text.to_owned());
+        Ok(())
+    }
+}
+
+/// Every datapoint published, in order.
+#[derive(Debug, Default)]
+pub struct MemoryMetrics {
+    pub log: CallLog,
+    pub faults: Faults,
+    data: Mutex<Vec<Datum>>,
+}
+
+impl MemoryMetrics {
+    pub fn new(log: CallLog) -> Self {
+        MemoryMetrics {
+            log,
+            ..Default::default()
+        }
+    }
+    /// The values published under `name`, oldest first.
+    pub fn values(&self, name: &str) -> Vec<f64> {
+        lock(&self.data)
+            .iter()
+            .filter(|d| d.name == name)
+            .map(|d| d.value)
+            .collect()
+    }
+}
+
+impl Metrics for MemoryMetrics {
+    async fn put(&self, data: &[Datum]) -> PortResult<()> {
+        self.log.record(format!("metrics.put({})", data.len()));
+        self.faults.next()?;
+        lock(&self.data).extend(data.iter().cloned());
         Ok(())
     }
 }

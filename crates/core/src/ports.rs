@@ -303,4 +303,52 @@ pub trait Secrets: Send + Sync {
     ) -> impl Future<Output = PortResult<()>> + Send;
     /// Makes a replica secret standalone so that it can be written.
     fn stop_replication(&self, secret_id: &str) -> impl Future<Output = PortResult<()>> + Send;
+    /// `DescribeSecret`: present, and a replica or not; never the value.
+    fn describe(&self, secret_id: &str) -> impl Future<Output = PortResult<SecretInfo>> + Send;
+}
+
+/// A secret as Secrets Manager describes it, without its value.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SecretInfo {
+    /// The primary Region this secret is a replica of, if it is one.
+    pub replica_of: Option<String>,
+}
+
+/// Small JSON documents kept between scheduled runs: the detector's memory of
+/// its probes, each vantage point's report, the last readiness findings (SSM
+/// Parameter Store in the standby Region, one String parameter each).
+pub trait StateStore: Send + Sync {
+    /// The stored text; `None` before the first save.
+    fn load(&self, name: &str) -> impl Future<Output = PortResult<Option<String>>> + Send;
+    /// Replaces the stored text.
+    fn save(&self, name: &str, text: &str) -> impl Future<Output = PortResult<()>> + Send;
+}
+
+impl<T: StateStore> StateStore for &T {
+    fn load(&self, name: &str) -> impl Future<Output = PortResult<Option<String>>> + Send {
+        (**self).load(name)
+    }
+    fn save(&self, name: &str, text: &str) -> impl Future<Output = PortResult<()>> + Send {
+        (**self).save(name, text)
+    }
+}
+
+/// One datapoint of a metric the detector or readiness publishes.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Datum {
+    pub name: &'static str,
+    pub dimensions: Vec<(&'static str, String)>,
+    pub value: f64,
+}
+
+/// CloudWatch `PutMetricData` in the standby Region, in the stack's namespace:
+/// probe results, heartbeats, readiness.
+pub trait Metrics: Send + Sync {
+    fn put(&self, data: &[Datum]) -> impl Future<Output = PortResult<()>> + Send;
+}
+
+impl<T: Metrics> Metrics for &T {
+    fn put(&self, data: &[Datum]) -> impl Future<Output = PortResult<()>> + Send {
+        (**self).put(data)
+    }
 }

@@ -23,7 +23,7 @@ use crate::decide::{Proposal, Refusal, current, decide};
 use crate::decision::{DbRef, Decision, Mode, Step, StepState};
 use crate::fence;
 use crate::ports::{
-    Capacity, Clock, Database, DecisionStore, GroupCapacity, PortError, StopSwitch,
+    Capacity, Clock, Database, DecisionStore, PortError, StopSwitch,
 };
 
 /// The promoter's own settings beside the shared configuration.
@@ -711,12 +711,11 @@ where
 
     async fn capacity_step(&self, wanted: &CapacityConfig) -> Outcome {
         let current = self.capacity.describe_group(&wanted.group_name).await?;
-        // Raise, never lower: someone may have scaled up further by hand.
-        let target = GroupCapacity {
-            min: current.min.max(wanted.min),
-            desired: current.desired.max(wanted.desired),
-            max: current.max.max(wanted.max),
-        };
+        let target = wanted.target(current);
+        if let Some(refusal) = crate::aws_rules::group_refusal(&wanted.group_name, &target) {
+            // Stated before the call, which would fail the same way.
+            return Err(refusal);
+        }
         if target == current {
             return Ok((
                 StepState::Done,

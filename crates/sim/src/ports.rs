@@ -429,10 +429,8 @@ impl Capacity for SimCapacity {
         self.0.enter("autoscaling.UpdateAutoScalingGroup").await?;
         let region = self.0.region.to_string();
         self.0.sim.with(|w| {
-            if !(capacity.min <= capacity.desired && capacity.desired <= capacity.max) {
-                return Err(PortError::Rejected(format!(
-                    "invalid capacity {capacity:?}"
-                )));
+            if let Some(refusal) = stop_core::aws_rules::group_refusal(name, &capacity) {
+                return Err(refusal);
             }
             let group = w
                 .groups
@@ -530,6 +528,20 @@ impl Secrets for SimSecrets {
                 format!("secret {id}: replication stopped, standalone"),
             );
             Ok(())
+        })
+    }
+
+    async fn describe(&self, id: &str) -> PortResult<SecretInfo> {
+        self.0.enter("secretsmanager.DescribeSecret").await?;
+        let key = (self.0.region.clone(), id.to_owned());
+        self.0.sim.with(|w| {
+            let secret = w
+                .secrets
+                .get(&key)
+                .ok_or_else(|| PortError::NotFound(id.to_owned()))?;
+            Ok(SecretInfo {
+                replica_of: secret.replica_of.clone(),
+            })
         })
     }
 }

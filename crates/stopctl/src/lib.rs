@@ -1,7 +1,6 @@
 //! The operator CLI's pieces; `main.rs` wires them to clap.
 
 pub mod local;
-pub mod readiness;
 pub mod remote;
 pub mod render;
 

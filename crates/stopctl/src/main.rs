@@ -9,7 +9,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use serde_json::json;
 use stop_core::Config;
 use stop_sim::budget::{self, Parameters};
-use stopctl::readiness::Standby;
+use stop_core::readiness::{Expectations, Standby};
 use stopctl::remote::{self, Failure, Press};
 use stopctl::render::{self, Style, say};
 use stopctl::{exit, local};
@@ -203,6 +203,13 @@ fn fail(code: u8, message: &str, as_json: bool) -> ExitCode {
 }
 
 fn load_config(env: &EnvFile) -> Result<Config, String> {
+    let vars = env_vars(env)?;
+    Config::from_lookup(|k| vars.get(k).cloned().or_else(|| std::env::var(k).ok()))
+        .map_err(|e| format!("configuration: {e}"))
+}
+
+/// The env file's KEY=VALUE lines.
+fn env_vars(env: &EnvFile) -> Result<HashMap<String, String>, String> {
     let mut vars = HashMap::new();
     if let Some(path) = &env.env_file {
         let text = std::fs::read_to_string(path)
@@ -217,8 +224,13 @@ fn load_config(env: &EnvFile) -> Result<Config, String> {
             vars.insert(key.trim().to_owned(), value.trim().to_owned());
         }
     }
-    Config::from_lookup(|k| vars.get(k).cloned().or_else(|| std::env::var(k).ok()))
-        .map_err(|e| format!("configuration: {e}"))
+    Ok(vars)
+}
+
+/// What readiness holds the standby to, from the same env file.
+fn load_expectations(env: &EnvFile) -> Result<Expectations, String> {
+    let vars = env_vars(env)?;
+    Expectations::from_lookup(|k| vars.get(k).cloned().or_else(|| std::env::var(k).ok()))
 }
 
 fn drill(scenarios: &[String], seed: u64, quiet: bool, list: bool, as_json: bool) -> ExitCode {
@@ -310,8 +322,8 @@ fn plan(p: Parameters, db: DbKind, as_json: bool) -> ExitCode {
 }
 
 async fn check(env: &EnvFile, as_json: bool) -> ExitCode {
-    let config = match load_config(env) {
-        Ok(config) => config,
+    let (config, expect) = match load_config(env).and_then(|c| Ok((c, load_expectations(env)?))) {
+        Ok(loaded) => loaded,
         Err(e) => return fail(exit::USAGE, &e, as_json),
     };
     let sdk = stop_aws::sdk_config(&config.region).await;
@@ -324,10 +336,12 @@ async fn check(env: &EnvFile, as_json: bool) -> ExitCode {
         aws_sdk_ssm::Client::new(&sdk),
         &config.decision_prefix,
     );
+    let state = stop_aws::state::SsmStateStore::new(aws_sdk_ssm::Client::new(&sdk));
     let stop =
         stop_aws::stop_metric::CloudWatchStopSwitch::new(aws_sdk_cloudwatch::Client::new(&sdk));
     let controls = stop_aws::routing::ArcRoutingControls::new(&sdk, &endpoints);
-    let database = stop_aws::database::RdsDatabase::new(aws_sdk_rds::Client::new(&sdk));
+    let database = stop_aws::database::RdsDatabase::new(aws_sdk_rds::Client::new(&sdk))
+        .with_metrics(aws_sdk_cloudwatch::Client::new(&sdk));
     let capacity =
         stop_aws::capacity::AutoScalingCapacity::new(aws_sdk_autoscaling::Client::new(&sdk));
     let secrets =
@@ -340,32 +354,38 @@ async fn check(env: &EnvFile, as_json: bool) -> ExitCode {
         database: &database,
         capacity: &capacity,
         secrets: &secrets,
+        state: &state,
         clock: &stop_aws::SystemClock,
+        expect,
     };
-    let findings = standby.check().await;
-    let ready = findings.iter().all(|f| f.ok);
+    let report = standby.check().await;
+    let scheduled = stop_core::readiness::last_report(&config, &state)
+        .await
+        .ok()
+        .flatten();
+    let ready = report.ready;
+    let findings = &report.findings;
     if as_json {
-        print_json(
-            &json!({"region": config.region.to_string(), "ready": ready, "checks": findings}),
-        );
+        print_json(&json!({
+            "region": config.region.to_string(),
+            "ready": ready,
+            "checks": findings,
+            "scheduled": scheduled,
+        }));
     } else {
         let style = Style::detect();
-        for f in &findings {
-            let mark = if f.ok {
-                style.good("✓")
-            } else {
-                style.bad("✗")
-            };
-            sayln!("{mark} {:<34} {}", f.check, f.detail);
+        say_!("{}", render::readiness(&report, style));
+        if let Some(last) = &scheduled {
+            sayln!(
+                "{}",
+                style.dim(&format!(
+                    "The scheduled readiness run at {} found {} of {} checks failing.",
+                    last.checked_at,
+                    last.failed().count(),
+                    last.findings.len()
+                ))
+            );
         }
-        sayln!(
-            "{}",
-            if ready {
-                style.good("ready to fail over")
-            } else {
-                style.bad("NOT ready: fix the ✗ lines first")
-            }
-        );
     }
     // Every read failing means AWS was out of reach, not that the standby is unready.
     if !findings.is_empty() && findings.iter().all(|f| f.unreachable) {

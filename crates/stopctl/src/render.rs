@@ -196,3 +196,25 @@ pub fn budget(budget: &Budget, style: Style) -> String {
     }
     out
 }
+
+/// A readiness report: one line a check, the fix under each failed one.
+pub fn readiness(report: &stop_core::readiness::Report, style: Style) -> String {
+    let mut out = String::new();
+    for f in &report.findings {
+        let mark = if f.ok { style.good("✓") } else { style.bad("✗") };
+        let _ = writeln!(out, "{mark} {:<34} {}", f.check, f.detail);
+        if let Some(fix) = &f.fix {
+            let _ = writeln!(out, "  {:<34} {}", "", style.dim(&format!("fix: {fix}")));
+        }
+    }
+    let _ = writeln!(
+        out,
+        "{}",
+        if report.ready {
+            style.good("ready to fail over")
+        } else {
+            style.bad("NOT ready: fix the ✗ lines first")
+        }
+    );
+    out
+}

@@ -1,12 +1,13 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failure should panic
 
-//! `stopctl check`'s findings over in-memory ports: what is ready, what is
-//! not, and never a secret's value.
+//! Readiness (`stop_core::readiness`, which `stopctl check`, the scheduled
+//! readiness run and `GET /status` share) over in-memory ports: what is
+//! ready, what is not and how to fix it, and never a secret's value.
 
 use stop_core::memory::*;
 use stop_core::ports::{ControlState, GroupCapacity, PortError};
 use stop_testkit::{PRIMARY_CTL, STANDBY_CTL, standby_config};
-use stopctl::readiness::{Finding, Standby};
+use stop_core::readiness::{Expectations, Finding, Standby};
 
 struct Ports {
     log: CallLog,
@@ -16,6 +17,7 @@ struct Ports {
     database: MemoryDatabase,
     capacity: MemoryCapacity,
     secrets: MemorySecrets,
+    state: MemoryStateStore,
     clock: ManualClock,
 }
 
@@ -23,6 +25,7 @@ fn ports() -> Ports {
     let log = CallLog::default();
     let database = MemoryDatabase::new(log.clone());
     database.add_instance(stop_testkit::orders_replica(3));
+    database.set_lag("orders-replica", lag(3));
     let secrets = MemorySecrets::new(log.clone());
     secrets.add(
         "orders/db",
@@ -52,12 +55,26 @@ fn ports() -> Ports {
         ),
         database,
         secrets,
-        clock: ManualClock::new(time::OffsetDateTime::UNIX_EPOCH),
+        state: MemoryStateStore::new(log.clone()),
+        clock: ManualClock::new(NOW),
         log,
     }
 }
 
+const NOW: time::OffsetDateTime = time::macros::datetime!(2026-11-24 03:00 UTC);
+
+fn lag(seconds: u32) -> stop_core::ports::LagSample {
+    stop_core::ports::LagSample {
+        seconds,
+        at: NOW - time::Duration::minutes(1),
+    }
+}
+
 async fn check(p: &Ports) -> Vec<Finding> {
+    check_with(p, Expectations::default()).await
+}
+
+async fn check_with(p: &Ports, expect: Expectations) -> Vec<Finding> {
     let config = standby_config(&[]);
     Standby {
         config: &config,
@@ -67,10 +84,20 @@ async fn check(p: &Ports) -> Vec<Finding> {
         database: &p.database,
         capacity: &p.capacity,
         secrets: &p.secrets,
+        state: &p.state,
         clock: &p.clock,
+        expect,
     }
     .check()
     .await
+    .findings
+}
+
+fn finding<'a>(findings: &'a [Finding], check: &str) -> &'a Finding {
+    findings
+        .iter()
+        .find(|f| f.check == check)
+        .unwrap_or_else(|| panic!("no {check:?} in {findings:#?}"))
 }
 
 #[tokio::test]
@@ -83,6 +110,7 @@ async fn a_ready_standby_passes_every_check_and_writes_nothing() {
         "decision record",
         "data tier protected",
         "read replica",
+        "replica lag",
         "standby Auto Scaling group",
         "database secret",
     ] {
@@ -140,21 +168,20 @@ async fn a_missing_replica_a_lagging_one_and_unreachable_arc_are_reported() {
     }
 
     let p = ports();
-    p.database
-        .instances
-        .lock()
-        .unwrap()
-        .get_mut("orders-replica")
-        .unwrap()
-        .replica_lag_seconds = Some(900);
+    p.database.set_lag("orders-replica", lag(900));
     p.secrets
         .faults
         .push(PortError::NotFound("orders/db".into()));
     let findings = check(&p).await;
-    let replica = findings.iter().find(|f| f.check == "read replica").unwrap();
+    assert!(finding(&findings, "read replica").ok);
+    let lagging = finding(&findings, "replica lag");
     assert!(
-        !replica.ok && replica.detail.contains("lag 900 s"),
-        "{replica:?}"
+        !lagging.ok && lagging.detail.contains("15 min"),
+        "{lagging:?}"
+    );
+    assert!(
+        lagging.fix.as_deref().unwrap().contains("ReadinessMaxLagSeconds"),
+        "{lagging:?}"
     );
     assert!(
         !findings
@@ -191,7 +218,112 @@ async fn a_promoted_writer_without_a_copy_is_reported_unprotected() {
         .unwrap();
     assert!(!protection.ok);
     assert!(
-        protection.detail.contains("stopctl reprotect"),
+        protection.fix.as_deref().unwrap().contains("stopctl reprotect"),
         "{protection:?}"
     );
+}
+
+#[tokio::test]
+async fn a_failover_size_above_the_groups_max_is_reported_with_its_fix() {
+    // The template's example sizes (2/4/8) would be raised to; the group's
+    // own sizes do not matter. A max below desired is what Auto Scaling refuses.
+    let p = ports();
+    let mut config = standby_config(&[]);
+    config.capacity.as_mut().unwrap().max = 2;
+    let report = Standby {
+        config: &config,
+        decisions: &p.decisions,
+        stop: &p.stop,
+        controls: &p.controls,
+        database: &p.database,
+        capacity: &p.capacity,
+        secrets: &p.secrets,
+        state: &p.state,
+        clock: &p.clock,
+        expect: Expectations::default(),
+    }
+    .check()
+    .await;
+    assert!(!report.ready);
+    let group = finding(&report.findings, "standby Auto Scaling group");
+    assert!(!group.ok && group.detail.contains("ValidationError"), "{group:?}");
+    assert!(group.fix.as_deref().unwrap().contains("AsgMax"), "{group:?}");
+}
+
+#[tokio::test]
+async fn the_detector_silent_or_cut_off_from_the_primary_is_reported() {
+    use stop_core::detector::{State, VantageReport};
+    let expect = Expectations {
+        detector: true,
+        witness: Some("eu-west-1".into()),
+        ..Expectations::default()
+    };
+    // Never ran.
+    let p = ports();
+    let findings = check_with(&p, expect.clone()).await;
+    assert!(!finding(&findings, "detector heartbeat").ok, "{findings:#?}");
+
+    // Ran a minute ago, but the standby fails the primary while the witness reaches it.
+    let mut state = State::default();
+    state.primary_failures.insert("us-west-2".into(), 4);
+    state.last_round = Some(NOW - time::Duration::minutes(1));
+    let witness = VantageReport {
+        vantage: "eu-west-1".into(),
+        primary_failures: 0,
+        at: NOW - time::Duration::seconds(30),
+    };
+    let mut p = ports();
+    p.state = MemoryStateStore::new(p.log.clone())
+        .with("/stop/orders/detector/us-west-2", &serde_json::to_string(&state).unwrap())
+        .with("/stop/orders/detector/eu-west-1", &serde_json::to_string(&witness).unwrap());
+    let findings = check_with(&p, expect.clone()).await;
+    assert!(finding(&findings, "detector heartbeat").ok);
+    assert!(finding(&findings, "witness heartbeat").ok);
+    let path = finding(&findings, "standby's path to the primary");
+    assert!(!path.ok && path.detail.contains("4 probes"), "{path:?}");
+
+    // Five minutes later nothing has run: both heartbeats are stale.
+    p.clock.advance(time::Duration::minutes(5));
+    let findings = check_with(&p, expect).await;
+    assert!(!finding(&findings, "detector heartbeat").ok);
+    assert!(!finding(&findings, "witness heartbeat").ok);
+}
+
+#[tokio::test]
+async fn the_kept_report_fits_a_standard_parameter_and_reads_back() {
+    let p = ports();
+    let config = standby_config(&[]);
+    let mut report = Standby {
+        config: &config,
+        decisions: &p.decisions,
+        stop: &p.stop,
+        controls: &p.controls,
+        database: &p.database,
+        capacity: &p.capacity,
+        secrets: &p.secrets,
+        state: &p.state,
+        clock: &p.clock,
+        expect: Expectations::default(),
+    }
+    .check()
+    .await;
+    // Far past 4 KB: the kept copy still fits and keeps the failed checks.
+    for f in &mut report.findings {
+        f.detail = "d".repeat(900);
+    }
+    report.findings[0].ok = false;
+    report.ready = false;
+    report.findings[0].fix = Some("f".repeat(900));
+    let metrics = MemoryMetrics::new(p.log.clone());
+    stop_core::readiness::publish(&config, &report, &p.state, &metrics)
+        .await
+        .unwrap();
+    let kept = stop_core::readiness::last_report(&config, &p.state)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(kept.findings.len(), report.findings.len());
+    assert!(!kept.findings[0].ok);
+    assert_eq!(metrics.values("Ready"), vec![0.0]);
+    assert_eq!(metrics.values("ReadinessFindings"), vec![1.0]);
 }

@@ -1,0 +1,638 @@
+//! Readiness: could the standby take over now, and what would stop it? Reads
+//! only, through the standby Region's ports. One code for the scheduled
+//! readiness run (which keeps the report and publishes a metric), `stopctl
+//! check`, and `GET /status` (which shows the kept report). Every failed
+//! finding says what fixes it.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use crate::config::{Config, DatabaseConfig};
+use crate::decision::Decision;
+use crate::detector::{State as DetectorState, VantageReport, state_name};
+use crate::ports::{
+    Capacity, Clock, Database, Datum, DecisionStore, Metrics, PortError, RoutingControls, Secrets,
+    StateStore, StopSwitch,
+};
+use crate::switches::{ArcError, RetryPolicy, on_any_endpoint};
+use crate::units::human_duration;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Finding {
+    pub check: String,
+    pub ok: bool,
+    pub detail: String,
+    /// The command or setting that fixes a failed check.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fix: Option<String>,
+    /// The read failed because AWS could not be reached (connection, timeout,
+    /// 5xx), which says nothing about the standby itself.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub unreachable: bool,
+}
+
+/// One readiness run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Report {
+    #[serde(with = "time::serde::rfc3339")]
+    pub checked_at: OffsetDateTime,
+    pub ready: bool,
+    pub findings: Vec<Finding>,
+}
+
+impl Report {
+    pub fn failed(&self) -> impl Iterator<Item = &Finding> {
+        self.findings.iter().filter(|f| !f.ok)
+    }
+
+    /// The report as kept in a 4 KB parameter: whole if it fits, else the
+    /// passing checks' details go first, then the failed ones are cut.
+    pub fn to_stored(&self) -> String {
+        let fits = |r: &Report| {
+            let text = serde_json::to_string(r).unwrap_or_default();
+            (text.len() <= crate::aws_rules::SSM_STANDARD_MAX_BYTES).then_some(text)
+        };
+        if let Some(text) = fits(self) {
+            return text;
+        }
+        let mut short = self.clone();
+        for f in short.findings.iter_mut().filter(|f| f.ok) {
+            f.detail.clear();
+        }
+        if let Some(text) = fits(&short) {
+            return text;
+        }
+        for f in &mut short.findings {
+            cut(&mut f.detail, 120);
+            if let Some(fix) = &mut f.fix {
+                cut(fix, 120);
+            }
+        }
+        fits(&short).unwrap_or_else(|| {
+            short.findings.retain(|f| !f.ok);
+            short.findings.truncate(8);
+            serde_json::to_string(&short).unwrap_or_default()
+        })
+    }
+}
+
+fn cut(text: &mut String, max: usize) {
+    if text.len() > max {
+        let mut end = max;
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        text.truncate(end);
+        text.push('…');
+    }
+}
+
+/// Where the last scheduled report is kept (SSM, standby Region).
+pub fn report_name(config: &Config) -> String {
+    format!("{}/{}/readiness", config.decision_prefix, config.service)
+}
+
+/// What readiness holds the standby to, beyond the configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Expectations {
+    /// Replica lag past which a failover would lose more than the operator
+    /// accepted (`ReadinessMaxLagSeconds`).
+    pub max_lag_s: u32,
+    /// The detector is deployed (`AutoFailover=true`): its heartbeat must be fresh.
+    pub detector: bool,
+    /// The witness Region, when one is deployed.
+    pub witness: Option<String>,
+}
+
+impl Default for Expectations {
+    fn default() -> Self {
+        Expectations {
+            max_lag_s: 60,
+            detector: false,
+            witness: None,
+        }
+    }
+}
+
+impl Expectations {
+    /// From `READINESS_MAX_LAG_SECONDS`, `DETECTOR_EXPECTED` (else
+    /// `AUTO_FAILOVER`: the template deploys the detector with it) and
+    /// `WITNESS_REGION`; empty counts as unset.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, String> {
+        let get = |k: &str| lookup(k).filter(|v| !v.trim().is_empty());
+        let max_lag_s = match get("READINESS_MAX_LAG_SECONDS") {
+            None => Expectations::default().max_lag_s,
+            Some(v) => v
+                .trim()
+                .parse()
+                .map_err(|_| format!("READINESS_MAX_LAG_SECONDS={v:?}: not a whole number of seconds"))?,
+        };
+        let detector = get("DETECTOR_EXPECTED")
+            .or_else(|| get("AUTO_FAILOVER"))
+            .is_some_and(|v| v.trim() == "true");
+        Ok(Expectations {
+            max_lag_s,
+            detector,
+            witness: get("WITNESS_REGION").map(|w| w.trim().to_owned()),
+        })
+    }
+}
+
+/// A detector round older than this is a missed heartbeat: it runs every
+/// minute, so three missed runs (the heartbeat alarm's window).
+pub const HEARTBEAT_FRESH_FOR: time::Duration = time::Duration::minutes(3);
+
+/// The findings so far.
+#[derive(Default)]
+struct Findings(Vec<Finding>);
+
+impl Findings {
+    fn ok(&mut self, check: &str, detail: String) {
+        self.add(check, true, detail, None);
+    }
+    fn add(&mut self, check: &str, ok: bool, detail: String, fix: Option<String>) {
+        self.0.push(Finding {
+            check: check.to_owned(),
+            ok,
+            detail,
+            fix: if ok { None } else { fix },
+            unreachable: false,
+        });
+    }
+    fn failed(&mut self, check: &str, error: &impl Unreachable, fix: &str) {
+        self.0.push(Finding {
+            check: check.to_owned(),
+            ok: false,
+            detail: error.to_string(),
+            fix: Some(if error.unreachable() {
+                "AWS did not answer: run again; if it persists, check the service's health in this Region".to_owned()
+            } else {
+                fix.to_owned()
+            }),
+            unreachable: error.unreachable(),
+        });
+    }
+}
+
+/// Whether an error means the service was out of reach.
+trait Unreachable: std::fmt::Display {
+    fn unreachable(&self) -> bool;
+}
+
+impl Unreachable for PortError {
+    fn unreachable(&self) -> bool {
+        matches!(self, PortError::Unavailable(_))
+    }
+}
+
+impl Unreachable for ArcError {
+    /// Every endpoint failed with a retryable error.
+    fn unreachable(&self) -> bool {
+        matches!(self, ArcError::Exhausted { .. })
+    }
+}
+
+/// The standby Region's ports, as readiness reads them.
+pub struct Standby<'a, D, S, R, B, K, X, T, C> {
+    pub config: &'a Config,
+    pub decisions: &'a D,
+    pub stop: &'a S,
+    pub controls: &'a R,
+    pub database: &'a B,
+    pub capacity: &'a K,
+    pub secrets: &'a X,
+    /// The detector's state and the witness's report.
+    pub state: &'a T,
+    pub clock: &'a C,
+    pub expect: Expectations,
+}
+
+impl<D, S, R, B, K, X, T, C> Standby<'_, D, S, R, B, K, X, T, C>
+where
+    D: DecisionStore,
+    S: StopSwitch,
+    R: RoutingControls,
+    B: Database,
+    K: Capacity,
+    X: Secrets,
+    T: StateStore,
+    C: Clock,
+{
+    pub async fn check(&self) -> Report {
+        let mut findings = Findings::default();
+        let current = self.record(&mut findings).await;
+        let failed_over = current
+            .as_ref()
+            .is_some_and(|d| &d.active_region == self.config.standby_region());
+        self.switches(&mut findings, current.as_ref()).await;
+        self.database(&mut findings, failed_over).await;
+        self.group(&mut findings).await;
+        self.secret(&mut findings).await;
+        if self.expect.detector {
+            self.detector(&mut findings).await;
+        }
+        let findings = findings.0;
+        Report {
+            checked_at: self.clock.now(),
+            ready: findings.iter().all(|f| f.ok),
+            findings,
+        }
+    }
+
+    async fn record(&self, findings: &mut Findings) -> Option<Decision> {
+        let config = self.config;
+        let history = match self.decisions.history(&config.service).await {
+            Ok(history) => history,
+            Err(e) => {
+                findings.failed(
+                    "decision record",
+                    &e,
+                    &format!(
+                        "check that the SSM parameter {} exists and this role may read it",
+                        config.decision_parameter(&config.service)
+                    ),
+                );
+                return None;
+            }
+        };
+        let current = Decision::current(&history).cloned();
+        findings.ok(
+            "decision record",
+            match &current {
+                Some(d) => format!(
+                    "epoch {}, active {}, by {} at {}",
+                    d.epoch, d.active_region, d.actor, d.decided_at
+                ),
+                None => format!("no decision yet: {} serves", config.primary_region()),
+            },
+        );
+        // After a move the writer has no cross-Region copy until re-protected.
+        if config.database.is_some() {
+            let protected = current.as_ref().is_none_or(|d| d.data.protected);
+            findings.add(
+                "data tier protected",
+                protected,
+                if protected {
+                    "the writer has a cross-Region copy: a move loses no acknowledged write".to_owned()
+                } else {
+                    "the writer has had no cross-Region copy since the last move: a failback would leave its writes behind".to_owned()
+                },
+                Some("stopctl reprotect --env <file>, or Re-protect in the console".to_owned()),
+            );
+        }
+        current
+    }
+
+    async fn switches(&self, findings: &mut Findings, current: Option<&Decision>) {
+        let config = self.config;
+        let standby_active =
+            current.is_some_and(|d| &d.active_region == config.standby_region());
+        for service in &config.services {
+            if service.stop_metric.is_none() && service.arc.is_none() {
+                findings.add(
+                    &format!("{}: switch", service.name),
+                    false,
+                    "neither the STOP metric nor ARC routing controls are configured".into(),
+                    Some("set STOP_METRIC_NAMESPACE or ARC_CLUSTER_ENDPOINTS (the template sets both)".into()),
+                );
+            }
+            if let Some(switch) = &service.stop_metric {
+                let name = format!("{}: STOP alarm {}", service.name, switch.alarm_name);
+                match self.stop.read(switch, &service.name).await {
+                    Ok(state) => {
+                        // The alarm agrees with the record: ALARM exactly while
+                        // the standby is active (no datapoint yet is fine before
+                        // the first move).
+                        let alarm = state.alarm_state == crate::ports::AlarmState::Alarm;
+                        let agrees = alarm == standby_active
+                            || (!standby_active && state.last_value.is_none());
+                        findings.add(
+                            &name,
+                            agrees,
+                            format!(
+                                "{:?}, last value {}; the record has {} active",
+                                state.alarm_state,
+                                state
+                                    .last_value
+                                    .map_or("none retained".to_owned(), |v| v.to_string()),
+                                if standby_active { "the standby" } else { "the primary" }
+                            ),
+                            Some(format!(
+                                "press again to republish the switch (stopctl {} --env <file>)",
+                                if standby_active { "failover" } else { "failback" }
+                            )),
+                        );
+                    }
+                    Err(e) => findings.failed(
+                        &name,
+                        &e,
+                        "deploy the SECONDARY stack: it creates the STOP alarm",
+                    ),
+                }
+            }
+            if let Some(arc) = &service.arc {
+                for arn in [&arc.primary_control_arn, &arc.standby_control_arn] {
+                    let name = format!("{}: routing control {}", service.name, short(arn));
+                    let read = on_any_endpoint(
+                        &arc.endpoints,
+                        RetryPolicy::default().within(self.clock.now(), Duration::from_secs(10)),
+                        self.clock,
+                        |e| self.controls.get_state(e, arn),
+                    )
+                    .await;
+                    match read {
+                        Ok((state, failed)) => findings.ok(
+                            &name,
+                            format!(
+                                "{state:?}; {} of {} endpoints failed before one answered",
+                                failed.len(),
+                                arc.endpoints.len()
+                            ),
+                        ),
+                        Err(e) => findings.failed(
+                            &name,
+                            &e,
+                            "check ArcClusterEndpoints and the control's ARN; the STOP metric still moves traffic",
+                        ),
+                    }
+                }
+            }
+        }
+    }
+
+    async fn database(&self, findings: &mut Findings, failed_over: bool) {
+        let max_lag = self.expect.max_lag_s;
+        match &self.config.database {
+            // After a failover the deployed replica is the writer; the copy in
+            // the other Region is the data-tier-protected check's business.
+            Some(DatabaseConfig::RdsReplica { replica_id, .. }) if !failed_over => {
+                let replica = match self.database.describe_instance(replica_id).await {
+                    Ok(r) => r,
+                    Err(e) => {
+                        findings.failed(
+                            "read replica",
+                            &e,
+                            "check DbReplicaId: it names the cross-Region read replica in this Region",
+                        );
+                        return;
+                    }
+                };
+                let replicating = replica.source.is_some() && replica.status == "available";
+                findings.add(
+                    "read replica",
+                    replicating,
+                    format!(
+                        "{} is {}, {}",
+                        replica.instance_id,
+                        replica.status,
+                        replica
+                            .source
+                            .as_deref()
+                            .map_or("standalone (no longer a replica)".to_owned(), |s| {
+                                format!("replicating {s}")
+                            }),
+                    ),
+                    Some(if replica.source.is_none() {
+                        "it was promoted outside stop: create a new read replica of the primary here and point DbReplicaId at it".to_owned()
+                    } else {
+                        format!("wait for {} to be available; RDS events say why it is not", replica.instance_id)
+                    }),
+                );
+                match self.database.replica_lag(replica_id).await {
+                    Ok(Some(sample)) => findings.add(
+                        "replica lag",
+                        sample.seconds <= max_lag,
+                        format!(
+                            "{} behind the primary (bound {}); an unplanned failover now loses up to that",
+                            human_duration(i64::from(sample.seconds) * 1000),
+                            human_duration(i64::from(max_lag) * 1000)
+                        ),
+                        Some(format!(
+                            "find what holds {replica_id} back (write load, instance class, long transactions); \
+                             or raise ReadinessMaxLagSeconds if {} of loss is acceptable",
+                            human_duration(i64::from(sample.seconds) * 1000)
+                        )),
+                    ),
+                    Ok(None) => findings.add(
+                        "replica lag",
+                        false,
+                        "no ReplicaLag datapoint: how much a failover would lose is unknown".into(),
+                        Some(format!("check CloudWatch AWS/RDS ReplicaLag for {replica_id}")),
+                    ),
+                    Err(e) => findings.failed(
+                        "replica lag",
+                        &e,
+                        "grant cloudwatch:GetMetricData to the readiness role",
+                    ),
+                }
+            }
+            Some(DatabaseConfig::AuroraGlobal {
+                global_cluster_id,
+                cluster_id,
+            }) => match self.database.describe_global_cluster(global_cluster_id).await {
+                Ok(g) => {
+                    let member = g
+                        .member_cluster_arns
+                        .iter()
+                        .any(|a| a.ends_with(&format!(":cluster:{cluster_id}")));
+                    findings.add(
+                        "Aurora global database",
+                        member && g.status == "available",
+                        format!(
+                            "{} is {}; {cluster_id} {}",
+                            g.global_cluster_id,
+                            g.status,
+                            if member { "is a member" } else { "is NOT a member" }
+                        ),
+                        Some(if member {
+                            format!("wait for {global_cluster_id} to be available")
+                        } else {
+                            format!("add {cluster_id} to {global_cluster_id} as a secondary cluster, or fix DbClusterId")
+                        }),
+                    );
+                }
+                Err(e) => findings.failed(
+                    "Aurora global database",
+                    &e,
+                    "check DbGlobalClusterId",
+                ),
+            },
+            _ => {}
+        }
+    }
+
+    async fn group(&self, findings: &mut Findings) {
+        let Some(wanted) = &self.config.capacity else {
+            return;
+        };
+        let name = "standby Auto Scaling group";
+        match self.capacity.describe_group(&wanted.group_name).await {
+            Ok(current) => {
+                let target = wanted.target(current);
+                let refusal = crate::aws_rules::group_refusal(&wanted.group_name, &target);
+                findings.add(
+                    name,
+                    refusal.is_none(),
+                    match &refusal {
+                        None => format!(
+                            "{} now {current}; a failover raises it to {target}",
+                            wanted.group_name
+                        ),
+                        Some(refusal) => format!(
+                            "{} now {current}; a failover would ask for {target}, which Auto Scaling refuses: {refusal}",
+                            wanted.group_name
+                        ),
+                    },
+                    Some(format!(
+                        "redeploy the SECONDARY stack with AsgMax >= AsgDesired ({}) >= AsgMin",
+                        target.desired
+                    )),
+                );
+            }
+            Err(e) => findings.failed(name, &e, "check AsgName: it names the group in this Region"),
+        }
+    }
+
+    async fn secret(&self, findings: &mut Findings) {
+        let Some(secret_id) = &self.config.secret_id else {
+            return;
+        };
+        match self.secrets.describe(secret_id).await {
+            Ok(info) => findings.ok(
+                "database secret",
+                format!(
+                    "{secret_id}: {}",
+                    info.replica_of.map_or(
+                        "standalone in this Region (the rewriter writes it)".to_owned(),
+                        |p| format!("a replica of {p}'s secret (the rewriter stops replication, then writes it)")
+                    )
+                ),
+            ),
+            Err(e) => findings.failed(
+                "database secret",
+                &e,
+                "check DbSecretArn: it names the secret in this Region (a replica of the primary's)",
+            ),
+        }
+    }
+
+    async fn detector(&self, findings: &mut Findings) {
+        let config = self.config;
+        let now = self.clock.now();
+        let standby = config.standby_region().to_string();
+        let name = state_name(config, &standby);
+        let state = match self.state.load(&name).await {
+            Ok(text) => text.and_then(|t| serde_json::from_str::<DetectorState>(&t).ok()),
+            Err(e) => {
+                findings.failed(
+                    "detector heartbeat",
+                    &e,
+                    "grant ssm:GetParameter on the detector's parameter to the readiness role",
+                );
+                return;
+            }
+        };
+        let last = state.as_ref().and_then(|s| s.last_round);
+        findings.add(
+            "detector heartbeat",
+            last.is_some_and(|at| now - at <= HEARTBEAT_FRESH_FOR),
+            match last {
+                Some(at) => format!("last round {} ago", human_duration((now - at).whole_seconds() * 1000)),
+                None => "the detector has never run: AutoFailover cannot fail over".to_owned(),
+            },
+            Some("check the detector function's logs and its one-minute schedule; until it runs, nothing fails over on its own".into()),
+        );
+        let Some(state) = state else { return };
+        let own_failures = state.primary_failures.get(&standby).copied().unwrap_or(0);
+        match &self.expect.witness {
+            None => findings.ok(
+                "detector quorum",
+                "one vantage point (no witness): a fault in this Region's path to the primary could pass for an outage; deploy witness.yaml in a third Region for a quorum of two".into(),
+            ),
+            Some(witness) => {
+                let report = match self.state.load(&state_name(config, witness)).await {
+                    Ok(text) => text.and_then(|t| serde_json::from_str::<VantageReport>(&t).ok()),
+                    Err(_) => None,
+                };
+                let fresh = report.as_ref().filter(|r| r.is_fresh(now));
+                findings.add(
+                    "witness heartbeat",
+                    fresh.is_some(),
+                    match &report {
+                        Some(r) => format!("{witness} last reported {} ago", human_duration((now - r.at).whole_seconds() * 1000)),
+                        None => format!("{witness} has never reported"),
+                    },
+                    Some(format!(
+                        "check the witness stack in {witness} (its function's logs and schedule); without it there is no quorum and no automatic failover"
+                    )),
+                );
+                if let Some(report) = fresh {
+                    // The standby fails to reach a primary that the witness reaches.
+                    let cut_off = own_failures > 0 && report.primary_failures == 0;
+                    findings.add(
+                        "standby's path to the primary",
+                        !cut_off,
+                        if cut_off {
+                            format!(
+                                "{standby} failed its last {own_failures} probes of the primary while {witness} reaches it"
+                            )
+                        } else {
+                            format!("{standby} and {witness} agree on the primary")
+                        },
+                        Some("check this Region's network path to the primary's endpoint (VPC, NAT, DNS); no failover happens meanwhile".into()),
+                    );
+                }
+            }
+        }
+        if state.standby_healthy == Some(false) {
+            findings.add(
+                "standby health",
+                false,
+                "the standby failed its own health probe: the detector would not fail over into it".into(),
+                Some("check region-info's /health in this Region and its logs".into()),
+            );
+        }
+    }
+}
+
+/// Keeps the report where `GET /status` reads it and publishes `Ready` (1 or
+/// 0) and `ReadinessFindings` (failed checks), which the readiness alarm
+/// watches. Both are tried; the first error is returned.
+pub async fn publish<T: StateStore, M: Metrics>(
+    config: &Config,
+    report: &Report,
+    store: &T,
+    metrics: &M,
+) -> Result<(), PortError> {
+    let kept = store.save(&report_name(config), &report.to_stored()).await;
+    let dimensions = vec![("Service", config.service.clone())];
+    let published = metrics
+        .put(&[
+            Datum {
+                name: "Ready",
+                dimensions: dimensions.clone(),
+                value: if report.ready { 1.0 } else { 0.0 },
+            },
+            Datum {
+                name: "ReadinessFindings",
+                dimensions,
+                value: report.failed().count() as f64,
+            },
+        ])
+        .await;
+    kept.and(published)
+}
+
+/// The last kept report, for `GET /status`.
+pub async fn last_report<T: StateStore>(config: &Config, store: &T) -> Result<Option<Report>, PortError> {
+    Ok(store
+        .load(&report_name(config))
+        .await?
+        .and_then(|text| serde_json::from_str(&text).ok()))
+}
+
+fn short(arn: &str) -> &str {
+    arn.rsplit('/').next().unwrap_or(arn)
+}
