@@ -24,10 +24,12 @@ pub const REPORT_FRESH_FOR: time::Duration = time::Duration::minutes(2);
 /// Where a vantage point keeps its state (the standby) or its report (a
 /// witness): one SSM parameter each in the standby Region.
 pub fn state_name(config: &Config, vantage: &str) -> String {
-    format!(
-        "{}/{}/detector/{vantage}",
-        config.decision_prefix, config.service
-    )
+    state_name_in(&config.decision_prefix, &config.service, vantage)
+}
+
+/// [`state_name`] for a witness, which has no full configuration.
+pub fn state_name_in(prefix: &str, service: &str, vantage: &str) -> String {
+    format!("{prefix}/{service}/detector/{vantage}")
 }
 
 /// A witness's report to the standby: its failed probes of the primary in a
