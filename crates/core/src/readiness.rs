@@ -223,11 +223,8 @@ where
     pub async fn check(&self) -> Report {
         let mut findings = Findings::default();
         let current = self.record(&mut findings).await;
-        let failed_over = current
-            .as_ref()
-            .is_some_and(|d| &d.active_region == self.config.standby_region());
         self.switches(&mut findings, current.as_ref()).await;
-        self.database(&mut findings, failed_over).await;
+        self.database(&mut findings, current.as_ref()).await;
         self.group(&mut findings).await;
         self.secret(&mut findings).await;
         if self.expect.detector {
@@ -362,12 +359,21 @@ where
         }
     }
 
-    async fn database(&self, findings: &mut Findings, failed_over: bool) {
+    async fn database(&self, findings: &mut Findings, current: Option<&Decision>) {
         let max_lag = self.expect.max_lag_s;
+        let standby = self.config.standby_region();
+        let failed_over = current.is_some_and(|d| &d.active_region == standby);
         match &self.config.database {
             // After a failover the deployed replica is the writer; the copy in
             // the other Region is the data-tier-protected check's business.
             Some(DatabaseConfig::RdsReplica { replica_id, .. }) if !failed_over => {
+                // After a full cycle the standby's replica is the copy a
+                // re-protect made, named in the record.
+                let copy = current
+                    .and_then(|d| d.data.copy.as_ref())
+                    .filter(|c| &c.region == standby)
+                    .map(|c| c.id.clone());
+                let replica_id = copy.as_ref().unwrap_or(replica_id);
                 let replica = match self.database.describe_instance(replica_id).await {
                     Ok(r) => r,
                     Err(e) => {
@@ -415,11 +421,10 @@ where
                             human_duration(i64::from(sample.seconds) * 1000)
                         )),
                     ),
-                    Ok(None) => findings.add(
+                    // No datapoint yet (a new replica, the first minute): unknown, not wrong.
+                    Ok(None) => findings.ok(
                         "replica lag",
-                        false,
-                        "no ReplicaLag datapoint: how much a failover would lose is unknown".into(),
-                        Some(format!("check CloudWatch AWS/RDS ReplicaLag for {replica_id}")),
+                        "no ReplicaLag datapoint yet: unknown until CloudWatch has one".into(),
                     ),
                     Err(e) => findings.failed(
                         "replica lag",

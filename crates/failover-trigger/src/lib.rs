@@ -20,7 +20,7 @@ use stop_core::decide::Refusal;
 use stop_core::operator::{
     DecideError, Direction, Operator, RequestError, ServiceStatus, parse_reprotect, parse_request,
 };
-use stop_core::ports::{Clock, DecisionStore, RoutingControls, StopSwitch};
+use stop_core::ports::{Clock, DecisionStore, RoutingControls, StateStore, StopSwitch};
 use stop_core::switches::{RetryPolicy, SwitchError};
 use stop_http::{error, for_method, json, method_not_allowed, not_found, route_path, with_body};
 
@@ -57,21 +57,24 @@ pub fn console_page(login_url: Option<&str>) -> String {
 }
 
 /// The function's configuration and ports, built once per container.
-pub struct App<D, S, R, C> {
+pub struct App<D, S, R, C, T> {
     pub config: Config,
     pub decisions: D,
     pub stop: S,
     pub controls: R,
     pub clock: C,
     pub retry: RetryPolicy,
+    /// Where the scheduled readiness run keeps its report (`GET /status` shows it).
+    pub state: T,
 }
 
-impl<D, S, R, C> App<D, S, R, C>
+impl<D, S, R, C, T> App<D, S, R, C, T>
 where
     D: DecisionStore,
     S: StopSwitch,
     R: RoutingControls,
     C: Clock,
+    T: StateStore,
 {
     fn operator(&self) -> Operator<'_, D, S, R, C> {
         Operator {
@@ -89,12 +92,13 @@ const READ_ONLY: &[Method] = &[Method::GET, Method::HEAD];
 const POST_ONLY: &[Method] = &[Method::POST];
 
 /// Answers one request. Never fails: every outcome is an HTTP response.
-pub async fn handle<D, S, R, C>(app: &App<D, S, R, C>, request: Request) -> Response<Body>
+pub async fn handle<D, S, R, C, T>(app: &App<D, S, R, C, T>, request: Request) -> Response<Body>
 where
     D: DecisionStore,
     S: StopSwitch,
     R: RoutingControls,
     C: Clock,
+    T: StateStore,
 {
     let method = request.method().clone();
     let path = route_path(&request).to_owned();
@@ -141,14 +145,20 @@ struct StatusBody {
     primary_region: String,
     standby_region: String,
     services: Vec<ServiceStatus>,
+    /// The last scheduled readiness report; `null` before the first run
+    /// (or when it cannot be read: the status page answers regardless).
+    readiness: Option<stop_core::readiness::Report>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    readiness_error: Option<String>,
 }
 
-async fn status<D, S, R, C>(app: &App<D, S, R, C>, request: &Request) -> Response<Body>
+async fn status<D, S, R, C, T>(app: &App<D, S, R, C, T>, request: &Request) -> Response<Body>
 where
     D: DecisionStore,
     S: StopSwitch,
     R: RoutingControls,
     C: Clock,
+    T: StateStore,
 {
     if let Err(err) = authorize(request, &app.config.operator_group) {
         return auth_error(err);
@@ -174,6 +184,11 @@ where
             Err(err) => return decide_error(&err),
         }
     }
+    let (readiness, readiness_error) =
+        match stop_core::readiness::last_report(&app.config, &app.state).await {
+            Ok(report) => (report, None),
+            Err(e) => (None, Some(e.to_string())),
+        };
     json(
         StatusCode::OK,
         &StatusBody {
@@ -182,12 +197,14 @@ where
             primary_region: app.config.primary_region().to_string(),
             standby_region: app.config.standby_region().to_string(),
             services,
+            readiness,
+            readiness_error,
         },
     )
 }
 
-async fn press<D, S, R, C>(
-    app: &App<D, S, R, C>,
+async fn press<D, S, R, C, T>(
+    app: &App<D, S, R, C, T>,
     request: &Request,
     direction: Direction,
 ) -> Response<Body>
@@ -196,6 +213,7 @@ where
     S: StopSwitch,
     R: RoutingControls,
     C: Clock,
+    T: StateStore,
 {
     let (caller, parsed) = match authorized_body(app, request, parse_request) {
         Ok(both) => both,
@@ -213,11 +231,11 @@ where
 
 /// The caller and the parsed JSON body of a POST, or the answer refusing it.
 #[allow(clippy::result_large_err)] // the error is the response, built once on a cold path
-fn authorized_body<D, S, R, C, T>(
-    app: &App<D, S, R, C>,
+fn authorized_body<D, S, R, C, T, P>(
+    app: &App<D, S, R, C, T>,
     request: &Request,
-    parse: impl Fn(&[u8], &Config) -> Result<T, RequestError>,
-) -> Result<(Caller, T), Response<Body>> {
+    parse: impl Fn(&[u8], &Config) -> Result<P, RequestError>,
+) -> Result<(Caller, P), Response<Body>> {
     let caller = authorize(request, &app.config.operator_group).map_err(auth_error)?;
     let content_type = request
         .headers()
@@ -248,12 +266,13 @@ fn authorized_body<D, S, R, C, T>(
     Ok((caller, parsed))
 }
 
-async fn reprotect<D, S, R, C>(app: &App<D, S, R, C>, request: &Request) -> Response<Body>
+async fn reprotect<D, S, R, C, T>(app: &App<D, S, R, C, T>, request: &Request) -> Response<Body>
 where
     D: DecisionStore,
     S: StopSwitch,
     R: RoutingControls,
     C: Clock,
+    T: StateStore,
 {
     let (caller, parsed) = match authorized_body(app, request, parse_reprotect) {
         Ok(both) => both,

@@ -1,6 +1,7 @@
 use failover_trigger::{App, handle};
 use lambda_http::{Error, service_fn};
 use stop_aws::decisions::SsmDecisionStore;
+use stop_aws::state::SsmStateStore;
 use stop_aws::routing::ArcRoutingControls;
 use stop_aws::stop_metric::CloudWatchStopSwitch;
 use stop_aws::{LazyClient, SystemClock, sdk_config};
@@ -40,6 +41,7 @@ async fn main() -> Result<(), Error> {
         controls: ArcRoutingControls::new(&sdk, &endpoints),
         clock: SystemClock,
         retry: RetryPolicy::default(),
+        state: SsmStateStore::new(LazyClient::from_sdk(&sdk, aws_sdk_ssm::Client::new)),
         config,
     };
     let app = &app;

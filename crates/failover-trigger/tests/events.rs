@@ -5,7 +5,8 @@
 
 use failover_trigger::{App, console_page, handle};
 use stop_core::memory::{
-    CallLog, ManualClock, MemoryDecisionStore, MemoryRoutingControls, MemoryStopSwitch,
+    CallLog, ManualClock, MemoryDecisionStore, MemoryRoutingControls, MemoryStateStore,
+    MemoryStopSwitch,
 };
 use stop_core::ports::ControlState;
 use stop_core::switches::RetryPolicy;
@@ -15,7 +16,13 @@ use stop_testkit::{
 };
 use time::macros::datetime;
 
-type TestApp = App<MemoryDecisionStore, MemoryStopSwitch, MemoryRoutingControls, ManualClock>;
+type TestApp = App<
+    MemoryDecisionStore,
+    MemoryStopSwitch,
+    MemoryRoutingControls,
+    ManualClock,
+    MemoryStateStore,
+>;
 
 fn app() -> (TestApp, CallLog) {
     let config = stop_testkit::standby_config(&[]);
@@ -33,6 +40,7 @@ fn app() -> (TestApp, CallLog) {
         ),
         clock: ManualClock::new(datetime!(2026-11-22 03:00 UTC)),
         retry: RetryPolicy::default(),
+        state: MemoryStateStore::new(log.clone()),
     };
     (app, log)
 }

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use failover_trigger::App;
 use stop_core::memory::{
-    CallLog, ManualClock, MemoryDecisionStore, MemoryRoutingControls, MemoryStopSwitch,
+    CallLog, ManualClock, MemoryDecisionStore, MemoryRoutingControls, MemoryStateStore, MemoryStopSwitch,
 };
 use stop_core::ports::ControlState;
 use stop_core::switches::RetryPolicy;
@@ -62,7 +62,7 @@ fn main() -> Result<(), String> {
             decisions: MemoryDecisionStore::new(log.clone()),
             stop: MemoryStopSwitch::new(log.clone()),
             controls: MemoryRoutingControls::new(
-                log,
+                log.clone(),
                 &[
                     (PRIMARY_CTL, ControlState::On),
                     (STANDBY_CTL, ControlState::Off),
@@ -70,6 +70,7 @@ fn main() -> Result<(), String> {
             ),
             clock: ManualClock::new(time::OffsetDateTime::UNIX_EPOCH),
             retry: RetryPolicy::default(),
+            state: MemoryStateStore::new(log),
         };
         let request = proxy_request(
             "POST",

@@ -545,3 +545,42 @@ impl Secrets for SimSecrets {
         })
     }
 }
+
+/// SSM String parameters other than the decision record, with SSM's 4 KB rule.
+#[derive(Debug, Clone)]
+pub struct SimStateStore(pub Bound);
+
+impl StateStore for SimStateStore {
+    async fn load(&self, name: &str) -> PortResult<Option<String>> {
+        self.0.enter("ssm.GetParameter").await?;
+        let key = (self.0.region.clone(), name.to_owned());
+        Ok(self.0.sim.with(|w| w.texts.get(&key).cloned()))
+    }
+    async fn save(&self, name: &str, text: &str) -> PortResult<()> {
+        self.0.enter("ssm.PutParameter").await?;
+        stop_core::aws_rules::fits_standard_parameter(name, text)?;
+        let key = (self.0.region.clone(), name.to_owned());
+        self.0.sim.with(|w| {
+            w.texts.insert(key, text.to_owned());
+        });
+        Ok(())
+    }
+}
+
+/// CloudWatch `PutMetricData` in one Region: every datapoint kept, for the
+/// heartbeat alarm and the drill's checks.
+#[derive(Debug, Clone)]
+pub struct SimMetrics(pub Bound);
+
+impl Metrics for SimMetrics {
+    async fn put(&self, data: &[Datum]) -> PortResult<()> {
+        self.0.enter("cloudwatch.PutMetricData").await?;
+        let region = self.0.region.clone();
+        self.0.sim.with(|w| {
+            let now = w.now;
+            w.metric_data
+                .extend(data.iter().map(|d| (now, region.clone(), d.clone())));
+        });
+        Ok(())
+    }
+}

@@ -68,6 +68,11 @@ pub enum Action {
     /// The standby Region's network loses (or regains) the primary; the
     /// witness still reaches it.
     StandbyCutOff(bool),
+    /// The standby's detector function stops (or starts again) running: a
+    /// bad deploy, a throttled schedule.
+    DetectorDown(bool),
+    /// The read replica falls this many seconds behind its source.
+    ReplicaLag(i64),
 }
 
 /// How SNS misbehaves, within its at-least-once promise.
@@ -104,6 +109,12 @@ pub struct Scenario {
     pub expect_writer_moves: u32,
     /// Whether the data tier must end protected (a cross-Region copy).
     pub expect_protected: Option<bool>,
+    /// Readiness checks that must have failed, each before any press.
+    pub expect_findings: &'static [&'static str],
+    /// The detector's heartbeat alarm must have fired.
+    pub expect_heartbeat_alarm: bool,
+    /// The failover's group sizes (`ASG_MIN`/`DESIRED`/`MAX`), when not the template's example.
+    pub failover_capacity: Option<(u32, u32, u32)>,
 }
 
 const OPERATOR: &str = "alice";
@@ -136,6 +147,9 @@ fn base(id: u8, name: &'static str, summary: &'static str) -> Scenario {
         expect_answers: &[200],
         expect_writer_moves: 1,
         expect_protected: None,
+        expect_findings: &[],
+        expect_heartbeat_alarm: false,
+        failover_capacity: None,
     }
 }
 
@@ -448,12 +462,53 @@ fn detector_scenarios() -> Vec<Scenario> {
             "the primary is down 40 s, up 40 s, five times: never three failed probes in a row, no failover",
             flapping,
         ),
-        quiet(
-            19,
-            "standby-cut-off",
-            "the standby cannot reach the primary but the witness can: no quorum, no failover",
-            vec![(60, Action::StandbyCutOff(true))],
-        ),
+        Scenario {
+            expect_findings: &["standby's path to the primary"],
+            ..quiet(
+                19,
+                "standby-cut-off",
+                "the standby cannot reach the primary but the witness can: no quorum, no failover, and readiness says why",
+                vec![(60, Action::StandbyCutOff(true))],
+            )
+        },
+        Scenario {
+            expect_findings: &["detector heartbeat"],
+            expect_heartbeat_alarm: true,
+            expect_region: Side::Standby,
+            expect_epoch: 1,
+            expect_answers: &[200],
+            expect_writer_moves: 1,
+            horizon_s: 1500,
+            ..quiet(
+                20,
+                "detector-down",
+                "the detector stops running, then the primary goes dark: nothing fails over on its own; the heartbeat alarm and readiness say why, and the operator presses",
+                vec![
+                    (45, Action::DetectorDown(true)),
+                    (400, Action::Dark(Side::Primary, true)),
+                    (600, press(Direction::Failover, Mode::Ungraceful)),
+                ],
+            )
+        },
+        Scenario {
+            expect_findings: &["replica lag"],
+            ..quiet(
+                21,
+                "lagging-replica",
+                "the replica falls 2 min behind; readiness reports the data a failover would lose before anyone presses",
+                vec![(90, Action::ReplicaLag(120))],
+            )
+        },
+        Scenario {
+            expect_findings: &["standby Auto Scaling group"],
+            failover_capacity: Some((2, 4, 3)),
+            ..quiet(
+                22,
+                "group-max-too-low",
+                "the failover's group size asks for 4 instances with a maximum of 3: readiness says Auto Scaling would refuse it, and how to fix it",
+                vec![],
+            )
+        },
     ]
 }
 

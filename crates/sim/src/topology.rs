@@ -32,6 +32,17 @@ pub struct Topology {
     /// record takes its target's TTL, 60 s for API Gateway; a plain record its own.
     /// <https://docs.aws.amazon.com/Route53/latest/DeveloperGuide/resource-record-sets-choosing-alias-non-alias.html>
     pub dns_ttl_s: i64,
+    /// The detector's defaults: `ProbeIntervalSeconds`, `ProbeFailures`.
+    pub probe_interval_s: i64,
+    pub probe_failures: u32,
+    /// `DetectorHeartbeatAlarm`: `Period` and `EvaluationPeriods`, missing
+    /// data breaching (silence is the failure).
+    pub heartbeat_period_s: i64,
+    pub heartbeat_evaluation_periods: i64,
+    /// Readiness runs every `ReadinessIntervalMinutes`; its lag bound is
+    /// `ReadinessMaxLagSeconds`.
+    pub readiness_interval_s: i64,
+    pub readiness_max_lag_s: u32,
 }
 
 impl Topology {
@@ -74,7 +85,28 @@ impl Topology {
                 .or_else(|| record["TTL"].as_str().and_then(|t| t.parse().ok()))
                 .ok_or("FailoverRecord: neither an alias nor a TTL")?
         };
+        let default = |parameter: &str| -> Result<i64, String> {
+            let value = &doc["Parameters"][parameter]["Default"];
+            value
+                .as_i64()
+                .or_else(|| value.as_str().and_then(|v| v.parse().ok()))
+                .ok_or_else(|| format!("parameter {parameter} has no numeric Default"))
+        };
+        let heartbeat_missing =
+            resources["DetectorHeartbeatAlarm"]["Properties"]["TreatMissingData"].as_str();
+        if heartbeat_missing != Some("breaching") {
+            return Err(format!(
+                "DetectorHeartbeatAlarm: TreatMissingData {heartbeat_missing:?}; the drill models `breaching` (a silent detector raises it)"
+            ));
+        }
+        let count = |v: i64| u32::try_from(v).map_err(|e| e.to_string());
         Ok(Topology {
+            probe_interval_s: default("ProbeIntervalSeconds")?,
+            probe_failures: count(default("ProbeFailures")?)?,
+            heartbeat_period_s: number("DetectorHeartbeatAlarm", &["Period"])?,
+            heartbeat_evaluation_periods: number("DetectorHeartbeatAlarm", &["EvaluationPeriods"])?,
+            readiness_interval_s: default("ReadinessIntervalMinutes")? * 60,
+            readiness_max_lag_s: count(default("ReadinessMaxLagSeconds")?)?,
             primary_guards: guards,
             alarm_period_s: number("StopAlarm", &["Period"])?,
             alarm_evaluation_periods: number("StopAlarm", &["EvaluationPeriods"])?,

@@ -11,7 +11,7 @@ use serde::Serialize;
 use stop_core::config::Region;
 use stop_core::decision::Decision;
 use stop_core::ports::{
-    AlarmState, Clock, ControlState, GlobalClusterStatus, GroupCapacity, PortError, PortResult,
+    AlarmState, Clock, ControlState, Datum, GlobalClusterStatus, GroupCapacity, PortError, PortResult,
     ReplicaStatus, Sensitive,
 };
 use time::{Duration, OffsetDateTime};
@@ -94,6 +94,10 @@ pub struct World {
     pub timeline: Vec<Entry>,
 
     pub parameters: HashMap<String, Vec<Decision>>,
+    /// Other SSM parameters (the detector's state, readiness's report), by Region and name.
+    pub texts: HashMap<(Region, String), String>,
+    /// Every datapoint the detector and readiness published: when, where, what.
+    pub metric_data: Vec<(OffsetDateTime, Region, Datum)>,
     /// The STOP metric in the standby Region: (time, value).
     pub stop_metric: Vec<(OffsetDateTime, f64)>,
     /// The STOP alarm's state, as `DescribeAlarms` shows it (SetAlarmState
@@ -147,6 +151,8 @@ impl World {
             calls: BTreeMap::new(),
             timeline: Vec::new(),
             parameters: HashMap::new(),
+            texts: HashMap::new(),
+            metric_data: Vec::new(),
             stop_metric: Vec::new(),
             alarm: AlarmState::Ok,
             metric_state: AlarmState::Ok,

@@ -160,10 +160,11 @@ impl Drill<'_> {
         }
     }
 
-    /// The detector, every 30 s in the standby Region: probes of the
-    /// primary's regional endpoint from the standby and from the witness
-    /// Region, and of the standby's own health; on a quorum it decides
-    /// through the one decision path and publishes STOP = 1.
+    /// The detector, every probe interval (the template's default): the
+    /// witness's probe of the primary, reported to the standby Region; then
+    /// the standby's round of probes (the primary's regional endpoint and its
+    /// own), kept in SSM, which on a quorum decides through the one decision
+    /// path and publishes STOP = 1. Both publish their heartbeats.
     pub(super) async fn run_detector(&mut self) {
         use stop_core::detector::{Assessment, Detector, Probe, Settings, Target};
         let (primary_dark, standby_dark, cut_off) = self.sim.with(|w| {
@@ -174,7 +175,24 @@ impl Drill<'_> {
             )
         });
         if standby_dark {
-            return; // the detector runs in the standby: nothing runs
+            return; // the detector and its store live in the standby: nothing runs
+        }
+        let store = SimStateStore(Bound::new(&self.sim, &self.standby));
+        let metrics = SimMetrics(Bound::new(&self.sim, &self.standby));
+        let witness = Probe {
+            vantage: model::WITNESS_REGION.into(),
+            target: Target::Primary,
+            ok: !primary_dark,
+        };
+        let report_name = stop_core::detector::state_name(&self.trigger.config, model::WITNESS_REGION);
+        let now = self.now();
+        if let Err(error) =
+            stop_core::detector::witness_round(&store, &metrics, &report_name, SERVICE, &witness, now).await
+        {
+            self.log(model::WITNESS_REGION, format!("witness: {error}"));
+        }
+        if self.detector_down {
+            return;
         }
         let probes = [
             Probe {
@@ -183,25 +201,28 @@ impl Drill<'_> {
                 ok: !primary_dark && !cut_off,
             },
             Probe {
-                vantage: model::WITNESS_REGION.into(),
-                target: Target::Primary,
-                ok: !primary_dark,
-            },
-            Probe {
                 vantage: STANDBY.into(),
                 target: Target::Standby,
                 ok: true,
             },
         ];
+        let settings = Settings {
+            failures: self.topology.probe_failures,
+            quorum: 2,
+        };
         let detector = Detector {
             config: &self.trigger.config,
             decisions: &self.trigger.decisions,
             stop: &self.trigger.stop,
             clock: &self.trigger.clock,
-            settings: Settings::default(),
+            settings,
         };
-        let before = self.detector.assess(Settings::default());
-        let outcome = detector.run(&mut self.detector, &probes).await;
+        let (outcome, notes) = detector
+            .round(&store, &metrics, Some(model::WITNESS_REGION), &probes)
+            .await;
+        for problem in notes.problems {
+            self.log(STANDBY, format!("detector: {problem}"));
+        }
         let text = match outcome {
             Ok(outcome) if outcome.decided => format!(
                 "detector: {}; decided epoch {}, STOP = 1",
@@ -211,11 +232,8 @@ impl Drill<'_> {
                 },
                 outcome.epoch.unwrap_or(0)
             ),
-            Ok(outcome)
-                if std::mem::discriminant(&outcome.assessment)
-                    != std::mem::discriminant(&before) =>
-            {
-                match outcome.assessment {
+            Ok(outcome) => {
+                let said = match outcome.assessment {
                     Assessment::PrimaryHealthy => {
                         "detector: the primary answers every probe".to_owned()
                     }
@@ -226,12 +244,123 @@ impl Drill<'_> {
                         "detector: the standby is unhealthy; no failover into it".to_owned()
                     }
                     Assessment::PrimaryDown { evidence } => format!("detector: {evidence}"),
+                };
+                // Only a change of kind is worth a line.
+                let kind = said.split(':').take(2).collect::<String>();
+                if kind == self.last_detector_kind {
+                    return;
                 }
+                self.last_detector_kind = kind;
+                said
             }
-            Ok(_) => return,
             Err(error) => format!("detector: {error}"),
         };
         self.log(STANDBY, text);
+    }
+
+    /// The heartbeat alarm, as CloudWatch evaluates it: the Sum of
+    /// `DetectorHeartbeat` (Vantage = the standby) below 1 in every one of
+    /// the last `EvaluationPeriods` periods; missing data is breaching.
+    /// <https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/alarms-and-missing-data.html>
+    pub(super) fn evaluate_heartbeat_alarm(&mut self) {
+        let window = Duration::seconds(
+            self.topology.heartbeat_period_s * self.topology.heartbeat_evaluation_periods,
+        );
+        let now = self.now();
+        let (beats, started) = self.sim.with(|w| {
+            let beats = w
+                .metric_data
+                .iter()
+                .filter(|(at, region, d)| {
+                    *at > now - window
+                        && *region == w.standby
+                        && d.name == "DetectorHeartbeat"
+                        && d.dimensions.iter().any(|(k, v)| *k == "Vantage" && v == STANDBY)
+                })
+                .count();
+            (beats, now - w.start >= window)
+        });
+        let alarm = beats == 0 && started;
+        match (alarm, self.heartbeat_alarm_at) {
+            (true, None) => {
+                self.heartbeat_alarm_at = Some(now);
+                self.log(
+                    STANDBY,
+                    format!(
+                        "CloudWatch: {SERVICE}-stop-detector-heartbeat -> ALARM (no heartbeat for {} s)",
+                        window.whole_seconds()
+                    ),
+                );
+            }
+            (false, Some(_)) => {
+                self.heartbeat_alarm_at = None;
+                self.log(STANDBY, format!("CloudWatch: {SERVICE}-stop-detector-heartbeat -> OK"));
+            }
+            _ => {}
+        }
+        if alarm {
+            self.heartbeat_alarm_fired = true;
+        }
+    }
+
+    /// The scheduled readiness run in the standby Region: the same code as
+    /// `stopctl check`, its report kept and published. The timeline says
+    /// when the set of failed checks changes.
+    pub(super) async fn run_readiness(&mut self) {
+        let standby = Bound::new(&self.sim, &self.standby);
+        if self.sim.with(|w| w.dark.contains(&w.standby)) {
+            return;
+        }
+        let config = &self.trigger.config;
+        let state = SimStateStore(standby.clone());
+        let report = stop_core::readiness::Standby {
+            config,
+            decisions: &self.trigger.decisions,
+            stop: &self.trigger.stop,
+            controls: &self.trigger.controls,
+            database: &SimDatabase(standby.clone()),
+            capacity: &SimCapacity(standby.clone()),
+            secrets: &SimSecrets(standby.clone()),
+            state: &state,
+            clock: &self.trigger.clock,
+            expect: stop_core::readiness::Expectations {
+                max_lag_s: self.topology.readiness_max_lag_s,
+                detector: self.scenario.detector,
+                witness: self.scenario.detector.then(|| model::WITNESS_REGION.to_owned()),
+            },
+        }
+        .check()
+        .await;
+        let metrics = SimMetrics(standby);
+        if let Err(error) = stop_core::readiness::publish(config, &report, &state, &metrics).await {
+            self.log(STANDBY, format!("readiness: {error}"));
+        }
+        let failing: Vec<String> = report.failed().map(|f| f.check.clone()).collect();
+        let now = self.now();
+        for check in &failing {
+            self.findings_first_failed.entry(check.clone()).or_insert(now);
+        }
+        if failing != self.readiness_failing {
+            let text = if report.ready {
+                "readiness: ready".to_owned()
+            } else {
+                format!(
+                    "readiness: NOT ready: {}",
+                    report
+                        .failed()
+                        .map(|f| format!(
+                            "{} ({}; fix: {})",
+                            f.check,
+                            f.detail,
+                            f.fix.as_deref().unwrap_or("-")
+                        ))
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                )
+            };
+            self.log(STANDBY, text);
+            self.readiness_failing = failing;
+        }
     }
 
     pub(super) async fn invoke_promoter(

@@ -294,6 +294,50 @@ impl Drill<'_> {
                 format!("protected: {}, expected {protected}", facts.protected),
             );
         }
+        // Readiness told before anyone had to press.
+        for wanted in self.scenario.expect_findings {
+            let first = self.findings_first_failed.get(*wanted);
+            let before_press = match (first, self.first_press_at) {
+                (Some(at), Some(press)) => *at <= press,
+                (Some(_), None) => true,
+                (None, _) => false,
+            };
+            check(
+                "readiness finding",
+                before_press,
+                match first {
+                    Some(at) => format!(
+                        "{wanted:?} failed at {}",
+                        stop_core::units::human_duration(i64::try_from((*at - self.sim.with(|w| w.start)).whole_milliseconds()).unwrap_or(0))
+                    ),
+                    None => format!("readiness never reported {wanted:?}"),
+                },
+            );
+        }
+        if self
+            .scenario
+            .script
+            .iter()
+            .any(|(_, a)| matches!(a, Action::DetectorDown(true)))
+        {
+            let actor = facts.decision.as_ref().map_or("nobody", |d| d.actor.as_str());
+            check(
+                "a stopped detector decides nothing",
+                actor != "detector",
+                format!("the decision in force was made by {actor}"),
+            );
+        }
+        if self.scenario.expect_heartbeat_alarm {
+            check(
+                "heartbeat alarm",
+                self.heartbeat_alarm_fired,
+                if self.heartbeat_alarm_fired {
+                    "the detector's heartbeat alarm went to ALARM".to_owned()
+                } else {
+                    "the detector's heartbeat alarm never fired".to_owned()
+                },
+            );
+        }
     }
 }
 

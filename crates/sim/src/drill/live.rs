@@ -17,8 +17,10 @@ impl Live {
             summary: "the world, live",
             path: Path::Arc,
             db: Db::RdsReplica,
-            auto_failover: false,
-            detector: false,
+            // AutoFailover on, as a SECONDARY stack with the detector deploys:
+            // darken the primary and the detector fails over.
+            auto_failover: true,
+            detector: true,
             secret_replicated: false,
             cooldown_s,
             sns: Default::default(),
@@ -29,6 +31,9 @@ impl Live {
             expect_answers: &[],
             expect_writer_moves: 0,
             expect_protected: None,
+            expect_findings: &[],
+            expect_heartbeat_alarm: false,
+            failover_capacity: None,
         };
         let scenario: &'static Scenario = Box::leak(Box::new(scenario));
         Ok(Live {

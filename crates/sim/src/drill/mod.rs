@@ -116,7 +116,8 @@ pub struct Report {
     pub timeline: Vec<Entry>,
 }
 
-type Trigger = TriggerApp<SimDecisionStore, SimStopSwitch, SimRoutingControls, SimClock>;
+type Trigger =
+    TriggerApp<SimDecisionStore, SimStopSwitch, SimRoutingControls, SimClock, SimStateStore>;
 type Promoter = PromoterApp<SimDecisionStore, SimDatabase, SimCapacity, SimStopSwitch, SimClock>;
 type Rewriter = RewriterApp<SimDecisionStore, SimDatabase, SimSecrets, SimClock>;
 type Info = region_info::App<SimSecrets, SimDecisionStore, SimClock>;
@@ -129,6 +130,8 @@ enum Ev {
     HealthCheck,
     StandbyHealthCheck,
     Detector,
+    HeartbeatAlarm,
+    Readiness,
     Promoter {
         message: String,
         sent: OffsetDateTime,
@@ -166,8 +169,18 @@ struct Drill<'s> {
     topology: Topology,
     primary_record_healthy: bool,
     standby_failures: u32,
-    /// The detector's memory between runs.
-    detector: stop_core::detector::State,
+    /// The standby's detector function does not run.
+    detector_down: bool,
+    /// When the detector's heartbeat alarm went to ALARM, if it is there.
+    heartbeat_alarm_at: Option<OffsetDateTime>,
+    heartbeat_alarm_fired: bool,
+    /// The kind of the detector's last assessment, so the timeline says changes only.
+    last_detector_kind: String,
+    /// The checks readiness last found failing, and when each first failed.
+    readiness_failing: Vec<String>,
+    findings_first_failed: BTreeMap<String, OffsetDateTime>,
+    /// The first press, for "readiness told before anyone pressed".
+    first_press_at: Option<OffsetDateTime>,
     dark_at: Option<OffsetDateTime>,
     /// Writes the fence refused (503, retried: unavailability, not loss).
     writes_fenced: u32,
@@ -229,6 +242,7 @@ impl<'s> Drill<'s> {
                 controls: SimRoutingControls(sim.clone()),
                 clock: clock.clone(),
                 retry: RetryPolicy::default(),
+                state: SimStateStore(at(&standby)),
             },
             promoter: PromoterApp {
                 config: config.clone(),
@@ -260,7 +274,13 @@ impl<'s> Drill<'s> {
             topology,
             primary_record_healthy: true,
             standby_failures: 0,
-            detector: stop_core::detector::State::default(),
+            detector_down: false,
+            heartbeat_alarm_at: None,
+            heartbeat_alarm_fired: false,
+            last_detector_kind: String::new(),
+            readiness_failing: Vec::new(),
+            findings_first_failed: BTreeMap::new(),
+            first_press_at: None,
             dark_at: None,
             writes_fenced: 0,
             writes_refused: 0,
@@ -301,10 +321,17 @@ impl<'s> Drill<'s> {
         );
         if scenario.detector {
             drill.schedule(
-                start + Duration::seconds(model::DETECTOR_INTERVAL_S),
+                start + Duration::seconds(drill.topology.probe_interval_s),
                 Ev::Detector,
             );
+            drill.schedule(
+                start + Duration::seconds(drill.topology.heartbeat_period_s) + Duration::seconds(2),
+                Ev::HeartbeatAlarm,
+            );
         }
+        // Readiness runs in every SECONDARY stack; its first run comes before
+        // any scenario's first press.
+        drill.schedule(start + Duration::seconds(30), Ev::Readiness);
         Ok(drill)
     }
 
@@ -382,8 +409,18 @@ impl<'s> Drill<'s> {
             }
             Ev::Detector => {
                 self.run_detector().await;
-                let next = Duration::seconds(model::DETECTOR_INTERVAL_S);
+                let next = Duration::seconds(self.topology.probe_interval_s);
                 self.schedule(self.now() + next, Ev::Detector);
+            }
+            Ev::HeartbeatAlarm => {
+                self.evaluate_heartbeat_alarm();
+                let next = Duration::seconds(self.topology.heartbeat_period_s);
+                self.schedule(self.now() + next, Ev::HeartbeatAlarm);
+            }
+            Ev::Readiness => {
+                self.run_readiness().await;
+                let next = Duration::seconds(self.topology.readiness_interval_s);
+                self.schedule(self.now() + next, Ev::Readiness);
             }
             Ev::Promoter {
                 message,
@@ -415,6 +452,7 @@ impl<'s> Drill<'s> {
                 if direction == Direction::Failback {
                     self.failover_leg_over();
                 }
+                self.first_press_at.get_or_insert(self.now());
                 let request = self.press_request(actor, direction, mode);
                 self.start_invocation();
                 let response = failover_trigger::handle(&self.trigger, request).await;
@@ -500,6 +538,25 @@ impl<'s> Drill<'s> {
                 self.log(
                     STANDBY,
                     format!("failover-trigger ({actor} pressed re-protect): {status} {detail}"),
+                );
+            }
+            Action::DetectorDown(down) => {
+                self.detector_down = down;
+                self.log(
+                    STANDBY,
+                    if down {
+                        "the detector function stops running (its schedule no longer invokes it)"
+                    } else {
+                        "the detector function runs again"
+                    },
+                );
+            }
+            Action::ReplicaLag(seconds) => {
+                self.sim
+                    .with(|w| w.replication_lag = Duration::seconds(seconds));
+                self.log(
+                    PRIMARY,
+                    format!("the replica falls {seconds} s behind its source"),
                 );
             }
             Action::StandbyCutOff(cut) => {

@@ -24,6 +24,11 @@ pub fn standby_config(scenario: &Scenario) -> Result<Config, String> {
     .collect();
     vars.insert("COOLDOWN_SECONDS", scenario.cooldown_s.to_string());
     vars.insert("AUTO_FAILOVER", scenario.auto_failover.to_string());
+    if let Some((min, desired, max)) = scenario.failover_capacity {
+        vars.insert("ASG_MIN", min.to_string());
+        vars.insert("ASG_DESIRED", desired.to_string());
+        vars.insert("ASG_MAX", max.to_string());
+    }
     if scenario.path == Path::ArcOnly {
         for var in [
             "STOP_METRIC_NAMESPACE",
