@@ -25,6 +25,8 @@ impl StateStore for SsmStateStore {
         match self.client.get().get_parameter().name(name).send().await {
             Ok(out) => Ok(out.parameter().and_then(|p| p.value()).map(str::to_owned)),
             // ParameterNotFound: nothing saved yet.
+            // https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_GetParameter.html
+            Err(e) if e.as_service_error().is_some_and(|se| se.is_parameter_not_found()) => Ok(None),
             Err(e) => match port_error("ssm:GetParameter", e) {
                 PortError::NotFound(_) => Ok(None),
                 other => Err(other),

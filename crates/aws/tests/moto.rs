@@ -521,6 +521,17 @@ async fn the_ssm_decision_store_keeps_the_decision_store_contract() {
     stop_testkit::contract::decision_stores_keep_history_and_the_size_limit(&store, "orders").await;
 }
 
+/// The SSM state store (the detector's state, readiness's report) keeps the
+/// contract the in-memory and simulated stores keep, against moto's SSM.
+#[tokio::test]
+#[ignore = "needs moto server: ./scripts/test starts it"]
+async fn the_ssm_state_store_keeps_the_state_store_contract() {
+    let client = ssm_client(&endpoint()).await;
+    let store = stop_aws::state::SsmStateStore::new(client);
+    stop_testkit::contract::state_stores_replace_and_keep_the_size_limit(&store, &fresh_prefix("state"))
+        .await;
+}
+
 /// The Secrets Manager adapter keeps PutSecretValue's token rules as the
 /// in-memory and simulated secrets do, against moto's Secrets Manager.
 #[tokio::test]

@@ -212,3 +212,10 @@ async fn the_simulated_decision_store_keeps_history_and_the_size_limit() {
     let store = SimDecisionStore(Bound::new(&sim, &region("us-west-2")));
     stop_testkit::contract::decision_stores_keep_history_and_the_size_limit(&store, "orders").await;
 }
+
+#[tokio::test]
+async fn the_simulated_state_store_replaces_and_keeps_the_size_limit() {
+    let sim = world();
+    let store = SimStateStore(Bound::new(&sim, &region("us-west-2")));
+    stop_testkit::contract::state_stores_replace_and_keep_the_size_limit(&store, "/stop").await;
+}

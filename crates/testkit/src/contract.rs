@@ -7,7 +7,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test support
 
 use stop_core::decision::{Decision, Mode, Step, StepState};
-use stop_core::ports::{DecisionStore, PortError, Secrets, Sensitive};
+use stop_core::ports::{DecisionStore, PortError, Secrets, Sensitive, StateStore};
 use time::macros::datetime;
 
 /// `PutSecretValue`'s token rules on a writable secret `secret_id` whose
@@ -78,4 +78,19 @@ pub async fn decision_stores_keep_history_and_the_size_limit(
         "{err:?}"
     );
     assert_eq!(store.history(service).await.unwrap().len(), 2);
+}
+
+/// A state store: nothing saved loads as `None` (SSM's ParameterNotFound), a
+/// save replaces the text, and a text over a Standard parameter's 4 KB is
+/// refused and changes nothing.
+/// <https://docs.aws.amazon.com/systems-manager/latest/userguide/parameter-store-advanced-parameters.html>
+pub async fn state_stores_replace_and_keep_the_size_limit(store: &impl StateStore, prefix: &str) {
+    let name = format!("{prefix}/orders/detector/us-west-2");
+    assert_eq!(store.load(&name).await.unwrap(), None);
+    store.save(&name, r#"{"round":1}"#).await.unwrap();
+    store.save(&name, r#"{"round":2}"#).await.unwrap();
+    assert_eq!(store.load(&name).await.unwrap().as_deref(), Some(r#"{"round":2}"#));
+    let err = store.save(&name, &"x".repeat(4097)).await.unwrap_err();
+    assert!(matches!(err, PortError::Rejected(_)), "{err:?}");
+    assert_eq!(store.load(&name).await.unwrap().as_deref(), Some(r#"{"round":2}"#));
 }
