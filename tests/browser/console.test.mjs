@@ -39,6 +39,10 @@ test("failover and failback from the console", { timeout: 60_000 }, async () => 
     const active = page.locator("#active-orders");
     await active.waitFor();
     assert.match(await active.textContent(), /us-east-1 \(primary\)/);
+    // The readiness panel: the scheduled run's report, or that none ran yet
+    // (virtual time barely moves here).
+    assert.match(await page.locator("#readiness").textContent(),
+      /Readiness(No readiness run yet|Ready to fail over|NOT ready)/);
 
     // Failover: the dialog insists on a reason.
     await page.click("#failover-orders");

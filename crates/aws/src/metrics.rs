@@ -36,7 +36,9 @@ impl Metrics for CloudWatchMetrics {
                     .set_dimensions(Some(
                         d.dimensions
                             .iter()
-                            .map(|(name, value)| Dimension::builder().name(*name).value(value).build())
+                            .map(|(name, value)| {
+                                Dimension::builder().name(*name).value(value).build()
+                            })
                             .collect(),
                     ))
                     .value(d.value)

@@ -26,7 +26,12 @@ impl StateStore for SsmStateStore {
             Ok(out) => Ok(out.parameter().and_then(|p| p.value()).map(str::to_owned)),
             // ParameterNotFound: nothing saved yet.
             // https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_GetParameter.html
-            Err(e) if e.as_service_error().is_some_and(|se| se.is_parameter_not_found()) => Ok(None),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|se| se.is_parameter_not_found()) =>
+            {
+                Ok(None)
+            }
             Err(e) => match port_error("ssm:GetParameter", e) {
                 PortError::NotFound(_) => Ok(None),
                 other => Err(other),
@@ -67,7 +72,10 @@ mod tests {
                 GetParameterError::ParameterNotFound(ParameterNotFound::builder().build())
             });
         let store = SsmStateStore::new(mock_client!(aws_sdk_ssm, RuleMode::Sequential, [&missing]));
-        assert_eq!(store.load("/stop/orders/detector/us-west-2").await, Ok(None));
+        assert_eq!(
+            store.load("/stop/orders/detector/us-west-2").await,
+            Ok(None)
+        );
     }
 
     #[tokio::test]

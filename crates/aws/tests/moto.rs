@@ -528,8 +528,11 @@ async fn the_ssm_decision_store_keeps_the_decision_store_contract() {
 async fn the_ssm_state_store_keeps_the_state_store_contract() {
     let client = ssm_client(&endpoint()).await;
     let store = stop_aws::state::SsmStateStore::new(client);
-    stop_testkit::contract::state_stores_replace_and_keep_the_size_limit(&store, &fresh_prefix("state"))
-        .await;
+    stop_testkit::contract::state_stores_replace_and_keep_the_size_limit(
+        &store,
+        &fresh_prefix("state"),
+    )
+    .await;
 }
 
 /// The Secrets Manager adapter keeps PutSecretValue's token rules as the

@@ -831,7 +831,11 @@ mod tests {
         .unwrap();
         // Readiness and the scale-up report it; the database still moves.
         let wanted = out_of_order.capacity.unwrap();
-        let target = wanted.target(crate::ports::GroupCapacity { min: 1, desired: 1, max: 2 });
+        let target = wanted.target(crate::ports::GroupCapacity {
+            min: 1,
+            desired: 1,
+            max: 2,
+        });
         assert!(crate::aws_rules::group_refusal("web", &target).is_some());
         let err = config(&with(&[
             ("ASG_NAME", "web"),

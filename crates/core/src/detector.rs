@@ -117,7 +117,12 @@ impl State {
     /// Counts a witness's report, if fresh, as its vantage point's evidence; a
     /// silent witness is no evidence either way (with a quorum of two, no
     /// failover until it speaks again).
-    pub fn take_report(&mut self, witness: &str, report: Option<&VantageReport>, now: OffsetDateTime) {
+    pub fn take_report(
+        &mut self,
+        witness: &str,
+        report: Option<&VantageReport>,
+        now: OffsetDateTime,
+    ) {
         match report {
             Some(r) if r.is_fresh(now) => {
                 self.primary_failures
@@ -274,7 +279,10 @@ pub fn round_metrics(service: &str, probes: &[Probe]) -> Vec<Datum> {
     for vantage in vantages {
         data.push(Datum {
             name: "DetectorHeartbeat",
-            dimensions: vec![("Service", service.to_owned()), ("Vantage", vantage.to_owned())],
+            dimensions: vec![
+                ("Service", service.to_owned()),
+                ("Vantage", vantage.to_owned()),
+            ],
             value: 1.0,
         });
     }
@@ -322,7 +330,9 @@ impl<D: DecisionStore, S: StopSwitch, C: Clock> Detector<'_, D, S, C> {
         let own = state_name(self.config, &standby);
         let mut state: State = match store.load(&own).await {
             Ok(Some(text)) => serde_json::from_str(&text).unwrap_or_else(|e| {
-                notes.problems.push(format!("{own} unreadable ({e}); starting afresh"));
+                notes
+                    .problems
+                    .push(format!("{own} unreadable ({e}); starting afresh"));
                 State::default()
             }),
             Ok(None) => State::default(),
@@ -355,7 +365,10 @@ impl<D: DecisionStore, S: StopSwitch, C: Clock> Detector<'_, D, S, C> {
             }
             Err(e) => notes.problems.push(format!("{own}: {e}")),
         }
-        if let Err(e) = metrics.put(&round_metrics(&self.config.service, probes)).await {
+        if let Err(e) = metrics
+            .put(&round_metrics(&self.config.service, probes))
+            .await
+        {
             notes.problems.push(format!("metrics: {e}"));
         }
         (outcome, notes)

@@ -22,9 +22,7 @@ use crate::config::{CapacityConfig, Config, DatabaseConfig, Region};
 use crate::decide::{Proposal, Refusal, current, decide};
 use crate::decision::{DbRef, Decision, Mode, Step, StepState};
 use crate::fence;
-use crate::ports::{
-    Capacity, Clock, Database, DecisionStore, PortError, StopSwitch,
-};
+use crate::ports::{Capacity, Clock, Database, DecisionStore, PortError, StopSwitch};
 
 /// The promoter's own settings beside the shared configuration.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -124,10 +124,9 @@ impl Expectations {
         let get = |k: &str| lookup(k).filter(|v| !v.trim().is_empty());
         let max_lag_s = match get("READINESS_MAX_LAG_SECONDS") {
             None => Expectations::default().max_lag_s,
-            Some(v) => v
-                .trim()
-                .parse()
-                .map_err(|_| format!("READINESS_MAX_LAG_SECONDS={v:?}: not a whole number of seconds"))?,
+            Some(v) => v.trim().parse().map_err(|_| {
+                format!("READINESS_MAX_LAG_SECONDS={v:?}: not a whole number of seconds")
+            })?,
         };
         let detector = get("DETECTOR_EXPECTED")
             .or_else(|| get("AUTO_FAILOVER"))
@@ -284,8 +283,7 @@ where
 
     async fn switches(&self, findings: &mut Findings, current: Option<&Decision>) {
         let config = self.config;
-        let standby_active =
-            current.is_some_and(|d| &d.active_region == config.standby_region());
+        let standby_active = current.is_some_and(|d| &d.active_region == config.standby_region());
         for service in &config.services {
             if service.stop_metric.is_none() && service.arc.is_none() {
                 findings.add(
@@ -314,11 +312,19 @@ where
                                 state
                                     .last_value
                                     .map_or("none retained".to_owned(), |v| v.to_string()),
-                                if standby_active { "the standby" } else { "the primary" }
+                                if standby_active {
+                                    "the standby"
+                                } else {
+                                    "the primary"
+                                }
                             ),
                             Some(format!(
                                 "press again to republish the switch (stopctl {} --env <file>)",
-                                if standby_active { "failover" } else { "failback" }
+                                if standby_active {
+                                    "failover"
+                                } else {
+                                    "failback"
+                                }
                             )),
                         );
                     }
@@ -436,7 +442,11 @@ where
             Some(DatabaseConfig::AuroraGlobal {
                 global_cluster_id,
                 cluster_id,
-            }) => match self.database.describe_global_cluster(global_cluster_id).await {
+            }) => match self
+                .database
+                .describe_global_cluster(global_cluster_id)
+                .await
+            {
                 Ok(g) => {
                     let member = g
                         .member_cluster_arns
@@ -458,11 +468,7 @@ where
                         }),
                     );
                 }
-                Err(e) => findings.failed(
-                    "Aurora global database",
-                    &e,
-                    "check DbGlobalClusterId",
-                ),
+                Err(e) => findings.failed("Aurora global database", &e, "check DbGlobalClusterId"),
             },
             _ => {}
         }
@@ -595,7 +601,8 @@ where
             findings.add(
                 "standby health",
                 false,
-                "the standby failed its own health probe: the detector would not fail over into it".into(),
+                "the standby failed its own health probe: the detector would not fail over into it"
+                    .into(),
                 Some("check region-info's /health in this Region and its logs".into()),
             );
         }
@@ -631,7 +638,10 @@ pub async fn publish<T: StateStore, M: Metrics>(
 }
 
 /// The last kept report, for `GET /status`.
-pub async fn last_report<T: StateStore>(config: &Config, store: &T) -> Result<Option<Report>, PortError> {
+pub async fn last_report<T: StateStore>(
+    config: &Config,
+    store: &T,
+) -> Result<Option<Report>, PortError> {
     Ok(store
         .load(&report_name(config))
         .await?

@@ -18,7 +18,6 @@ use std::time::Duration;
 
 use serde::Serialize;
 use serde_json::Value;
-use stop_core::Config;
 use stop_core::detector::{
     Assessment, Detector, Probe, RoundNotes, Settings, Target, witness_round,
 };
@@ -113,7 +112,11 @@ impl ProbeSettings {
         vantage: &str,
         lookup: impl Fn(&str) -> Option<String>,
     ) -> Result<Self, String> {
-        let get = |k: &str| lookup(k).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+        let get = |k: &str| {
+            lookup(k)
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+        };
         let url = |k: &str| -> Result<String, String> {
             let value = get(k).ok_or_else(|| format!("{k} is required: the URL to probe"))?;
             if !value.starts_with("https://") && !value.starts_with("http://") {
@@ -124,7 +127,9 @@ impl ProbeSettings {
         let number = |k: &str, default: u64, range: std::ops::RangeInclusive<u64>| {
             let value = match get(k) {
                 None => default,
-                Some(v) => v.parse().map_err(|_| format!("{k}={v:?}: not a whole number"))?,
+                Some(v) => v
+                    .parse()
+                    .map_err(|_| format!("{k}={v:?}: not a whole number"))?,
             };
             if range.contains(&value) {
                 Ok(value)
@@ -184,12 +189,10 @@ pub struct RoundSummary {
     pub problems: Vec<String>,
 }
 
-/// A run of probe-standby: the schedule's minute in rounds.
+/// A run of probe-standby: the schedule's minute in rounds. `detector`
+/// carries [`ProbeSettings::detector_settings`].
 pub async fn standby_run<D, S, C, T, M, P>(
-    config: &Config,
-    decisions: &D,
-    stop: &S,
-    clock: &C,
+    detector: &Detector<'_, D, S, C>,
     store: &T,
     metrics: &M,
     prober: &P,
@@ -203,21 +206,17 @@ where
     M: Metrics,
     P: Prober,
 {
-    let detector = Detector {
-        config,
-        decisions,
-        stop,
-        clock,
-        settings: settings.detector_settings(),
-    };
+    let clock = detector.clock;
     let standby_url = settings.standby_url.as_deref().unwrap_or_default();
     let mut summaries = Vec::new();
     for round in 0..settings.rounds() {
         if round > 0 {
             clock.sleep(settings.interval).await;
         }
-        let (primary_ok, standby_ok) =
-            tokio::join!(prober.healthy(&settings.primary_url), prober.healthy(standby_url));
+        let (primary_ok, standby_ok) = tokio::join!(
+            prober.healthy(&settings.primary_url),
+            prober.healthy(standby_url)
+        );
         let probes = vec![
             Probe {
                 vantage: settings.vantage.clone(),
@@ -282,7 +281,8 @@ where
             target: Target::Primary,
             ok: prober.healthy(&settings.primary_url).await,
         };
-        let reported = witness_round(store, metrics, report_name, service, &probe, clock.now()).await;
+        let reported =
+            witness_round(store, metrics, report_name, service, &probe, clock.now()).await;
         let summary = RoundSummary {
             probes: vec![probe],
             assessment: None,

@@ -42,14 +42,18 @@ async fn main() -> Result<(), Error> {
 async fn standby(job: Job) -> Result<(), Error> {
     let config = Config::from_env().map_err(refuse)?;
     if config.role != Role::Secondary {
-        return Err(refuse("the detector's standby jobs run in the SECONDARY stack"));
+        return Err(refuse(
+            "the detector's standby jobs run in the SECONDARY stack",
+        ));
     }
     let sdk = sdk_config(&config.region).await;
     let namespace = config
         .service(&config.service)
         .and_then(|s| s.stop_metric.as_ref())
         .map(|m| m.namespace.clone())
-        .ok_or_else(|| refuse("STOP_METRIC_NAMESPACE is required: the detector publishes its metrics there"))?;
+        .ok_or_else(|| {
+            refuse("STOP_METRIC_NAMESPACE is required: the detector publishes its metrics there")
+        })?;
     let store = SsmStateStore::new(LazyClient::from_sdk(&sdk, aws_sdk_ssm::Client::new));
     let metrics = CloudWatchMetrics::new(
         LazyClient::from_sdk(&sdk, aws_sdk_cloudwatch::Client::new),
@@ -59,22 +63,26 @@ async fn standby(job: Job) -> Result<(), Error> {
         LazyClient::from_sdk(&sdk, aws_sdk_ssm::Client::new),
         &config.decision_prefix,
     );
-    let stop = CloudWatchStopSwitch::new(LazyClient::from_sdk(&sdk, aws_sdk_cloudwatch::Client::new));
+    let stop =
+        CloudWatchStopSwitch::new(LazyClient::from_sdk(&sdk, aws_sdk_cloudwatch::Client::new));
     let clock = SystemClock;
     match job {
         Job::ProbeStandby => {
             let settings =
                 ProbeSettings::from_lookup(job, config.region.as_str(), var).map_err(refuse)?;
             let prober = HttpProber::new(PROBE_TIMEOUT).map_err(refuse)?;
-            let (config, settings) = (&config, &settings);
-            let (decisions, stop, store, metrics, prober) =
-                (&decisions, &stop, &store, &metrics, &prober);
+            let detector = stop_core::detector::Detector {
+                config: &config,
+                decisions: &decisions,
+                stop: &stop,
+                clock: &clock,
+                settings: settings.detector_settings(),
+            };
+            let (detector, settings, store, metrics, prober) =
+                (&detector, &settings, &store, &metrics, &prober);
             lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
                 check_scheduled(&event.payload)?;
-                let rounds = standby_run(
-                    config, decisions, stop, &clock, store, metrics, prober, settings,
-                )
-                .await;
+                let rounds = standby_run(detector, store, metrics, prober, settings).await;
                 Ok::<_, Error>(json!({ "outcome": "ran", "rounds": rounds }))
             }))
             .await
@@ -140,7 +148,8 @@ async fn witness() -> Result<(), Error> {
         .map_err(refuse)?;
     let namespace = var("STOP_METRIC_NAMESPACE").unwrap_or_else(|| "StopPattern".to_owned());
     let prefix = var("DECISION_PREFIX").unwrap_or_else(|| "/stop".to_owned());
-    let settings = ProbeSettings::from_lookup(Job::ProbeWitness, own.as_str(), var).map_err(refuse)?;
+    let settings =
+        ProbeSettings::from_lookup(Job::ProbeWitness, own.as_str(), var).map_err(refuse)?;
     let prober = HttpProber::new(PROBE_TIMEOUT).map_err(refuse)?;
     // Every client talks to the standby Region: nothing here reaches the primary
     // but the probe.
@@ -155,8 +164,16 @@ async fn witness() -> Result<(), Error> {
         (&service, &report_name, &store, &metrics, &prober, &settings);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
         check_scheduled(&event.payload)?;
-        let rounds =
-            witness_run(service, report_name, &SystemClock, store, metrics, prober, settings).await;
+        let rounds = witness_run(
+            service,
+            report_name,
+            &SystemClock,
+            store,
+            metrics,
+            prober,
+            settings,
+        )
+        .await;
         Ok::<_, Error>(json!({ "outcome": "ran", "rounds": rounds }))
     }))
     .await

@@ -69,17 +69,14 @@ fn ports() -> Ports {
 
 async fn run(p: &Ports, settings: &ProbeSettings) -> Vec<detector::RoundSummary> {
     let config = standby_config(&[]);
-    standby_run(
-        &config,
-        &p.decisions,
-        &p.stop,
-        &p.clock,
-        &p.store,
-        &p.metrics,
-        &p.prober,
-        settings,
-    )
-    .await
+    let detector = stop_core::detector::Detector {
+        config: &config,
+        decisions: &p.decisions,
+        stop: &p.stop,
+        clock: &p.clock,
+        settings: settings.detector_settings(),
+    };
+    standby_run(&detector, &p.store, &p.metrics, &p.prober, settings).await
 }
 
 /// The witness's fresh report, written through the port as its own job does.
@@ -131,7 +128,10 @@ async fn with_a_witness_both_must_see_three_failures_and_then_it_decides_once() 
     p.prober.set(PRIMARY, false);
     // First run: two failed rounds from here; the witness has said nothing.
     let rounds = run(&p, &s).await;
-    assert!(rounds.iter().all(|r| r.decided_epoch.is_none()), "{rounds:?}");
+    assert!(
+        rounds.iter().all(|r| r.decided_epoch.is_none()),
+        "{rounds:?}"
+    );
     assert!(p.decisions.history("orders").await.unwrap().is_empty());
     // The witness reports three failures; the next round here is the third.
     witness_reports(&p, 3).await;
@@ -203,11 +203,17 @@ async fn the_witness_counts_its_failures_into_its_report_and_decides_nothing() {
     .unwrap();
     p.prober.set(PRIMARY, false);
     let name = "/stop/orders/detector/eu-west-1";
-    witness_run("orders", name, &p.clock, &p.store, &p.metrics, &p.prober, &s).await;
+    witness_run(
+        "orders", name, &p.clock, &p.store, &p.metrics, &p.prober, &s,
+    )
+    .await;
     let report: VantageReport = serde_json::from_str(&p.store.text(name).unwrap()).unwrap();
     assert_eq!(report.primary_failures, 2);
     p.prober.set(PRIMARY, true);
-    witness_run("orders", name, &p.clock, &p.store, &p.metrics, &p.prober, &s).await;
+    witness_run(
+        "orders", name, &p.clock, &p.store, &p.metrics, &p.prober, &s,
+    )
+    .await;
     let report: VantageReport = serde_json::from_str(&p.store.text(name).unwrap()).unwrap();
     assert_eq!(report.primary_failures, 0);
     assert!(p.log.count("decisions") == 0 && p.log.count("stop.") == 0);
@@ -216,18 +222,64 @@ async fn the_witness_counts_its_failures_into_its_report_and_decides_nothing() {
 #[test]
 fn settings_refuse_what_the_schedule_cannot_keep() {
     let lookup = |pairs: &'static [(&'static str, &'static str)]| {
-        move |k: &str| pairs.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string())
+        move |k: &str| {
+            pairs
+                .iter()
+                .find(|(n, _)| *n == k)
+                .map(|(_, v)| v.to_string())
+        }
     };
-    const BASE: [(&str, &str); 2] = [("PRIMARY_PROBE_URL", PRIMARY), ("STANDBY_PROBE_URL", STANDBY)];
+    const BASE: [(&str, &str); 2] = [
+        ("PRIMARY_PROBE_URL", PRIMARY),
+        ("STANDBY_PROBE_URL", STANDBY),
+    ];
     for (bad, why) in [
-        (&[("PRIMARY_PROBE_URL", "ftp://x"), ("STANDBY_PROBE_URL", STANDBY)][..], "not an http"),
-        (&[("STANDBY_PROBE_URL", STANDBY)][..], "PRIMARY_PROBE_URL is required"),
-        (&[("PRIMARY_PROBE_URL", PRIMARY), ("STANDBY_PROBE_URL", STANDBY), ("PROBE_INTERVAL_SECONDS", "25")][..], "divide"),
-        (&[("PRIMARY_PROBE_URL", PRIMARY), ("STANDBY_PROBE_URL", STANDBY), ("PROBE_INTERVAL_SECONDS", "5")][..], "outside"),
-        (&[("PRIMARY_PROBE_URL", PRIMARY), ("STANDBY_PROBE_URL", STANDBY), ("PROBE_FAILURES", "1")][..], "outside"),
-        (&[("PRIMARY_PROBE_URL", PRIMARY), ("STANDBY_PROBE_URL", STANDBY), ("PROBE_FAILURES", "three")][..], "whole number"),
+        (
+            &[
+                ("PRIMARY_PROBE_URL", "ftp://x"),
+                ("STANDBY_PROBE_URL", STANDBY),
+            ][..],
+            "not an http",
+        ),
+        (
+            &[("STANDBY_PROBE_URL", STANDBY)][..],
+            "PRIMARY_PROBE_URL is required",
+        ),
+        (
+            &[
+                ("PRIMARY_PROBE_URL", PRIMARY),
+                ("STANDBY_PROBE_URL", STANDBY),
+                ("PROBE_INTERVAL_SECONDS", "25"),
+            ][..],
+            "divide",
+        ),
+        (
+            &[
+                ("PRIMARY_PROBE_URL", PRIMARY),
+                ("STANDBY_PROBE_URL", STANDBY),
+                ("PROBE_INTERVAL_SECONDS", "5"),
+            ][..],
+            "outside",
+        ),
+        (
+            &[
+                ("PRIMARY_PROBE_URL", PRIMARY),
+                ("STANDBY_PROBE_URL", STANDBY),
+                ("PROBE_FAILURES", "1"),
+            ][..],
+            "outside",
+        ),
+        (
+            &[
+                ("PRIMARY_PROBE_URL", PRIMARY),
+                ("STANDBY_PROBE_URL", STANDBY),
+                ("PROBE_FAILURES", "three"),
+            ][..],
+            "whole number",
+        ),
     ] {
-        let err = ProbeSettings::from_lookup(Job::ProbeStandby, "us-west-2", lookup(bad)).unwrap_err();
+        let err =
+            ProbeSettings::from_lookup(Job::ProbeStandby, "us-west-2", lookup(bad)).unwrap_err();
         assert!(err.contains(why), "{err}");
     }
     let ok = ProbeSettings::from_lookup(Job::ProbeStandby, "us-west-2", lookup(&BASE)).unwrap();

@@ -1,8 +1,8 @@
 use failover_trigger::{App, handle};
 use lambda_http::{Error, service_fn};
 use stop_aws::decisions::SsmDecisionStore;
-use stop_aws::state::SsmStateStore;
 use stop_aws::routing::ArcRoutingControls;
+use stop_aws::state::SsmStateStore;
 use stop_aws::stop_metric::CloudWatchStopSwitch;
 use stop_aws::{LazyClient, SystemClock, sdk_config};
 use stop_core::switches::RetryPolicy;

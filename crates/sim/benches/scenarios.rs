@@ -7,7 +7,8 @@ use std::time::{Duration, Instant};
 
 use failover_trigger::App;
 use stop_core::memory::{
-    CallLog, ManualClock, MemoryDecisionStore, MemoryRoutingControls, MemoryStateStore, MemoryStopSwitch,
+    CallLog, ManualClock, MemoryDecisionStore, MemoryRoutingControls, MemoryStateStore,
+    MemoryStopSwitch,
 };
 use stop_core::ports::ControlState;
 use stop_core::switches::RetryPolicy;

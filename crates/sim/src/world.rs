@@ -11,8 +11,8 @@ use serde::Serialize;
 use stop_core::config::Region;
 use stop_core::decision::Decision;
 use stop_core::ports::{
-    AlarmState, Clock, ControlState, Datum, GlobalClusterStatus, GroupCapacity, PortError, PortResult,
-    ReplicaStatus, Sensitive,
+    AlarmState, Clock, ControlState, Datum, GlobalClusterStatus, GroupCapacity, PortError,
+    PortResult, ReplicaStatus, Sensitive,
 };
 use time::{Duration, OffsetDateTime};
 

@@ -2,7 +2,9 @@
 //! as the failover name does (Route 53's answer picks the Region);
 //! `POST /write` goes through the answering Region's write fence to its
 //! database; `/console`, `/status`, `/failover`, `/failback` and `/reprotect` are the real operator
-//! API, signed in as a local operator. Virtual time runs `speed` times faster
+//! API, signed in as a local operator; `POST /local/primary/dark` and
+//! `/local/primary/restore` make the primary Region fail and come back (the
+//! detector, AutoFailover on, fails over). Virtual time runs `speed` times faster
 //! than the wall clock, and the world's timeline is printed as it happens.
 
 use std::net::SocketAddr;
@@ -45,6 +47,25 @@ async fn serve(
         Ok(collected) => collected.to_bytes(),
         Err(_) => Bytes::new(),
     };
+    // The simulation's own controls: a way to make the primary fail.
+    if method == "POST" {
+        let dark = match path.trim_end_matches('/') {
+            "/local/primary/dark" => Some(true),
+            "/local/primary/restore" => Some(false),
+            _ => None,
+        };
+        if let Some(dark) = dark {
+            live.lock().await.set_primary_dark(dark).await;
+            let mut out = hyper::Response::new(Full::new(Bytes::from(format!(
+                "{{\"primary_dark\":{dark}}}\n"
+            ))));
+            out.headers_mut().insert(
+                "content-type",
+                hyper::header::HeaderValue::from_static("application/json"),
+            );
+            return out;
+        }
+    }
     let operator = OPERATOR_ROUTES.contains(&path.trim_end_matches('/'));
     let request = stop_http::proxy_request(
         &method,
@@ -99,7 +120,8 @@ pub async fn run(
         say(&format!(
             "demo endpoint  http://{addr}/   (the failover name: curl it, or `stopctl watch http://{addr}/`)\n\
          writes         curl -X POST http://{addr}/write   (refused with 503 while a move is under way)\n\
-         console        http://{addr}/console   (signed in as local-operator)\n\
+         console        http://{addr}/console   (signed in as local-operator; its readiness panel shows the scheduled checks)\n\
+         outage         curl -X POST http://{addr}/local/primary/dark   (the detector fails over within about 90 s; /local/primary/restore brings it back)\n\
          virtual time runs {speed}× the wall clock; cooldown {cooldown_s} s; Ctrl-C to stop\n\n"
         ));
     }

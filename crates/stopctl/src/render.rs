@@ -201,7 +201,11 @@ pub fn budget(budget: &Budget, style: Style) -> String {
 pub fn readiness(report: &stop_core::readiness::Report, style: Style) -> String {
     let mut out = String::new();
     for f in &report.findings {
-        let mark = if f.ok { style.good("✓") } else { style.bad("✗") };
+        let mark = if f.ok {
+            style.good("✓")
+        } else {
+            style.bad("✗")
+        };
         let _ = writeln!(out, "{mark} {:<34} {}", f.check, f.detail);
         if let Some(fix) = &f.fix {
             let _ = writeln!(out, "  {:<34} {}", "", style.dim(&format!("fix: {fix}")));

@@ -6,8 +6,8 @@
 
 use stop_core::memory::*;
 use stop_core::ports::{ControlState, GroupCapacity, PortError};
-use stop_testkit::{PRIMARY_CTL, STANDBY_CTL, standby_config};
 use stop_core::readiness::{Expectations, Finding, Standby};
+use stop_testkit::{PRIMARY_CTL, STANDBY_CTL, standby_config};
 
 struct Ports {
     log: CallLog,
@@ -180,7 +180,11 @@ async fn a_missing_replica_a_lagging_one_and_unreachable_arc_are_reported() {
         "{lagging:?}"
     );
     assert!(
-        lagging.fix.as_deref().unwrap().contains("ReadinessMaxLagSeconds"),
+        lagging
+            .fix
+            .as_deref()
+            .unwrap()
+            .contains("ReadinessMaxLagSeconds"),
         "{lagging:?}"
     );
     assert!(
@@ -218,7 +222,11 @@ async fn a_promoted_writer_without_a_copy_is_reported_unprotected() {
         .unwrap();
     assert!(!protection.ok);
     assert!(
-        protection.fix.as_deref().unwrap().contains("stopctl reprotect"),
+        protection
+            .fix
+            .as_deref()
+            .unwrap()
+            .contains("stopctl reprotect"),
         "{protection:?}"
     );
 }
@@ -246,8 +254,14 @@ async fn a_failover_size_above_the_groups_max_is_reported_with_its_fix() {
     .await;
     assert!(!report.ready);
     let group = finding(&report.findings, "standby Auto Scaling group");
-    assert!(!group.ok && group.detail.contains("ValidationError"), "{group:?}");
-    assert!(group.fix.as_deref().unwrap().contains("AsgMax"), "{group:?}");
+    assert!(
+        !group.ok && group.detail.contains("ValidationError"),
+        "{group:?}"
+    );
+    assert!(
+        group.fix.as_deref().unwrap().contains("AsgMax"),
+        "{group:?}"
+    );
 }
 
 #[tokio::test]
@@ -261,7 +275,10 @@ async fn the_detector_silent_or_cut_off_from_the_primary_is_reported() {
     // Never ran.
     let p = ports();
     let findings = check_with(&p, expect.clone()).await;
-    assert!(!finding(&findings, "detector heartbeat").ok, "{findings:#?}");
+    assert!(
+        !finding(&findings, "detector heartbeat").ok,
+        "{findings:#?}"
+    );
 
     // Ran a minute ago, but the standby fails the primary while the witness reaches it.
     let mut state = State::default();
@@ -274,8 +291,14 @@ async fn the_detector_silent_or_cut_off_from_the_primary_is_reported() {
     };
     let mut p = ports();
     p.state = MemoryStateStore::new(p.log.clone())
-        .with("/stop/orders/detector/us-west-2", &serde_json::to_string(&state).unwrap())
-        .with("/stop/orders/detector/eu-west-1", &serde_json::to_string(&witness).unwrap());
+        .with(
+            "/stop/orders/detector/us-west-2",
+            &serde_json::to_string(&state).unwrap(),
+        )
+        .with(
+            "/stop/orders/detector/eu-west-1",
+            &serde_json::to_string(&witness).unwrap(),
+        );
     let findings = check_with(&p, expect.clone()).await;
     assert!(finding(&findings, "detector heartbeat").ok);
     assert!(finding(&findings, "witness heartbeat").ok);

@@ -89,8 +89,14 @@ pub async fn state_stores_replace_and_keep_the_size_limit(store: &impl StateStor
     assert_eq!(store.load(&name).await.unwrap(), None);
     store.save(&name, r#"{"round":1}"#).await.unwrap();
     store.save(&name, r#"{"round":2}"#).await.unwrap();
-    assert_eq!(store.load(&name).await.unwrap().as_deref(), Some(r#"{"round":2}"#));
+    assert_eq!(
+        store.load(&name).await.unwrap().as_deref(),
+        Some(r#"{"round":2}"#)
+    );
     let err = store.save(&name, &"x".repeat(4097)).await.unwrap_err();
     assert!(matches!(err, PortError::Rejected(_)), "{err:?}");
-    assert_eq!(store.load(&name).await.unwrap().as_deref(), Some(r#"{"round":2}"#));
+    assert_eq!(
+        store.load(&name).await.unwrap().as_deref(),
+        Some(r#"{"round":2}"#)
+    );
 }

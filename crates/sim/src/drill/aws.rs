@@ -184,10 +184,18 @@ impl Drill<'_> {
             target: Target::Primary,
             ok: !primary_dark,
         };
-        let report_name = stop_core::detector::state_name(&self.trigger.config, model::WITNESS_REGION);
+        let report_name =
+            stop_core::detector::state_name(&self.trigger.config, model::WITNESS_REGION);
         let now = self.now();
-        if let Err(error) =
-            stop_core::detector::witness_round(&store, &metrics, &report_name, SERVICE, &witness, now).await
+        if let Err(error) = stop_core::detector::witness_round(
+            &store,
+            &metrics,
+            &report_name,
+            SERVICE,
+            &witness,
+            now,
+        )
+        .await
         {
             self.log(model::WITNESS_REGION, format!("witness: {error}"));
         }
@@ -224,16 +232,30 @@ impl Drill<'_> {
             self.log(STANDBY, format!("detector: {problem}"));
         }
         let text = match outcome {
-            Ok(outcome) if outcome.decided => format!(
-                "detector: {}; decided epoch {}, STOP = 1",
-                match &outcome.assessment {
-                    Assessment::PrimaryDown { evidence } => evidence.clone(),
-                    other => format!("{other:?}"),
-                },
-                outcome.epoch.unwrap_or(0)
-            ),
+            Ok(outcome) if outcome.decided => {
+                self.last_detector_kind = "down".to_owned();
+                format!(
+                    "detector: {}; decided epoch {}, STOP = 1",
+                    match &outcome.assessment {
+                        Assessment::PrimaryDown { evidence } => evidence.clone(),
+                        other => format!("{other:?}"),
+                    },
+                    outcome.epoch.unwrap_or(0)
+                )
+            }
             Ok(outcome) => {
-                let said = match outcome.assessment {
+                // Only a change of kind is worth a line, not every count.
+                let kind = match &outcome.assessment {
+                    Assessment::PrimaryHealthy => "healthy",
+                    Assessment::Suspect { .. } => "suspect",
+                    Assessment::StandbyUnhealthy => "standby unhealthy",
+                    Assessment::PrimaryDown { .. } => "down",
+                };
+                if kind == self.last_detector_kind {
+                    return;
+                }
+                self.last_detector_kind = kind.to_owned();
+                match outcome.assessment {
                     Assessment::PrimaryHealthy => {
                         "detector: the primary answers every probe".to_owned()
                     }
@@ -244,14 +266,7 @@ impl Drill<'_> {
                         "detector: the standby is unhealthy; no failover into it".to_owned()
                     }
                     Assessment::PrimaryDown { evidence } => format!("detector: {evidence}"),
-                };
-                // Only a change of kind is worth a line.
-                let kind = said.split(':').take(2).collect::<String>();
-                if kind == self.last_detector_kind {
-                    return;
                 }
-                self.last_detector_kind = kind;
-                said
             }
             Err(error) => format!("detector: {error}"),
         };
@@ -275,7 +290,9 @@ impl Drill<'_> {
                     *at > now - window
                         && *region == w.standby
                         && d.name == "DetectorHeartbeat"
-                        && d.dimensions.iter().any(|(k, v)| *k == "Vantage" && v == STANDBY)
+                        && d.dimensions
+                            .iter()
+                            .any(|(k, v)| *k == "Vantage" && v == STANDBY)
                 })
                 .count();
             (beats, now - w.start >= window)
@@ -294,7 +311,10 @@ impl Drill<'_> {
             }
             (false, Some(_)) => {
                 self.heartbeat_alarm_at = None;
-                self.log(STANDBY, format!("CloudWatch: {SERVICE}-stop-detector-heartbeat -> OK"));
+                self.log(
+                    STANDBY,
+                    format!("CloudWatch: {SERVICE}-stop-detector-heartbeat -> OK"),
+                );
             }
             _ => {}
         }
@@ -326,7 +346,10 @@ impl Drill<'_> {
             expect: stop_core::readiness::Expectations {
                 max_lag_s: self.topology.readiness_max_lag_s,
                 detector: self.scenario.detector,
-                witness: self.scenario.detector.then(|| model::WITNESS_REGION.to_owned()),
+                witness: self
+                    .scenario
+                    .detector
+                    .then(|| model::WITNESS_REGION.to_owned()),
             },
         }
         .check()
@@ -338,7 +361,9 @@ impl Drill<'_> {
         let failing: Vec<String> = report.failed().map(|f| f.check.clone()).collect();
         let now = self.now();
         for check in &failing {
-            self.findings_first_failed.entry(check.clone()).or_insert(now);
+            self.findings_first_failed
+                .entry(check.clone())
+                .or_insert(now);
         }
         if failing != self.readiness_failing {
             let text = if report.ready {

@@ -308,7 +308,10 @@ impl Drill<'_> {
                 match first {
                     Some(at) => format!(
                         "{wanted:?} failed at {}",
-                        stop_core::units::human_duration(i64::try_from((*at - self.sim.with(|w| w.start)).whole_milliseconds()).unwrap_or(0))
+                        stop_core::units::human_duration(
+                            i64::try_from((*at - self.sim.with(|w| w.start)).whole_milliseconds())
+                                .unwrap_or(0)
+                        )
                     ),
                     None => format!("readiness never reported {wanted:?}"),
                 },
@@ -320,7 +323,10 @@ impl Drill<'_> {
             .iter()
             .any(|(_, a)| matches!(a, Action::DetectorDown(true)))
         {
-            let actor = facts.decision.as_ref().map_or("nobody", |d| d.actor.as_str());
+            let actor = facts
+                .decision
+                .as_ref()
+                .map_or("nobody", |d| d.actor.as_str());
             check(
                 "a stopped detector decides nothing",
                 actor != "detector",

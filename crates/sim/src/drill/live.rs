@@ -45,6 +45,12 @@ impl Live {
         self.drill.now()
     }
 
+    /// Darkens (or restores) the primary Region, as a real outage would: the
+    /// detector sees it from the standby and the witness.
+    pub async fn set_primary_dark(&mut self, dark: bool) {
+        self.drill.act(Action::Dark(Side::Primary, dark)).await;
+    }
+
     /// Moves the virtual clock on by `by`, running everything due.
     pub async fn advance(&mut self, by: Duration) {
         let until = self.drill.now() + by;

@@ -442,7 +442,7 @@ impl<'s> Drill<'s> {
         }
     }
 
-    async fn act(&mut self, action: Action) {
+    pub(super) async fn act(&mut self, action: Action) {
         match action {
             Action::Press {
                 actor,
