@@ -370,3 +370,44 @@ async fn reprotect_after_a_promotion_is_recorded_once() {
     assert_eq!(body_json(&refused)["error"]["code"], "unprotected");
     assert!(body_text(&refused).contains("stopctl reprotect"));
 }
+
+#[tokio::test]
+async fn status_shows_the_last_readiness_report_and_answers_without_one() {
+    use stop_core::ports::StateStore;
+    let (app, _) = app();
+    let status = body_json(&handle(&app, sample("failover-trigger", "get-status.json")).await);
+    assert!(status["readiness"].is_null(), "{status}");
+    assert!(status.get("readiness_error").is_none());
+
+    let report = stop_core::readiness::Report {
+        checked_at: datetime!(2026-11-22 03:00 UTC),
+        ready: false,
+        findings: vec![stop_core::readiness::Finding {
+            check: "replica lag".into(),
+            ok: false,
+            detail: "2 min behind".into(),
+            fix: Some("find what holds orders-replica back".into()),
+            unreachable: false,
+        }],
+    };
+    app.state
+        .save("/stop/orders/readiness", &report.to_stored())
+        .await
+        .unwrap();
+    let status = body_json(&handle(&app, sample("failover-trigger", "get-status.json")).await);
+    assert_eq!(status["readiness"]["ready"], false);
+    assert_eq!(
+        status["readiness"]["findings"][0]["fix"],
+        "find what holds orders-replica back"
+    );
+
+    // The report out of reach: the status page still answers, and says so.
+    app.state
+        .faults
+        .push(stop_core::ports::PortError::Unavailable("ssm".into()));
+    let response = handle(&app, sample("failover-trigger", "get-status.json")).await;
+    assert_eq!(response.status(), 200);
+    let status = body_json(&response);
+    assert!(status["readiness"].is_null());
+    assert!(status["readiness_error"].as_str().unwrap().contains("ssm"));
+}

@@ -14,6 +14,9 @@ pub struct Parameters {
     pub dns_ttl_s: i64,
     pub health_check_interval_s: i64,
     pub failure_threshold: i64,
+    /// The detector's `ProbeIntervalSeconds` and `ProbeFailures`.
+    pub probe_interval_s: i64,
+    pub probe_failures: i64,
 }
 
 impl Default for Parameters {
@@ -24,6 +27,8 @@ impl Default for Parameters {
             dns_ttl_s: model::DNS_TTL_S,
             health_check_interval_s: model::HEALTH_CHECK_INTERVAL_S,
             failure_threshold: i64::from(model::HEALTH_CHECK_FAILURE_THRESHOLD),
+            probe_interval_s: model::DETECTOR_INTERVAL_S,
+            probe_failures: i64::from(stop_core::detector::Settings::default().failures),
         }
     }
 }
@@ -129,13 +134,13 @@ pub fn arc_path(p: &Parameters) -> Budget {
 /// Detection: from the primary going dark to the detector's decision (then
 /// the STOP path moves traffic). Probes every interval; the primary is down
 /// after `failures` misses in a row from every vantage point of the quorum.
-pub fn detection(interval_s: i64) -> Budget {
-    let failures = i64::from(stop_core::detector::Settings::default().failures);
+pub fn detection(p: &Parameters) -> Budget {
+    let (interval_s, failures) = (p.probe_interval_s, p.probe_failures);
     budget(
         "detection (AutoFailover, the detector)",
         vec![
             Stage {
-                stage: "the primary's probes fail, three in a row from the standby and the witness",
+                stage: "the primary's probes fail, ProbeFailures in a row from the standby and the witness",
                 best_s: (failures - 1) * interval_s,
                 worst_s: failures * interval_s,
                 why: "the first miss lands up to an interval after the dark",

@@ -115,3 +115,14 @@ fn with_arc_the_primary_record_follows_both_switches() {
         "{control:?}"
     );
 }
+
+#[test]
+fn the_detector_is_modeled_as_deployed() {
+    // The drill reads these from the template; the plan's defaults must agree.
+    let topology = stop_sim::topology::Topology::deployed(false).unwrap();
+    let plan = Parameters::default();
+    assert_eq!(topology.probe_interval_s, plan.probe_interval_s);
+    assert_eq!(i64::from(topology.probe_failures), plan.probe_failures);
+    assert_eq!(topology.heartbeat_period_s, 60);
+    assert_eq!(topology.readiness_interval_s, 300);
+}

@@ -122,6 +122,12 @@ enum Command {
         ttl: i64,
         #[arg(long, value_enum, default_value_t = DbKind::RdsReplica)]
         db: DbKind,
+        /// The detector's probe interval in seconds (template ProbeIntervalSeconds: 30).
+        #[arg(long, default_value_t = 30)]
+        probe_interval: i64,
+        /// Failed probes in a row that count as down (template ProbeFailures: 3).
+        #[arg(long, default_value_t = 3)]
+        probe_failures: i64,
     },
     /// Readiness of the standby: record, alarm, routing controls, replica and lag, group, secret.
     Check {
@@ -285,7 +291,7 @@ fn plan(p: Parameters, db: DbKind, as_json: bool) -> ExitCode {
         DbKind::AuroraGlobal => "aurora-global",
     };
     let budgets = [
-        budget::detection(stop_sim::model::DETECTOR_INTERVAL_S),
+        budget::detection(&p),
         budget::stop_path(&p),
         budget::arc_path(&p),
         budget::data_tier(&p, db),
@@ -573,11 +579,15 @@ fn main() -> ExitCode {
             evaluation_periods,
             ttl,
             db,
+            probe_interval,
+            probe_failures,
         } => plan(
             Parameters {
                 alarm_period_s: alarm_period,
                 evaluation_periods,
                 dns_ttl_s: ttl,
+                probe_interval_s: probe_interval,
+                probe_failures,
                 ..Parameters::default()
             },
             db,
