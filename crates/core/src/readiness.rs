@@ -275,7 +275,7 @@ where
                 } else {
                     "the writer has had no cross-Region copy since the last move: a failback would leave its writes behind".to_owned()
                 },
-                Some("stopctl reprotect --env <file>, or Re-protect in the console".to_owned()),
+                Some("stopctl reprotect --reason \"<why>\", or Re-protect in the console".to_owned()),
             );
         }
         current
@@ -319,7 +319,7 @@ where
                                 }
                             ),
                             Some(format!(
-                                "press again to republish the switch (stopctl {} --env <file>)",
+                                "press again to republish the switch: stopctl {} --reason \"republish the switch\"",
                                 if standby_active {
                                     "failover"
                                 } else {
@@ -553,7 +553,7 @@ where
                 Some(at) => format!("last round {} ago", human_duration((now - at).whole_seconds() * 1000)),
                 None => "the detector has never run: AutoFailover cannot fail over".to_owned(),
             },
-            Some("check the detector function's logs and its one-minute schedule; until it runs, nothing fails over on its own".into()),
+            Some("check the detector function's logs and its one-minute schedule (it refuses to start without PrimaryProbeUrl: the PRIMARY stack's RegionalApiUrl + health); until it runs, nothing fails over on its own".into()),
         );
         let Some(state) = state else { return };
         let own_failures = state.primary_failures.get(&standby).copied().unwrap_or(0);
