@@ -31,14 +31,10 @@ fn replica_of(primary_region: Option<&str>, own_region: Option<&str>) -> Option<
 
 impl Secrets for SecretsManagerSecrets {
     async fn get_current(&self, secret_id: &str) -> PortResult<SecretValue> {
-        let client = self.client.get();
-        let described = client
-            .describe_secret()
-            .secret_id(secret_id)
-            .send()
-            .await
-            .map_err(|e| port_error("secretsmanager:DescribeSecret", e))?;
-        let value = client
+        let info = self.describe(secret_id).await?;
+        let value = self
+            .client
+            .get()
             .get_secret_value()
             .secret_id(secret_id)
             .version_stage("AWSCURRENT")
@@ -51,10 +47,7 @@ impl Secrets for SecretsManagerSecrets {
         Ok(SecretValue {
             version_id: value.version_id().unwrap_or_default().to_owned(),
             value: Sensitive::new(string),
-            replica_of: replica_of(
-                described.primary_region(),
-                client.config().region().map(|r| r.as_ref()),
-            ),
+            replica_of: info.replica_of,
         })
     }
 

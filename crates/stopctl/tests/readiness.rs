@@ -6,7 +6,7 @@
 
 use stop_core::memory::*;
 use stop_core::ports::{ControlState, GroupCapacity, PortError};
-use stop_core::readiness::{Expectations, Finding, Standby};
+use stop_core::readiness::{Expectations, Finding, Report, Standby};
 use stop_testkit::{PRIMARY_CTL, STANDBY_CTL, standby_config};
 
 struct Ports {
@@ -75,9 +75,12 @@ async fn check(p: &Ports) -> Vec<Finding> {
 }
 
 async fn check_with(p: &Ports, expect: Expectations) -> Vec<Finding> {
-    let config = standby_config(&[]);
+    report(p, &standby_config(&[]), expect).await.findings
+}
+
+async fn report(p: &Ports, config: &stop_core::Config, expect: Expectations) -> Report {
     Standby {
-        config: &config,
+        config,
         decisions: &p.decisions,
         stop: &p.stop,
         controls: &p.controls,
@@ -90,7 +93,6 @@ async fn check_with(p: &Ports, expect: Expectations) -> Vec<Finding> {
     }
     .check()
     .await
-    .findings
 }
 
 fn finding<'a>(findings: &'a [Finding], check: &str) -> &'a Finding {
@@ -238,20 +240,7 @@ async fn a_failover_size_above_the_groups_max_is_reported_with_its_fix() {
     let p = ports();
     let mut config = standby_config(&[]);
     config.capacity.as_mut().unwrap().max = 2;
-    let report = Standby {
-        config: &config,
-        decisions: &p.decisions,
-        stop: &p.stop,
-        controls: &p.controls,
-        database: &p.database,
-        capacity: &p.capacity,
-        secrets: &p.secrets,
-        state: &p.state,
-        clock: &p.clock,
-        expect: Expectations::default(),
-    }
-    .check()
-    .await;
+    let report = report(&p, &config, Expectations::default()).await;
     assert!(!report.ready);
     let group = finding(&report.findings, "standby Auto Scaling group");
     assert!(
@@ -316,20 +305,7 @@ async fn the_detector_silent_or_cut_off_from_the_primary_is_reported() {
 async fn the_kept_report_fits_a_standard_parameter_and_reads_back() {
     let p = ports();
     let config = standby_config(&[]);
-    let mut report = Standby {
-        config: &config,
-        decisions: &p.decisions,
-        stop: &p.stop,
-        controls: &p.controls,
-        database: &p.database,
-        capacity: &p.capacity,
-        secrets: &p.secrets,
-        state: &p.state,
-        clock: &p.clock,
-        expect: Expectations::default(),
-    }
-    .check()
-    .await;
+    let mut report = report(&p, &config, Expectations::default()).await;
     // Far past 4 KB: the kept copy still fits and keeps the failed checks.
     for f in &mut report.findings {
         f.detail = "d".repeat(900);
