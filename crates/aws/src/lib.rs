@@ -101,6 +101,12 @@ const AMAZON_ROOTS: [&[u8]; 5] = [
 /// TLS-inspecting proxy.
 pub const NATIVE_ROOTS: &str = "STOP_TRUST_NATIVE_ROOTS";
 
+/// Amazon Trust Services' roots as PEM, for another HTTPS client of ours (the
+/// detector's probes of API Gateway endpoints, whose certificates chain to them).
+pub fn amazon_root_pems() -> &'static [&'static [u8]] {
+    &AMAZON_ROOTS
+}
+
 /// The SDK's rustls client (aws-lc) with Amazon's roots, and the platform's
 /// when asked for.
 fn http_client(native_roots: bool) -> SharedHttpClient {

@@ -287,3 +287,41 @@ fn settings_refuse_what_the_schedule_cannot_keep() {
     assert_eq!(ok.detector_settings().quorum, 1);
     assert!(Job::parse("probe-everything").is_err());
 }
+
+/// A one-shot HTTP server on loopback answering every request with `status`.
+async fn serve(status: u16) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            let mut buffer = [0u8; 1024];
+            let _ = stream.read(&mut buffer).await;
+            let answer = format!(
+                "HTTP/1.1 {status} X\r\ncontent-length: 2\r\nconnection: close\r\n\r\n{{}}"
+            );
+            let _ = stream.write_all(answer.as_bytes()).await;
+        }
+    });
+    format!("http://{addr}/prod/health")
+}
+
+#[tokio::test]
+async fn the_http_prober_wants_a_2xx_in_time_and_follows_no_redirect() {
+    use detector::HttpProber;
+    let prober = HttpProber::new(std::time::Duration::from_secs(2)).unwrap();
+    assert!(prober.healthy(&serve(200).await).await);
+    assert!(!prober.healthy(&serve(503).await).await);
+    // A redirect (e.g. a captive portal) is not the endpoint answering.
+    assert!(!prober.healthy(&serve(302).await).await);
+    // Nothing listening.
+    let closed = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap()
+    };
+    assert!(
+        !prober
+            .healthy(&format!("http://{closed}/prod/health"))
+            .await
+    );
+}
