@@ -33,6 +33,15 @@ pub mod database;
 pub mod decisions;
 #[cfg(feature = "cloudwatch")]
 pub mod metrics;
+#[cfg(all(
+    feature = "ssm",
+    feature = "cloudwatch",
+    feature = "arc",
+    feature = "rds",
+    feature = "autoscaling",
+    feature = "secretsmanager"
+))]
+pub mod readiness;
 #[cfg(feature = "arc")]
 pub mod routing;
 #[cfg(feature = "secretsmanager")]

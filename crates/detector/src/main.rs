@@ -3,17 +3,14 @@ use std::time::Duration;
 use detector::{HttpProber, Job, ProbeSettings, check_scheduled, standby_run, witness_run};
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use serde_json::{Value, json};
-use stop_aws::capacity::AutoScalingCapacity;
-use stop_aws::database::RdsDatabase;
 use stop_aws::decisions::SsmDecisionStore;
 use stop_aws::metrics::CloudWatchMetrics;
-use stop_aws::routing::ArcRoutingControls;
-use stop_aws::secrets::SecretsManagerSecrets;
+use stop_aws::readiness::StandbyReaders;
 use stop_aws::state::SsmStateStore;
 use stop_aws::stop_metric::CloudWatchStopSwitch;
 use stop_aws::{LazyClient, SystemClock, sdk_config};
 use stop_core::config::Region;
-use stop_core::readiness::{Expectations, Standby};
+use stop_core::readiness::Expectations;
 use stop_core::{Config, Role};
 
 /// A probe gives up well inside the shortest interval (10 s).
@@ -89,34 +86,8 @@ async fn standby(job: Job) -> Result<(), Error> {
         }
         Job::Readiness => {
             let expect = Expectations::from_lookup(var).map_err(refuse)?;
-            let endpoints = config
-                .services
-                .iter()
-                .find_map(|s| s.arc.as_ref().map(|a| a.endpoints.clone()))
-                .unwrap_or_default();
-            let controls = ArcRoutingControls::new(&sdk, &endpoints);
-            let database = RdsDatabase::new(LazyClient::from_sdk(&sdk, aws_sdk_rds::Client::new))
-                .with_metrics(LazyClient::from_sdk(&sdk, aws_sdk_cloudwatch::Client::new));
-            let capacity = AutoScalingCapacity::new(LazyClient::from_sdk(
-                &sdk,
-                aws_sdk_autoscaling::Client::new,
-            ));
-            let secrets = SecretsManagerSecrets::new(LazyClient::from_sdk(
-                &sdk,
-                aws_sdk_secretsmanager::Client::new,
-            ));
-            let standby = Standby {
-                config: &config,
-                decisions: &decisions,
-                stop: &stop,
-                controls: &controls,
-                database: &database,
-                capacity: &capacity,
-                secrets: &secrets,
-                state: &store,
-                clock: &clock,
-                expect,
-            };
+            let readers = StandbyReaders::new(&sdk, &config);
+            let standby = readers.standby(&config, expect);
             let (standby, config, store, metrics) = (&standby, &config, &store, &metrics);
             lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
                 check_scheduled(&event.payload)?;

@@ -8,7 +8,7 @@ use std::time::Duration;
 use clap::{Parser, Subcommand, ValueEnum};
 use serde_json::json;
 use stop_core::Config;
-use stop_core::readiness::{Expectations, Standby};
+use stop_core::readiness::Expectations;
 use stop_sim::budget::{self, Parameters};
 use stopctl::remote::{self, Failure, Press};
 use stopctl::render::{self, Style, say};
@@ -333,39 +333,11 @@ async fn check(env: &EnvFile, as_json: bool) -> ExitCode {
         Err(e) => return fail(exit::USAGE, &e, as_json),
     };
     let sdk = stop_aws::sdk_config(&config.region).await;
-    let endpoints = config
-        .services
-        .iter()
-        .find_map(|s| s.arc.as_ref().map(|a| a.endpoints.clone()))
-        .unwrap_or_default();
-    let decisions = stop_aws::decisions::SsmDecisionStore::new(
-        aws_sdk_ssm::Client::new(&sdk),
-        &config.decision_prefix,
-    );
-    let state = stop_aws::state::SsmStateStore::new(aws_sdk_ssm::Client::new(&sdk));
-    let stop =
-        stop_aws::stop_metric::CloudWatchStopSwitch::new(aws_sdk_cloudwatch::Client::new(&sdk));
-    let controls = stop_aws::routing::ArcRoutingControls::new(&sdk, &endpoints);
-    let database = stop_aws::database::RdsDatabase::new(aws_sdk_rds::Client::new(&sdk))
-        .with_metrics(aws_sdk_cloudwatch::Client::new(&sdk));
-    let capacity =
-        stop_aws::capacity::AutoScalingCapacity::new(aws_sdk_autoscaling::Client::new(&sdk));
-    let secrets =
-        stop_aws::secrets::SecretsManagerSecrets::new(aws_sdk_secretsmanager::Client::new(&sdk));
-    let standby = Standby {
-        config: &config,
-        decisions: &decisions,
-        stop: &stop,
-        controls: &controls,
-        database: &database,
-        capacity: &capacity,
-        secrets: &secrets,
-        state: &state,
-        clock: &stop_aws::SystemClock,
-        expect,
-    };
+    let readers = stop_aws::readiness::StandbyReaders::new(&sdk, &config);
+    let standby = readers.standby(&config, expect);
+    let state = &readers.state;
     let report = standby.check().await;
-    let scheduled = stop_core::readiness::last_report(&config, &state)
+    let scheduled = stop_core::readiness::last_report(&config, state)
         .await
         .ok()
         .flatten();
