@@ -46,7 +46,8 @@ impl Job {
 }
 
 /// Accepts an EventBridge scheduled event and nothing else.
-/// <https://docs.aws.amazon.com/eventbridge/latest/ref/events-ref-scheduler.html>
+/// <https://docs.aws.amazon.com/lambda/latest/dg/with-scheduled-events.html>
+/// (no one else can send source `aws.events`: custom sources may not start with `aws.`)
 pub fn check_scheduled(payload: &Value) -> Result<(), String> {
     let scheduled = payload.get("detail-type").and_then(Value::as_str) == Some("Scheduled Event")
         && payload.get("source").and_then(Value::as_str) == Some("aws.events");
