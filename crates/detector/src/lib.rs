@@ -47,7 +47,8 @@ impl Job {
 
 /// Accepts an EventBridge scheduled event and nothing else.
 /// <https://docs.aws.amazon.com/lambda/latest/dg/with-scheduled-events.html>
-/// (no one else can send source `aws.events`: custom sources may not start with `aws.`)
+/// (through EventBridge no one else can send source `aws.events`: custom sources
+/// may not start with `aws.`; a direct invoke can, but the payload is never read)
 pub fn check_scheduled(payload: &Value) -> Result<(), String> {
     let scheduled = payload.get("detail-type").and_then(Value::as_str) == Some("Scheduled Event")
         && payload.get("source").and_then(Value::as_str) == Some("aws.events");
