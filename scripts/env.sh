@@ -33,7 +33,12 @@ ensure_venv() {
   if [ ! -x "$VENV/bin/python" ]; then
     say "creating the tools venv in $VENV"
     mkdir -p "$STOP_CACHE"
-    python3 -m venv "$VENV"
+    # Debian's own python3 keeps venv in a package of its own.
+    python3 -m venv "$VENV" 2>/dev/null || {
+      rm -rf "$VENV"
+      apt_install python3-venv
+      python3 -m venv "$VENV"
+    }
   fi
   if ! cmp -s "$ROOT/requirements-dev.txt" "$stamp"; then
     say "installing tools from requirements-dev.txt (cfn-lint, aws-sam-cli, cargo-lambda, moto)"
@@ -64,18 +69,27 @@ start_moto() {
   return 1
 }
 
-# Debian's Chromium for the console test (root installs it with apt).
-ensure_chromium() {
-  command -v chromium >/dev/null && return 0
-  say "installing Debian's chromium for the browser test"
+# Debian packages, for what a fresh machine may lack (root installs with apt).
+apt_install() {
   local sudo=""
   [ "$(id -u)" -eq 0 ] || sudo="sudo"
   $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends chromium >/dev/null
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "$@" >/dev/null
 }
 
-# playwright-core (no browser download: it drives Debian's chromium).
+# Debian's Chromium for the console test.
+ensure_chromium() {
+  command -v chromium >/dev/null && return 0
+  say "installing Debian's chromium for the browser test"
+  apt_install chromium
+}
+
+# playwright-core (no browser download: it drives Debian's chromium), on
+# Node.js from Debian when the machine has none.
 ensure_browser_test_deps() {
-  command -v node >/dev/null || { echo "node not found: install Node.js 18+ for the browser test" >&2; exit 1; }
+  if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+    say "installing Debian's nodejs and npm for the browser test"
+    apt_install nodejs npm
+  fi
   (cd "$ROOT/tests/browser" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
 }

@@ -2,7 +2,6 @@
 //! standby Region; the parameter's versions are the history (the newest 100).
 
 use aws_sdk_ssm::Client;
-use aws_sdk_ssm::types::{ParameterTier, ParameterType};
 use stop_core::decision::Decision;
 use stop_core::ports::{DecisionStore, PortError, PortResult};
 
@@ -78,19 +77,13 @@ impl DecisionStore for SsmDecisionStore {
     async fn store(&self, decision: &Decision) -> PortResult<()> {
         // Refused here, as SSM would refuse it, with the size in the error.
         let value = stop_core::aws_rules::decision_value(decision)?;
-        self.client
-            .get()
-            .put_parameter()
-            .name(self.name(&decision.service))
-            .description("stop: the failover decision record (active Region, epoch, steps)")
-            .value(value)
-            .r#type(ParameterType::String)
-            .tier(ParameterTier::Standard)
-            .overwrite(true)
-            .send()
-            .await
-            .map_err(|e| port_error("ssm:PutParameter", e))?;
-        Ok(())
+        crate::state::put_standard(
+            self.client.get(),
+            &self.name(&decision.service),
+            &value,
+            "stop: the failover decision record (active Region, epoch, steps)",
+        )
+        .await
     }
 }
 
@@ -100,6 +93,7 @@ mod tests {
     use aws_sdk_ssm::operation::get_parameter_history::GetParameterHistoryOutput;
     use aws_sdk_ssm::operation::put_parameter::PutParameterOutput;
     use aws_sdk_ssm::types::ParameterHistory;
+    use aws_sdk_ssm::types::{ParameterTier, ParameterType};
     use aws_smithy_mocks::{RuleMode, mock, mock_client};
     use stop_core::decision::Mode;
     use time::macros::datetime;

@@ -41,19 +41,36 @@ impl StateStore for SsmStateStore {
 
     async fn save(&self, name: &str, text: &str) -> PortResult<()> {
         stop_core::aws_rules::fits_standard_parameter(name, text)?;
-        self.client
-            .get()
-            .put_parameter()
-            .name(name)
-            .value(text)
-            .r#type(ParameterType::String)
-            .tier(ParameterTier::Standard)
-            .overwrite(true)
-            .send()
-            .await
-            .map_err(|e| port_error("ssm:PutParameter", e))?;
-        Ok(())
+        put_standard(
+            self.client.get(),
+            name,
+            text,
+            "stop: kept between scheduled runs (detector state, a witness's report, readiness)",
+        )
+        .await
     }
+}
+
+/// `PutParameter` of a Standard String parameter, overwriting: the one write
+/// of the decision record and of every state text.
+pub(crate) async fn put_standard(
+    client: &Client,
+    name: &str,
+    value: &str,
+    description: &str,
+) -> PortResult<()> {
+    client
+        .put_parameter()
+        .name(name)
+        .description(description)
+        .value(value)
+        .r#type(ParameterType::String)
+        .tier(ParameterTier::Standard)
+        .overwrite(true)
+        .send()
+        .await
+        .map_err(|e| port_error("ssm:PutParameter", e))?;
+    Ok(())
 }
 
 #[cfg(test)]

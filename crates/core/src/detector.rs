@@ -315,26 +315,37 @@ pub struct RoundNotes {
 }
 
 impl<D: DecisionStore, S: StopSwitch, C: Clock> Detector<'_, D, S, C> {
-    /// One scheduled round in the standby Region: load the state, count the
+    /// One scheduled round in the standby Region: load the state (unless
+    /// `kept` holds it from an earlier round of the same run), count the
     /// witness's report, take the probes in and act on them ([`Self::run`]),
-    /// then keep the state and publish the probe results and the heartbeat.
+    /// then save the state (readiness reads it as the heartbeat), keep it in
+    /// `kept`, and publish the probe results and the heartbeat.
     pub async fn round<T: StateStore, M: Metrics>(
         &self,
         store: &T,
         metrics: &M,
         witness: Option<&str>,
         probes: &[Probe],
+        kept: &mut Option<State>,
     ) -> (Result<Outcome, PortError>, RoundNotes) {
         let mut notes = RoundNotes::default();
         let standby = self.config.standby_region().to_string();
         let own = state_name(self.config, &standby);
-        let mut state: State = match store.load(&own).await {
-            Ok(Some(text)) => serde_json::from_str(&text).unwrap_or_else(|e| {
-                notes
-                    .problems
-                    .push(format!("{own} unreadable ({e}); starting afresh"));
-                State::default()
+        let loaded = match kept.take() {
+            Some(state) => Ok(Some(state)),
+            None => store.load(&own).await.map(|text| {
+                text.map(|text| {
+                    serde_json::from_str(&text).unwrap_or_else(|e| {
+                        notes
+                            .problems
+                            .push(format!("{own} unreadable ({e}); starting afresh"));
+                        State::default()
+                    })
+                })
             }),
+        };
+        let mut state: State = match loaded {
+            Ok(Some(state)) => state,
             Ok(None) => State::default(),
             Err(e) => {
                 // Without its memory the count starts again: slower, never hastier.
@@ -365,6 +376,7 @@ impl<D: DecisionStore, S: StopSwitch, C: Clock> Detector<'_, D, S, C> {
             }
             Err(e) => notes.problems.push(format!("{own}: {e}")),
         }
+        *kept = Some(state);
         if let Err(e) = metrics
             .put(&round_metrics(&self.config.service, probes))
             .await
@@ -377,6 +389,8 @@ impl<D: DecisionStore, S: StopSwitch, C: Clock> Detector<'_, D, S, C> {
 
 /// One round of a witness: its probe of the primary, counted into its report
 /// in the standby Region, and its metrics there. It decides nothing.
+/// `previous` is the report an earlier round of the same run returned; the
+/// first round reads it from the store.
 pub async fn witness_round<T: StateStore, M: Metrics>(
     store: &T,
     metrics: &M,
@@ -384,12 +398,16 @@ pub async fn witness_round<T: StateStore, M: Metrics>(
     service: &str,
     probe: &Probe,
     now: OffsetDateTime,
+    previous: Option<VantageReport>,
 ) -> Result<VantageReport, PortError> {
-    let previous = store
-        .load(report_name)
-        .await?
-        .and_then(|text| serde_json::from_str::<VantageReport>(&text).ok())
-        .filter(|r| r.is_fresh(now));
+    let previous = match previous {
+        Some(report) => Some(report),
+        None => store
+            .load(report_name)
+            .await?
+            .and_then(|text| serde_json::from_str::<VantageReport>(&text).ok()),
+    }
+    .filter(|r| r.is_fresh(now));
     let report = VantageReport {
         vantage: probe.vantage.clone(),
         primary_failures: if probe.ok {

@@ -651,3 +651,59 @@ pub async fn last_report<T: StateStore>(
 fn short(arn: &str) -> &str {
     arn.rsplit('/').next().unwrap_or(arn)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn from(pairs: &[(&str, &str)]) -> Result<Expectations, String> {
+        Expectations::from_lookup(|k| {
+            pairs
+                .iter()
+                .find(|(n, _)| *n == k)
+                .map(|(_, v)| (*v).to_owned())
+        })
+    }
+
+    #[test]
+    fn expectations_follow_the_template_and_refuse_a_bad_bound() {
+        assert_eq!(from(&[]).unwrap(), Expectations::default());
+        let auto = from(&[("AUTO_FAILOVER", "true"), ("WITNESS_REGION", " eu-west-1 ")]).unwrap();
+        assert!(auto.detector);
+        assert_eq!(auto.witness.as_deref(), Some("eu-west-1"));
+        // The template says it outright; it wins over AUTO_FAILOVER.
+        let off = from(&[("AUTO_FAILOVER", "true"), ("DETECTOR_EXPECTED", "false")]).unwrap();
+        assert!(!off.detector);
+        assert_eq!(from(&[("WITNESS_REGION", "")]).unwrap().witness, None);
+        assert_eq!(
+            from(&[("READINESS_MAX_LAG_SECONDS", "90")])
+                .unwrap()
+                .max_lag_s,
+            90
+        );
+        let err = from(&[("READINESS_MAX_LAG_SECONDS", "a minute")]).unwrap_err();
+        assert!(err.contains("READINESS_MAX_LAG_SECONDS"), "{err}");
+    }
+
+    #[test]
+    fn a_report_too_big_for_a_parameter_keeps_its_failed_checks() {
+        let finding = |i: usize, ok: bool| Finding {
+            check: format!("check {i}"),
+            ok,
+            detail: "d".repeat(400),
+            fix: (!ok).then(|| "f".repeat(400)),
+            unreachable: false,
+        };
+        let report = Report {
+            checked_at: time::macros::datetime!(2026-11-24 03:00 UTC),
+            ready: false,
+            findings: (0..20).map(|i| finding(i, i % 3 != 0)).collect(),
+        };
+        let stored = report.to_stored();
+        assert!(stored.len() <= crate::aws_rules::SSM_STANDARD_MAX_BYTES);
+        let back: Report = serde_json::from_str(&stored).unwrap();
+        let failed: Vec<&str> = back.failed().map(|f| f.check.as_str()).collect();
+        assert_eq!(failed.len(), 7, "{failed:?}");
+        assert!(back.failed().all(|f| f.fix.is_some()));
+    }
+}

@@ -108,6 +108,23 @@ impl World {
             auto_failover,
         }
     }
+
+    /// An ALARM of the STOP alarm with AutoFailover on, through a promoter
+    /// of this world.
+    async fn alarm_fires(&self) -> Verdict {
+        self.promoter()
+            .on_alarm(&self.settings(true), &alarm("ALARM"))
+            .await
+            .unwrap()
+    }
+}
+
+/// The steps of a run that reconciled.
+fn steps_of(verdict: Verdict) -> Vec<StepReport> {
+    let Verdict::Reconciled { steps, .. } = verdict else {
+        panic!("{verdict:?}")
+    };
+    steps
 }
 
 fn alarm(state: &str) -> String {
@@ -245,14 +262,8 @@ async fn a_duplicate_delivery_promotes_once_and_writes_nothing() {
 async fn an_already_promoted_replica_gets_no_promote_call() {
     let world = World::new(config(&[]));
     world.replica(|r| r.source = None);
-    let verdict = world
-        .promoter()
-        .on_alarm(&world.settings(true), &alarm("ALARM"))
-        .await
-        .unwrap();
-    let Verdict::Reconciled { steps, .. } = verdict else {
-        panic!()
-    };
+    let verdict = world.alarm_fires().await;
+    let steps = steps_of(verdict);
     assert_eq!(report(&steps, Step::Database).state, StepState::Done);
     assert_eq!(world.log.count("rds.promote_replica"), 0);
 }
@@ -261,14 +272,8 @@ async fn an_already_promoted_replica_gets_no_promote_call() {
 async fn a_replica_of_the_wrong_source_is_refused() {
     let world = World::new(config(&[]));
     world.replica(|r| r.source = Some("arn:aws:rds:eu-west-1:111122223333:db:billing".into()));
-    let verdict = world
-        .promoter()
-        .on_alarm(&world.settings(true), &alarm("ALARM"))
-        .await
-        .unwrap();
-    let Verdict::Reconciled { steps, .. } = verdict else {
-        panic!()
-    };
+    let verdict = world.alarm_fires().await;
+    let steps = steps_of(verdict);
     assert_eq!(report(&steps, Step::Database).state, StepState::Failed);
     assert!(
         report(&steps, Step::Database).detail.starts_with("refused"),
@@ -367,11 +372,7 @@ async fn it_never_fails_back_and_respects_the_cooldown() {
         t,
     );
     world.decisions.store(&back).await.unwrap();
-    let verdict = world
-        .promoter()
-        .on_alarm(&world.settings(true), &alarm("ALARM"))
-        .await
-        .unwrap();
+    let verdict = world.alarm_fires().await;
     assert!(
         matches!(&verdict, Verdict::Ignored { reason } if reason.contains("cooldown")),
         "{verdict:?}"
@@ -394,11 +395,7 @@ async fn capacity_is_raised_but_never_lowered() {
         )
         .await
         .unwrap();
-    world
-        .promoter()
-        .on_alarm(&world.settings(true), &alarm("ALARM"))
-        .await
-        .unwrap();
+    world.alarm_fires().await;
     assert_eq!(
         world.capacity.describe_group("orders-web").await.unwrap(),
         GroupCapacity {
@@ -421,23 +418,11 @@ async fn a_throttled_promotion_is_recorded_failed_and_retried_on_the_next_delive
         .database
         .faults
         .push(PortError::Throttled("Rate exceeded".into()));
-    let first = world
-        .promoter()
-        .on_alarm(&world.settings(true), &alarm("ALARM"))
-        .await
-        .unwrap();
-    let Verdict::Reconciled { steps, .. } = first else {
-        panic!()
-    };
+    let first = world.alarm_fires().await;
+    let steps = steps_of(first);
     assert_eq!(report(&steps, Step::Database).state, StepState::Failed);
-    let second = world
-        .promoter()
-        .on_alarm(&world.settings(true), &alarm("ALARM"))
-        .await
-        .unwrap();
-    let Verdict::Reconciled { steps, .. } = second else {
-        panic!()
-    };
+    let second = world.alarm_fires().await;
+    let steps = steps_of(second);
     assert_eq!(report(&steps, Step::Database).state, StepState::InProgress);
     assert_eq!(world.log.count("rds.promote_replica"), 1);
 }
@@ -465,22 +450,14 @@ fn aurora_world(mode_extra: &[(&str, &str)]) -> World {
 #[tokio::test]
 async fn aurora_ungraceful_fails_over_allowing_data_loss_never_a_bare_failover() {
     let world = aurora_world(&[]);
-    world
-        .promoter()
-        .on_alarm(&world.settings(true), &alarm("ALARM"))
-        .await
-        .unwrap();
+    world.alarm_fires().await;
     assert_eq!(
         world.log.count("rds.failover_global_cluster(orders-global, arn:aws:rds:us-west-2:111122223333:cluster:orders-usw2, allow_data_loss)"),
         1
     );
     assert_eq!(world.log.count("rds.switchover"), 0);
     // Now the writer: nothing more to do.
-    world
-        .promoter()
-        .on_alarm(&world.settings(true), &alarm("ALARM"))
-        .await
-        .unwrap();
+    world.alarm_fires().await;
     assert_eq!(world.log.count("rds.failover_global_cluster"), 1);
 }
 
@@ -509,11 +486,7 @@ async fn an_alarm_set_by_hand_promotes_nothing() {
     // STOP metric's data still says 0, so Route 53 moved no traffic.
     let mut world = World::new(config(&[]));
     world.stop = MemoryStopSwitch::new(world.log.clone()).with_datapoint("orders", 0.0);
-    let verdict = world
-        .promoter()
-        .on_alarm(&world.settings(true), &alarm("ALARM"))
-        .await
-        .unwrap();
+    let verdict = world.alarm_fires().await;
     let Verdict::Ignored { reason } = verdict else {
         panic!("{verdict:?}")
     };
@@ -530,9 +503,7 @@ async fn no_promotion_while_the_traffic_switch_has_not_taken_effect() {
     let decision = operator_failover(now, Mode::Ungraceful);
     world.decisions.store(&decision).await.unwrap();
     let verdict = world.promoter().on_schedule().await.unwrap();
-    let Verdict::Reconciled { steps, .. } = verdict else {
-        panic!("{verdict:?}")
-    };
+    let steps = steps_of(verdict);
     let fence = report(&steps, Step::Fence);
     assert_eq!(fence.state, StepState::Pending);
     assert!(fence.detail.contains("traffic switch"), "{}", fence.detail);
@@ -557,9 +528,7 @@ async fn a_graceful_move_promotes_only_once_the_replica_has_drained_after_the_fe
     // A zero read from before the fence closed proves nothing.
     world.database.set_lag("orders-replica", minute(-1));
     let verdict = world.promoter().on_schedule().await.unwrap();
-    let Verdict::Reconciled { steps, .. } = verdict else {
-        panic!("{verdict:?}")
-    };
+    let steps = steps_of(verdict);
     assert_eq!(report(&steps, Step::Fence).state, StepState::Done);
     assert_eq!(report(&steps, Step::Drain).state, StepState::InProgress);
     assert_eq!(world.log.count("rds.promote_replica"), 0);
@@ -587,11 +556,7 @@ async fn a_graceful_move_promotes_only_once_the_replica_has_drained_after_the_fe
 #[tokio::test]
 async fn a_reprotect_creates_a_copy_in_the_old_region_and_is_protected_once_it_replicates() {
     let world = World::new(config(&[]));
-    world
-        .promoter()
-        .on_alarm(&world.settings(true), &alarm("ALARM"))
-        .await
-        .unwrap();
+    world.alarm_fires().await;
     // RDS finishes the promotion.
     world.replica(|r| r.source = None);
     world.promoter().on_schedule().await.unwrap();
@@ -655,14 +620,8 @@ async fn a_replica_that_is_not_available_yet_is_promoted_on_a_later_run() {
     // first run must not record a promotion it never started.
     let world = World::new(config(&[]));
     world.replica(|r| r.status = "backing-up".into());
-    let verdict = world
-        .promoter()
-        .on_alarm(&world.settings(true), &alarm("ALARM"))
-        .await
-        .unwrap();
-    let Verdict::Reconciled { steps, .. } = verdict else {
-        panic!("{verdict:?}")
-    };
+    let verdict = world.alarm_fires().await;
+    let steps = steps_of(verdict);
     assert_eq!(report(&steps, Step::Database).state, StepState::Pending);
     assert_eq!(world.log.count("rds.promote_replica"), 0);
     world.replica(|r| r.status = "available".into());

@@ -228,6 +228,8 @@ where
     let clock = detector.clock;
     let standby_url = settings.standby_url.as_deref().unwrap_or_default();
     let mut summaries = Vec::new();
+    // The state, loaded by the first round and carried to the next.
+    let mut kept = None;
     for round in 0..settings.rounds() {
         if round > 0 {
             clock.sleep(settings.interval).await;
@@ -249,7 +251,13 @@ where
             },
         ];
         let (outcome, RoundNotes { problems }) = detector
-            .round(store, metrics, settings.witness.as_deref(), &probes)
+            .round(
+                store,
+                metrics,
+                settings.witness.as_deref(),
+                &probes,
+                &mut kept,
+            )
             .await;
         let summary = match outcome {
             Ok(outcome) => RoundSummary {
@@ -291,6 +299,7 @@ where
     P: Prober,
 {
     let mut summaries = Vec::new();
+    let mut previous = None;
     for round in 0..settings.rounds() {
         if round > 0 {
             clock.sleep(settings.interval).await;
@@ -300,13 +309,28 @@ where
             target: Target::Primary,
             ok: prober.healthy(&settings.primary_url).await,
         };
-        let reported =
-            witness_round(store, metrics, report_name, service, &probe, clock.now()).await;
+        let reported = witness_round(
+            store,
+            metrics,
+            report_name,
+            service,
+            &probe,
+            clock.now(),
+            previous.take(),
+        )
+        .await;
+        let error = match reported {
+            Ok(report) => {
+                previous = Some(report);
+                None
+            }
+            Err(e) => Some(e.to_string()),
+        };
         let summary = RoundSummary {
             probes: vec![probe],
             assessment: None,
             decided_epoch: None,
-            error: reported.err().map(|e| e.to_string()),
+            error,
             problems: Vec::new(),
         };
         tracing::info!(round = ?summary, "witness round");

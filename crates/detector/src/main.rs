@@ -51,20 +51,22 @@ async fn standby(job: Job) -> Result<(), Error> {
         .ok_or_else(|| {
             refuse("STOP_METRIC_NAMESPACE is required: the detector publishes its metrics there")
         })?;
-    let store = SsmStateStore::new(LazyClient::from_sdk(&sdk, aws_sdk_ssm::Client::new));
     let metrics = CloudWatchMetrics::new(
         LazyClient::from_sdk(&sdk, aws_sdk_cloudwatch::Client::new),
         &namespace,
     );
-    let decisions = SsmDecisionStore::new(
-        LazyClient::from_sdk(&sdk, aws_sdk_ssm::Client::new),
-        &config.decision_prefix,
-    );
-    let stop =
-        CloudWatchStopSwitch::new(LazyClient::from_sdk(&sdk, aws_sdk_cloudwatch::Client::new));
-    let clock = SystemClock;
     match job {
         Job::ProbeStandby => {
+            let store = SsmStateStore::new(LazyClient::from_sdk(&sdk, aws_sdk_ssm::Client::new));
+            let decisions = SsmDecisionStore::new(
+                LazyClient::from_sdk(&sdk, aws_sdk_ssm::Client::new),
+                &config.decision_prefix,
+            );
+            let stop = CloudWatchStopSwitch::new(LazyClient::from_sdk(
+                &sdk,
+                aws_sdk_cloudwatch::Client::new,
+            ));
+            let clock = SystemClock;
             let settings =
                 ProbeSettings::from_lookup(job, config.region.as_str(), var).map_err(refuse)?;
             let prober = HttpProber::new(PROBE_TIMEOUT).map_err(refuse)?;
@@ -88,7 +90,8 @@ async fn standby(job: Job) -> Result<(), Error> {
             let expect = Expectations::from_lookup(var).map_err(refuse)?;
             let readers = StandbyReaders::new(&sdk, &config);
             let standby = readers.standby(&config, expect);
-            let (standby, config, store, metrics) = (&standby, &config, &store, &metrics);
+            // The report goes where readiness reads the detector's state.
+            let (standby, config, store, metrics) = (&standby, &config, &readers.state, &metrics);
             lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
                 check_scheduled(&event.payload)?;
                 let report = standby.check().await;

@@ -44,6 +44,14 @@ fn settings(witness: Option<&str>) -> ProbeSettings {
     ProbeSettings::from_lookup(Job::ProbeStandby, "us-west-2", |k| vars.get(k).cloned()).unwrap()
 }
 
+/// A witness in eu-west-1 with the template's defaults.
+fn witness_settings() -> ProbeSettings {
+    ProbeSettings::from_lookup(Job::ProbeWitness, "eu-west-1", |k| {
+        (k == "PRIMARY_PROBE_URL").then(|| PRIMARY.to_owned())
+    })
+    .unwrap()
+}
+
 struct Ports {
     log: CallLog,
     decisions: MemoryDecisionStore,
@@ -196,11 +204,7 @@ async fn without_a_witness_the_standby_decides_alone_but_not_into_an_unhealthy_s
 #[tokio::test]
 async fn the_witness_counts_its_failures_into_its_report_and_decides_nothing() {
     let p = ports();
-    let vars: HashMap<&str, &str> = HashMap::from([("PRIMARY_PROBE_URL", PRIMARY)]);
-    let s = ProbeSettings::from_lookup(Job::ProbeWitness, "eu-west-1", |k| {
-        vars.get(k).map(|v| v.to_string())
-    })
-    .unwrap();
+    let s = witness_settings();
     p.prober.set(PRIMARY, false);
     let name = "/stop/orders/detector/eu-west-1";
     witness_run(
@@ -324,4 +328,79 @@ async fn the_http_prober_wants_a_2xx_in_time_and_follows_no_redirect() {
             .healthy(&format!("http://{closed}/prod/health"))
             .await
     );
+}
+
+#[tokio::test]
+async fn a_run_reads_its_state_once_and_carries_it_between_rounds() {
+    let p = ports();
+    run(&p, &settings(Some("eu-west-1"))).await;
+    // Two rounds: the own state read once, the witness's report every round.
+    assert_eq!(
+        p.log.count("state.load(/stop/orders/detector/us-west-2)"),
+        1
+    );
+    assert_eq!(
+        p.log.count("state.load(/stop/orders/detector/eu-west-1)"),
+        2
+    );
+    assert_eq!(
+        p.log.count("state.save(/stop/orders/detector/us-west-2)"),
+        2
+    );
+}
+
+#[tokio::test]
+async fn failing_metrics_or_an_unreadable_state_never_hasten_nor_stop_a_decision() {
+    use stop_core::ports::{PortError, StateStore};
+    let p = ports();
+    let s = settings(None);
+    p.prober.set(PRIMARY, false);
+    // A state nobody can parse: the count starts again, it does not jump.
+    p.store
+        .save("/stop/orders/detector/us-west-2", "not json")
+        .await
+        .unwrap();
+    let rounds = run(&p, &s).await;
+    assert!(
+        rounds[0].problems.iter().any(|m| m.contains("unreadable")),
+        "{rounds:?}"
+    );
+    assert!(p.decisions.history("orders").await.unwrap().is_empty());
+    // CloudWatch refuses the third round's metrics: it decides all the same.
+    p.metrics
+        .faults
+        .push(PortError::Throttled("Rate exceeded".into()));
+    let rounds = run(&p, &s).await;
+    assert_eq!(rounds[0].decided_epoch, Some(1), "{rounds:#?}");
+    assert!(
+        rounds[0].problems.iter().any(|m| m.contains("metrics")),
+        "{rounds:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_witness_that_cannot_reach_the_standby_reports_the_error_and_carries_on() {
+    use stop_core::ports::PortError;
+    let p = ports();
+    let s = witness_settings();
+    p.prober.set(PRIMARY, false);
+    p.store.faults.push(PortError::Unavailable(
+        "ssm.us-west-2: connect timeout".into(),
+    ));
+    let name = "/stop/orders/detector/eu-west-1";
+    let rounds = witness_run(
+        "orders", name, &p.clock, &p.store, &p.metrics, &p.prober, &s,
+    )
+    .await;
+    assert!(
+        rounds[0]
+            .error
+            .as_deref()
+            .unwrap()
+            .contains("connect timeout")
+    );
+    assert_eq!(rounds[1].error, None);
+    // The second round counted from nothing: one failure, not two.
+    let report: VantageReport = serde_json::from_str(&p.store.text(name).unwrap()).unwrap();
+    assert_eq!(report.primary_failures, 1);
 }

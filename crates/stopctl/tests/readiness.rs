@@ -326,3 +326,21 @@ async fn the_kept_report_fits_a_standard_parameter_and_reads_back() {
     assert_eq!(metrics.values("Ready"), vec![0.0]);
     assert_eq!(metrics.values("ReadinessFindings"), vec![1.0]);
 }
+
+#[tokio::test]
+async fn a_report_that_cannot_be_kept_is_still_published_and_the_run_fails() {
+    let p = ports();
+    let config = standby_config(&[]);
+    let report = report(&p, &config, Expectations::default()).await;
+    p.state
+        .faults
+        .push(PortError::Unavailable("ssm: connect timeout".into()));
+    let metrics = MemoryMetrics::new(p.log.clone());
+    let err = stop_core::readiness::publish(&config, &report, &p.state, &metrics)
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("connect timeout"), "{err}");
+    // The alarm still gets its datapoint.
+    assert_eq!(metrics.values("Ready"), vec![1.0]);
+    assert_eq!(metrics.values("ReadinessFindings"), vec![0.0]);
+}

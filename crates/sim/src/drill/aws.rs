@@ -194,6 +194,7 @@ impl Drill<'_> {
             SERVICE,
             &witness,
             now,
+            None,
         )
         .await
         {
@@ -226,7 +227,13 @@ impl Drill<'_> {
             settings,
         };
         let (outcome, notes) = detector
-            .round(&store, &metrics, Some(model::WITNESS_REGION), &probes)
+            .round(
+                &store,
+                &metrics,
+                Some(model::WITNESS_REGION),
+                &probes,
+                &mut None,
+            )
             .await;
         for problem in notes.problems {
             self.log(STANDBY, format!("detector: {problem}"));
