@@ -232,6 +232,13 @@ pub struct Config {
     pub auto_failover: bool,
     /// Alarm notifications older than this are ignored (`ALARM_MAX_AGE_SECONDS`).
     pub alarm_max_age_seconds: u32,
+    /// The third Region (`WITNESS_REGION`): a vantage point for the detector
+    /// and a copy of the fence record, so that a majority survives any one Region.
+    pub witness_region: Option<Region>,
+    /// Which copies of the fence record a write lease needs (`FENCE_POLICY`).
+    pub fence_policy: crate::fence::FencePolicy,
+    /// How long one read of the fence record lets writes through (`FENCE_LEASE_SECONDS`).
+    pub fence_lease_seconds: u32,
 }
 
 impl Config {
@@ -337,7 +344,43 @@ impl Config {
                 .filter(|s| (60..=86_400).contains(s))
                 .ok_or_else(|| invalid("ALARM_MAX_AGE_SECONDS", &v, "60 to 86400 seconds"))?,
         };
+        let witness_region: Option<Region> = match env.optional("WITNESS_REGION") {
+            None => None,
+            Some(v) => {
+                let witness: Region = v.parse().map_err(|e| invalid("WITNESS_REGION", &v, e))?;
+                if witness == region || witness == peer_region {
+                    return Err(invalid(
+                        "WITNESS_REGION",
+                        &v,
+                        "must be a third Region, neither AWS_REGION nor PEER_REGION",
+                    ));
+                }
+                Some(witness)
+            }
+        };
+        let fence_policy = fence_policy(&env, witness_region.is_some())?;
+        let fence_lease_seconds = match env.optional("FENCE_LEASE_SECONDS") {
+            None => crate::fence::DEFAULT_LEASE_SECONDS,
+            Some(v) => v
+                .parse()
+                .ok()
+                .filter(|s| crate::fence::LEASE_SECONDS.contains(s))
+                .ok_or_else(|| {
+                    invalid(
+                        "FENCE_LEASE_SECONDS",
+                        &v,
+                        format!(
+                            "{} to {} seconds",
+                            crate::fence::LEASE_SECONDS.start(),
+                            crate::fence::LEASE_SECONDS.end()
+                        ),
+                    )
+                })?,
+        };
         Ok(Config {
+            witness_region,
+            fence_policy,
+            fence_lease_seconds,
             promoter_alarm_name,
             auto_failover: env.flag("AUTO_FAILOVER")?,
             alarm_max_age_seconds,
@@ -361,6 +404,12 @@ impl Config {
         format!("{}/{service}/decision", self.decision_prefix)
     }
 
+    /// The SSM parameter holding `service`'s fence record, one copy per Region
+    /// of the quorum (read with `GetParameter`, not the history).
+    pub fn fence_parameter(&self, service: &str) -> String {
+        format!("{}/{service}/fence", self.decision_prefix)
+    }
+
     /// The configuration of a service by name.
     pub fn service(&self, name: &str) -> Option<&ServiceConfig> {
         self.services.iter().find(|s| s.name == name)
@@ -380,6 +429,39 @@ impl Config {
             Role::Primary => &self.region,
             Role::Secondary => &self.peer_region,
         }
+    }
+}
+
+/// `FENCE_POLICY`: with a witness, a majority of three copies (the only
+/// choice); without one, the operator's explicit trade: `standby` (the lease
+/// needs the standby's copy: the primary stops writing while the standby is
+/// down) or `available` (the primary's own copy is enough: it keeps writing
+/// through a standby outage, and an isolated primary may be a second writer).
+/// Unset: `majority` with a witness, `standby` without (the safe one).
+fn fence_policy(env: &Env, witness: bool) -> Result<crate::fence::FencePolicy, ConfigError> {
+    use crate::fence::FencePolicy;
+    const VAR: &str = "FENCE_POLICY";
+    let Some(value) = env.optional(VAR) else {
+        return Ok(if witness {
+            FencePolicy::Majority
+        } else {
+            FencePolicy::Standby
+        });
+    };
+    let policy: FencePolicy = value.parse().map_err(|e| invalid(VAR, &value, e))?;
+    match (policy, witness) {
+        (FencePolicy::Majority, true)
+        | (FencePolicy::Standby | FencePolicy::Available, false) => Ok(policy),
+        (FencePolicy::Majority, false) => Err(invalid(
+            VAR,
+            &value,
+            "a majority needs a third copy: set WITNESS_REGION, or choose standby or available",
+        )),
+        (_, true) => Err(invalid(
+            VAR,
+            &value,
+            "with WITNESS_REGION set the fence is a majority of three copies: use majority",
+        )),
     }
 }
 

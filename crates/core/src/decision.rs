@@ -109,6 +109,15 @@ pub struct DataTier {
         skip_serializing_if = "Option::is_none"
     )]
     pub writes_opened_at: Option<OffsetDateTime>,
+    /// When this decision's fence record was committed (held by enough
+    /// copies that every lease must see it): the runbook's replication cut
+    /// waits out the lease from here, not from `decided_at`.
+    #[serde(
+        default,
+        with = "time::serde::rfc3339::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub fence_committed_at: Option<OffsetDateTime>,
     /// A cross-Region copy of the writer exists and replicates: a move can
     /// be made without abandoning data. False after a promotion until re-protected.
     pub protected: bool,
@@ -125,6 +134,7 @@ impl Default for DataTier {
             writer: None,
             writes_open: true,
             writes_opened_at: None,
+            fence_committed_at: None,
             protected: true,
             copy: None,
         }
@@ -230,6 +240,7 @@ impl Decision {
             data: DataTier {
                 writes_open: false,
                 writes_opened_at: None,
+                fence_committed_at: None,
                 ..self.data.clone()
             },
         }

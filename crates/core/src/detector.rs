@@ -259,7 +259,24 @@ impl<D: DecisionStore, S: StopSwitch, C: Clock> Detector<'_, D, S, C> {
                     .last_value
                     == Some(1.0);
             if decided.decided || !published {
-                self.stop.publish(switch, &self.config.service, 1.0).await?;
+                // Written only for the current epoch: a failback decided since
+                // this run read the record must not be undone by its repair.
+                let (now, _) = crate::decide::current(
+                    self.decisions,
+                    self.config,
+                    &self.config.service,
+                    self.clock,
+                )
+                .await
+                .map_err(|refusal| match refusal {
+                    Refusal::Record { error, .. } => error,
+                    other => PortError::Unavailable(other.to_string()),
+                })?;
+                if now.epoch == decided.decision.epoch
+                    && &now.active_region == self.config.standby_region()
+                {
+                    self.stop.publish(switch, &self.config.service, 1.0).await?;
+                }
             }
         }
         Ok(Outcome {

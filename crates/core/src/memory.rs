@@ -565,6 +565,8 @@ pub struct MemoryStateStore {
     pub log: CallLog,
     pub faults: Faults,
     texts: Mutex<HashMap<String, String>>,
+    /// While set, every call fails with it: a Region out of reach.
+    down: Mutex<Option<PortError>>,
 }
 
 impl MemoryStateStore {
@@ -582,17 +584,30 @@ impl MemoryStateStore {
     pub fn text(&self, name: &str) -> Option<String> {
         lock(&self.texts).get(name).cloned()
     }
+    /// Every call fails with `error` until [`MemoryStateStore::up`].
+    pub fn down(&self, error: PortError) {
+        *lock(&self.down) = Some(error);
+    }
+    pub fn up(&self) {
+        *lock(&self.down) = None;
+    }
+    fn reachable(&self) -> PortResult<()> {
+        match lock(&self.down).clone() {
+            Some(error) => Err(error),
+            None => self.faults.next(),
+        }
+    }
 }
 
 impl StateStore for MemoryStateStore {
     async fn load(&self, name: &str) -> PortResult<Option<String>> {
         self.log.record(format!("state.load({name})"));
-        self.faults.next()?;
+        self.reachable()?;
         Ok(lock(&self.texts).get(name).cloned())
     }
     async fn save(&self, name: &str, text: &str) -> PortResult<()> {
         self.log.record(format!("state.save({name})"));
-        self.faults.next()?;
+        self.reachable()?;
         crate::aws_rules::fits_standard_parameter(name, text)?;
         lock(&self.texts).insert(name.to_owned(), text.to_owned());
         Ok(())

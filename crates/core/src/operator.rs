@@ -12,7 +12,7 @@ pub use crate::decide::Precondition;
 use crate::decide::{Proposal, Refusal, current, decide};
 use crate::decision::{Decision, Mode, Step, StepState};
 use crate::ports::{
-    Clock, ControlState, DecisionStore, RoutingControls, StopSwitch, StopSwitchState,
+    Clock, ControlState, DecisionStore, PortError, RoutingControls, StopSwitch, StopSwitchState,
 };
 use crate::switches::{
     RetryPolicy, SwitchError, SwitchReport, drive_routing_controls, drive_stop_metric,
@@ -309,6 +309,9 @@ where
         let dry_run = request.dry_run;
         let mut reports = Vec::new();
         let value = stop_value(&decision.active_region, self.config.standby_region());
+        if !dry_run {
+            self.still_current(decision).await?;
+        }
         let started = self.clock.now();
         match drive_stop_metric(service, self.stop, value, dry_run).await {
             Ok(Some(report)) => {
@@ -330,6 +333,9 @@ where
                 );
                 return Err(error);
             }
+        }
+        if !dry_run && service.arc.is_some() {
+            self.still_current(decision).await?;
         }
         let started = self.clock.now();
         let arc = drive_routing_controls(
@@ -373,6 +379,24 @@ where
             }
         }
         Ok(reports)
+    }
+
+    /// Reads the record again right before a switch write: `Err` when a
+    /// newer decision exists or the record cannot be read (fail closed).
+    async fn still_current(&self, decision: &Decision) -> Result<(), SwitchError> {
+        match current(self.decisions, self.config, &decision.service, self.clock)
+            .await
+        {
+            Ok((now, _)) if now.epoch > decision.epoch => Err(SwitchError::Superseded {
+                epoch: decision.epoch,
+                current: now.epoch,
+            }),
+            Ok(_) => Ok(()),
+            Err(Refusal::Record { error, .. }) => Err(SwitchError::Unverified(error)),
+            Err(other) => Err(SwitchError::Unverified(PortError::Unavailable(
+                other.to_string(),
+            ))),
+        }
     }
 
     fn step(

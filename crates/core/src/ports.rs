@@ -91,6 +91,16 @@ impl<C: Clock> Clock for &C {
     }
 }
 
+/// A shared clock is a clock: a test keeps a handle on the clock a part owns.
+impl<C: Clock> Clock for std::sync::Arc<C> {
+    fn now(&self) -> OffsetDateTime {
+        (**self).now()
+    }
+    fn sleep(&self, duration: Duration) -> impl Future<Output = ()> + Send {
+        (**self).sleep(duration)
+    }
+}
+
 /// The decision records of every service (SSM Parameter Store in the standby
 /// Region, one parameter per service, its versions the history).
 pub trait DecisionStore: Send + Sync {
@@ -314,9 +324,11 @@ pub struct SecretInfo {
     pub replica_of: Option<String>,
 }
 
-/// Small JSON documents kept between scheduled runs: the detector's memory of
-/// its probes, each vantage point's report, the last readiness findings (SSM
-/// Parameter Store in the standby Region, one String parameter each).
+/// Small JSON documents in one Region's SSM Parameter Store, one String
+/// parameter each (`GetParameter` / `PutParameter`): the detector's memory of
+/// its probes, each vantage point's report, the last readiness findings (in
+/// the standby Region), and a copy of a fence record (in each Region of the
+/// fence's quorum).
 pub trait StateStore: Send + Sync {
     /// The stored text; `None` before the first save.
     fn load(&self, name: &str) -> impl Future<Output = PortResult<Option<String>>> + Send;

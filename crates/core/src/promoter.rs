@@ -21,7 +21,7 @@ use crate::alarm::{AlarmGuard, AlarmMessage, Ignored};
 use crate::config::{CapacityConfig, Config, DatabaseConfig, Region};
 use crate::decide::{Proposal, Refusal, current, decide};
 use crate::decision::{DbRef, Decision, Mode, Step, StepState};
-use crate::fence;
+use crate::fence::{CommitError, Ledger};
 use crate::ports::{Capacity, Clock, Database, DecisionStore, PortError, StopSwitch};
 
 /// The promoter's own settings beside the shared configuration.
@@ -94,7 +94,7 @@ type Outcome = Result<(StepState, String), PortError>;
 
 impl<D, B, K, S, C> Promoter<'_, D, B, K, S, C>
 where
-    D: DecisionStore,
+    D: DecisionStore + Ledger,
     B: Database,
     K: Capacity,
     S: StopSwitch,
@@ -319,13 +319,39 @@ where
         }
     }
 
-    /// Done once traffic has moved and every fence has read the decision.
-    async fn fence_step(&self, decision: &Decision) -> Outcome {
+    /// Done once traffic has moved, the decision's fence record is committed
+    /// (enough copies hold it that every lease must see it), and every lease
+    /// that could still let a write through to the old writer has run out.
+    async fn fence_step(&self, decision: &mut Decision) -> Outcome {
         if let Some(waiting) = self.traffic_pending(decision).await {
             return Ok((StepState::Pending, waiting));
         }
-        let settled_at = decision.decided_at + fence::SETTLE;
-        let wait = settled_at - self.clock.now();
+        let timing = self.decisions.timing();
+        let committed_at = match decision.data.fence_committed_at {
+            Some(at) => at,
+            None => match self.decisions.commit(decision).await {
+                Ok(commit) => {
+                    decision.data.fence_committed_at = Some(commit.at);
+                    commit.at
+                }
+                Err(superseded @ CommitError::Superseded { .. }) => {
+                    return Ok((
+                        StepState::Failed,
+                        format!("{superseded}: nothing is cut for epoch {}", decision.epoch),
+                    ));
+                }
+                Err(no_quorum @ CommitError::NoQuorum { .. }) => {
+                    // Nothing may be cut while a lease could still read the
+                    // old record; the next run (schedule, retry) tries again.
+                    return Ok((
+                        StepState::Pending,
+                        format!("waiting to commit the fence record: {no_quorum}"),
+                    ));
+                }
+            },
+        };
+        let expired_at = committed_at + timing.cut_wait();
+        let wait = expired_at - self.clock.now();
         if wait > Duration::ZERO {
             // Seconds, not minutes: wait here rather than a schedule away.
             self.clock
@@ -335,12 +361,31 @@ where
         Ok((
             StepState::Done,
             format!(
-                "traffic moved and every fence has read epoch {} (cache {} s): no write reaches {} any more",
+                "epoch {} committed at {}; every lease that could let a write through to {} ran out by {} (L {} s)",
                 decision.epoch,
-                fence::CACHE_FOR.whole_seconds(),
-                self.other_region(decision)
+                clock_time(committed_at),
+                self.other_region(decision),
+                clock_time(expired_at),
+                timing.lease.whole_seconds(),
             ),
         ))
+    }
+
+    /// Why `decision` must not act any more, if a newer one exists: read
+    /// again right before each call that cannot be undone.
+    async fn superseded(&self, decision: &Decision) -> Result<Option<String>, PortError> {
+        let now = match self.current().await {
+            Ok(now) => now,
+            Err(PromoteError::Decide(Refusal::Record { error, .. })) => return Err(error),
+            Err(other) => return Err(PortError::Unavailable(other.to_string())),
+        };
+        if now.epoch == decision.epoch && now.active_region == decision.active_region {
+            return Ok(None);
+        }
+        Ok(Some(format!(
+            "epoch {} is superseded by epoch {} ({} active): nothing done for it",
+            decision.epoch, now.epoch, now.active_region
+        )))
     }
 
     /// Why the traffic switch cannot be counted on yet, if it cannot. An
@@ -386,7 +431,11 @@ where
         let Some(copy) = incoming_writer(self.config, decision) else {
             return Ok((StepState::Skipped, "no copy to drain".to_owned()));
         };
-        let fenced_at = decision.decided_at + fence::SETTLE;
+        // A ReplicaLag minute counts only once no write can reach the old writer.
+        let Some(committed_at) = decision.data.fence_committed_at else {
+            return Ok((StepState::Pending, "waiting for the fence".to_owned()));
+        };
+        let fenced_at = committed_at + self.decisions.timing().cut_wait();
         match target.replica_lag(&copy.id).await? {
             Some(sample) if sample.at >= fenced_at && sample.seconds == 0 => Ok((
                 StepState::Done,
@@ -445,7 +494,7 @@ where
                     ));
                 };
                 let outcome = self
-                    .promote_replica(&copy, *backup_retention_days, in_progress)
+                    .promote_replica(decision, &copy, *backup_retention_days, in_progress)
                     .await?;
                 if outcome.0 == StepState::Done {
                     promoted(self.config, decision, copy, self.clock.now());
@@ -462,7 +511,13 @@ where
         }
     }
 
-    async fn promote_replica(&self, copy: &DbRef, retention: u8, in_progress: bool) -> Outcome {
+    async fn promote_replica(
+        &self,
+        decision: &Decision,
+        copy: &DbRef,
+        retention: u8,
+        in_progress: bool,
+    ) -> Outcome {
         let target = self.database_in(&copy.region);
         let instance = target.describe_instance(&copy.id).await?;
         let Some(source) = &instance.source else {
@@ -515,6 +570,9 @@ where
         let lag = instance
             .replica_lag_seconds
             .map_or("unknown".to_owned(), |s| format!("{s} s"));
+        if let Some(why) = self.superseded(decision).await? {
+            return Ok((StepState::Failed, why));
+        }
         target.promote_replica(&copy.id, retention).await?;
         Ok((
             StepState::InProgress,
@@ -591,6 +649,9 @@ where
                     global.status
                 ),
             ));
+        }
+        if let Some(why) = self.superseded(decision).await? {
+            return Ok((StepState::Failed, why));
         }
         match decision.mode {
             Mode::Graceful => {
@@ -688,6 +749,9 @@ where
                             }
                         }
                         _ => {
+                            if let Some(why) = self.superseded(decision).await? {
+                                return Ok((StepState::Failed, why));
+                            }
                             let source = target.describe_instance(&writer.id).await?;
                             let id = copy_name(&self.config.service, &other, decision.epoch);
                             other_db.create_replica(&source.arn, &id).await?;

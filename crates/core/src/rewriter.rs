@@ -63,6 +63,20 @@ where
     S: Secrets,
     C: Clock,
 {
+    /// Why `decision` must not write the secret any more, if a newer one
+    /// exists: read again right before each write that cannot be undone.
+    async fn superseded(&self, decision: &Decision) -> Result<Option<String>, RewriteError> {
+        let history = self.decisions.history(&self.config.service).await?;
+        Ok(Decision::current(&history)
+            .filter(|now| now.epoch != decision.epoch || now.active_region != decision.active_region)
+            .map(|now| {
+                format!(
+                    "epoch {} is superseded by epoch {} ({} active): the secret is left as it is",
+                    decision.epoch, now.epoch, now.active_region
+                )
+            }))
+    }
+
     /// One reconcile pass.
     pub async fn run(&self) -> Result<Rewrite, RewriteError> {
         let (Some(secret_id), Some(database)) = (&self.config.secret_id, &self.config.database)
@@ -141,6 +155,9 @@ where
                         &format!("{host}:{port}"),
                         &source.version_id,
                     );
+                    if let Some(why) = self.superseded(&decision).await? {
+                        return Ok(waiting(why));
+                    }
                     self.peer_secrets
                         .put_value(primary_secret_id, &Sensitive::new(text), &token)
                         .await?;
@@ -150,6 +167,9 @@ where
                 }
                 // A replica cannot be written; in an ungraceful failover the
                 // primary Region's secret is out of reach anyway.
+                if let Some(why) = self.superseded(&decision).await? {
+                    return Ok(waiting(why));
+                }
                 secrets.stop_replication(secret_id).await?;
                 stopped_replication = true;
             }
@@ -160,6 +180,9 @@ where
                 &format!("{host}:{port}"),
                 &current.version_id,
             );
+            if let Some(why) = self.superseded(&decision).await? {
+                return Ok(waiting(why));
+            }
             secrets
                 .put_value(secret_id, &Sensitive::new(text), &token)
                 .await?;

@@ -157,6 +157,13 @@ pub enum SwitchError {
         "ARC safety rules stop this change and break glass is not allowed by the configuration"
     )]
     BreakGlassNotAllowed,
+    /// A newer decision exists: a switch is driven only for the current
+    /// epoch, so that a press, a retry or a repair never undoes a newer one.
+    #[error("decision epoch {epoch} is superseded by epoch {current}: its switches are left to it")]
+    Superseded { epoch: u64, current: u64 },
+    /// The record could not be read again before the switch write: nothing written.
+    #[error("the decision record could not be read again before the switch write: {0}")]
+    Unverified(PortError),
 }
 
 /// The STOP metric value that sends traffic to `target`.

@@ -6,8 +6,12 @@
 use stop_core::Config;
 use stop_core::alarm::AlarmGuard;
 use stop_core::decision::{Decision, Mode, Step, StepState};
+use std::sync::Arc;
+
+use stop_core::fence::Fenced;
 use stop_core::memory::{
-    CallLog, ManualClock, MemoryCapacity, MemoryDatabase, MemoryDecisionStore, MemoryStopSwitch,
+    CallLog, ManualClock, MemoryCapacity, MemoryDatabase, MemoryDecisionStore, MemoryStateStore,
+    MemoryStopSwitch,
 };
 use stop_core::ports::{
     Capacity, Clock, DecisionStore, GlobalClusterStatus, GroupCapacity, LagSample, PortError,
@@ -21,10 +25,14 @@ fn config(extra: &[(&str, &str)]) -> Config {
     stop_testkit::standby_config(extra)
 }
 
+/// The decision record, and the fence record's one copy (no witness: the
+/// standby's), kept in step as the deployed functions keep them.
+type Decisions = Fenced<MemoryDecisionStore, MemoryStateStore, Arc<ManualClock>>;
+
 struct World {
     config: Config,
     log: CallLog,
-    decisions: MemoryDecisionStore,
+    decisions: Decisions,
     database: MemoryDatabase,
     capacity: MemoryCapacity,
     /// The STOP metric: 1 published, as a real alarm's data says.
@@ -32,7 +40,7 @@ struct World {
     /// The primary Region's database: only a failback or a re-protect may call it.
     peer_log: CallLog,
     peer_database: MemoryDatabase,
-    clock: ManualClock,
+    clock: Arc<ManualClock>,
 }
 
 impl World {
@@ -41,9 +49,21 @@ impl World {
         let peer_log = CallLog::default();
         let database = MemoryDatabase::new(log.clone());
         database.add_instance(stop_testkit::orders_replica(3));
+        let clock = Arc::new(ManualClock::new(datetime!(2026-11-22 03:03 UTC)));
+        let fence = stop_core::fence::FenceRecord::initial("orders", config.primary_region());
+        let copy = MemoryStateStore::new(CallLog::default())
+            .with(&config.fence_parameter("orders"), &fence.to_text());
+        let decisions = Fenced {
+            decisions: MemoryDecisionStore::new(log.clone()),
+            copies: stop_core::fence::Copies::new(
+                &config,
+                vec![(config.standby_region().clone(), copy)],
+            ),
+            clock: clock.clone(),
+        };
         World {
             config,
-            decisions: MemoryDecisionStore::new(log.clone()),
+            decisions,
             database,
             capacity: MemoryCapacity::new(
                 log.clone(),
@@ -59,21 +79,15 @@ impl World {
             stop: MemoryStopSwitch::new(log.clone()).with_datapoint("orders", 1.0),
             peer_database: MemoryDatabase::new(peer_log.clone()),
             peer_log,
-            clock: ManualClock::new(datetime!(2026-11-22 03:03 UTC)),
+            clock,
             log,
         }
     }
 
     fn promoter(
         &self,
-    ) -> Promoter<
-        '_,
-        MemoryDecisionStore,
-        MemoryDatabase,
-        MemoryCapacity,
-        MemoryStopSwitch,
-        ManualClock,
-    > {
+    ) -> Promoter<'_, Decisions, MemoryDatabase, MemoryCapacity, MemoryStopSwitch, Arc<ManualClock>>
+    {
         Promoter {
             config: &self.config,
             decisions: &self.decisions,

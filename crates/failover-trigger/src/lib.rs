@@ -298,6 +298,14 @@ fn decide_error(err: &DecideError) -> Response<Body> {
             error: SwitchError::BreakGlassNotAllowed,
             ..
         } => (StatusCode::FORBIDDEN, "break_glass_not_allowed"),
+        DecideError::Switch {
+            error: SwitchError::Superseded { .. },
+            ..
+        } => (StatusCode::CONFLICT, "superseded"),
+        DecideError::Switch {
+            error: SwitchError::Unverified(_),
+            ..
+        } => (StatusCode::SERVICE_UNAVAILABLE, "record_unavailable"),
         DecideError::Switch { .. } => (StatusCode::BAD_GATEWAY, "switch_failed"),
     };
     tracing::warn!(code, error = %err, "request refused or failed");

@@ -182,3 +182,54 @@ pub fn body_json(response: &Response<Body>) -> Value {
     serde_json::from_str(&body_text(response))
         .unwrap_or_else(|e| panic!("body is not JSON ({e}): {}", body_text(response)))
 }
+
+/// The fence record's copies in memory, one per Region (primary, standby,
+/// witness), each holding the record as the template deploys it.
+pub struct FenceCopies {
+    pub primary: stop_core::memory::MemoryStateStore,
+    pub standby: stop_core::memory::MemoryStateStore,
+    pub witness: stop_core::memory::MemoryStateStore,
+}
+
+impl FenceCopies {
+    pub fn deployed(config: &Config) -> Self {
+        let name = config.fence_parameter(&config.service);
+        let initial =
+            stop_core::fence::FenceRecord::initial(&config.service, config.primary_region())
+                .to_text();
+        let store = || {
+            stop_core::memory::MemoryStateStore::new(stop_core::memory::CallLog::default())
+                .with(&name, &initial)
+        };
+        FenceCopies {
+            primary: store(),
+            standby: store(),
+            witness: store(),
+        }
+    }
+
+    /// The copies as a fence or a decider of `config` reads them.
+    pub fn copies(
+        &self,
+        config: &Config,
+    ) -> stop_core::fence::Copies<&stop_core::memory::MemoryStateStore> {
+        let mut stores = vec![
+            (config.primary_region().clone(), &self.primary),
+            (config.standby_region().clone(), &self.standby),
+        ];
+        if let Some(witness) = &config.witness_region {
+            stores.push((witness.clone(), &self.witness));
+        }
+        stop_core::fence::Copies::new(config, stores)
+    }
+
+    /// The record a copy holds.
+    pub fn record(
+        &self,
+        store: &stop_core::memory::MemoryStateStore,
+        config: &Config,
+    ) -> Option<stop_core::fence::FenceRecord> {
+        let text = store.text(&config.fence_parameter(&config.service))?;
+        stop_core::fence::FenceRecord::parse(&text, &config.service).ok()
+    }
+}
