@@ -5,7 +5,11 @@ use aws_sdk_ssm::Client;
 use stop_core::decision::Decision;
 use stop_core::ports::{DecisionStore, PortError, PortResult};
 
-use crate::{LazyClient, port_error};
+use stop_core::Config;
+use stop_core::fence::{Copies, Fenced, Quorum};
+
+use crate::state::SsmStateStore;
+use crate::{LazyClient, SystemClock, port_error};
 
 pub struct SsmDecisionStore {
     client: LazyClient<Client>,
@@ -23,6 +27,35 @@ impl SsmDecisionStore {
 
     fn name(&self, service: &str) -> String {
         format!("{}/{service}/decision", self.prefix)
+    }
+}
+
+/// The decision record in this stack's (the standby's) Region, kept in step
+/// with the fence record's copies in every Region of the quorum: what every
+/// decider (the button, the detector, the promoter, the rewriter) writes through.
+pub type FencedDecisions = Fenced<SsmDecisionStore, SsmStateStore, SystemClock>;
+
+/// [`FencedDecisions`] for `config`, on `sdk` (the stack's own Region). Each
+/// Region's client is built on its first call.
+pub fn fenced_decisions(sdk: &aws_config::SdkConfig, config: &Config) -> FencedDecisions {
+    let stores = Quorum::of(config)
+        .copies()
+        .into_iter()
+        .map(|region| {
+            let sdk = crate::in_region(sdk, &region);
+            (
+                region,
+                SsmStateStore::new(LazyClient::from_sdk(&sdk, Client::new)),
+            )
+        })
+        .collect();
+    Fenced {
+        decisions: SsmDecisionStore::new(
+            LazyClient::from_sdk(sdk, Client::new),
+            &config.decision_prefix,
+        ),
+        copies: Copies::new(config, stores),
+        clock: SystemClock,
     }
 }
 

@@ -90,6 +90,23 @@ pub fn in_region(sdk: &SdkConfig, region: &Region) -> SdkConfig {
         .build()
 }
 
+/// The configuration for a fence's reads of one copy of the fence record:
+/// one retry and 2 s in all, so that a copy out of reach costs one request
+/// 2 s, not the SDK's 12 s (the lease, not the retry, rides out a failure).
+pub fn fence_config(sdk: &SdkConfig, region: &Region) -> SdkConfig {
+    in_region(sdk, region)
+        .to_builder()
+        .retry_config(RetryConfig::standard().with_max_attempts(2))
+        .timeout_config(
+            TimeoutConfig::builder()
+                .connect_timeout(Duration::from_millis(700))
+                .operation_attempt_timeout(Duration::from_secs(1))
+                .operation_timeout(Duration::from_secs(2))
+                .build(),
+        )
+        .build()
+}
+
 /// Set by Lambda (with the secret key and session token) for every function.
 const ACCESS_KEY_ID: &str = "AWS_ACCESS_KEY_ID";
 
@@ -171,8 +188,14 @@ impl HttpClient for OneTlsSetup {
 pub struct SystemClock;
 
 impl stop_core::ports::Clock for SystemClock {
+    /// The wall clock read once, then moved on by the monotonic clock: a
+    /// lease's age never jumps with a clock step inside one sandbox.
     fn now(&self) -> time::OffsetDateTime {
-        time::OffsetDateTime::now_utc()
+        static START: std::sync::OnceLock<(time::OffsetDateTime, std::time::Instant)> =
+            std::sync::OnceLock::new();
+        let (wall, instant) =
+            START.get_or_init(|| (time::OffsetDateTime::now_utc(), std::time::Instant::now()));
+        *wall + instant.elapsed()
     }
     async fn sleep(&self, duration: Duration) {
         tokio::time::sleep(duration).await;

@@ -287,7 +287,20 @@ mod data_tier {
             ("DB_REPLICA_ID", replica_id.as_str()),
             ("ASG_NAME", group.as_str()),
         ]);
-        let decisions = SsmDecisionStore::new(super::ssm_client(&endpoint()).await, &prefix);
+        // The decision record and the fence record's copy (no witness: the
+        // standby's), both in moto's SSM, as the promoter writes them.
+        let ssm = super::ssm_client(&endpoint()).await;
+        let decisions = stop_core::fence::Fenced {
+            decisions: SsmDecisionStore::new(ssm.clone(), &prefix),
+            copies: stop_core::fence::Copies::new(
+                &config,
+                vec![(
+                    "us-west-2".parse().unwrap(),
+                    stop_aws::state::SsmStateStore::new(ssm.clone()),
+                )],
+            ),
+            clock: ManualClock::new(datetime!(2026-11-22 03:03 UTC)),
+        };
         let database = RdsDatabase::new(west.clone());
         let capacity = AutoScalingCapacity::new(asg.clone());
         let clock = ManualClock::new(datetime!(2026-11-22 03:03 UTC));
@@ -317,6 +330,15 @@ mod data_tier {
         let steps = promoter.reconcile(&mut decision).await.unwrap();
         let state = |step: Step| steps.iter().find(|r| r.step == step).map(|r| r.state);
         assert_eq!(state(Step::Fence), Some(StepState::Done), "{steps:?}");
+        let fence = stop_core::ports::StateStore::load(
+            &stop_aws::state::SsmStateStore::new(ssm.clone()),
+            &config.fence_parameter("orders"),
+        )
+        .await
+        .unwrap()
+        .expect("the fence step commits the fence record to its copy");
+        let fence = stop_core::fence::FenceRecord::parse(&fence, "orders").unwrap();
+        assert_eq!((fence.epoch, fence.writes_open), (1, false));
         assert_eq!(
             state(Step::Database),
             Some(StepState::InProgress),

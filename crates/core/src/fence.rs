@@ -543,7 +543,7 @@ impl<T: StateStore, C: Clock> Fence<T, C> {
         let needed = self.copies.quorum.needed();
         if records.len() < needed {
             return Err(format!(
-                "{} of {} copies read ({})",
+                "{} copies read, a lease needs {}: {}",
                 records.len(),
                 self.copies.quorum.describe(),
                 failures.join("; ")

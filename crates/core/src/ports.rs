@@ -345,6 +345,15 @@ impl<T: StateStore> StateStore for &T {
     }
 }
 
+impl<T: StateStore> StateStore for std::sync::Arc<T> {
+    fn load(&self, name: &str) -> impl Future<Output = PortResult<Option<String>>> + Send {
+        (**self).load(name)
+    }
+    fn save(&self, name: &str, text: &str) -> impl Future<Output = PortResult<()>> + Send {
+        (**self).save(name, text)
+    }
+}
+
 /// One datapoint of a metric the detector or readiness publishes.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Datum {

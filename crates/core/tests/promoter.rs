@@ -27,12 +27,14 @@ fn config(extra: &[(&str, &str)]) -> Config {
 
 /// The decision record, and the fence record's one copy (no witness: the
 /// standby's), kept in step as the deployed functions keep them.
-type Decisions = Fenced<MemoryDecisionStore, MemoryStateStore, Arc<ManualClock>>;
+type Decisions = Fenced<MemoryDecisionStore, Arc<MemoryStateStore>, Arc<ManualClock>>;
 
 struct World {
     config: Config,
     log: CallLog,
     decisions: Decisions,
+    /// The fence record's copy the decisions keep in step, as a fence reads it.
+    fence_copy: Arc<MemoryStateStore>,
     database: MemoryDatabase,
     capacity: MemoryCapacity,
     /// The STOP metric: 1 published, as a real alarm's data says.
@@ -51,19 +53,22 @@ impl World {
         database.add_instance(stop_testkit::orders_replica(3));
         let clock = Arc::new(ManualClock::new(datetime!(2026-11-22 03:03 UTC)));
         let fence = stop_core::fence::FenceRecord::initial("orders", config.primary_region());
-        let copy = MemoryStateStore::new(CallLog::default())
-            .with(&config.fence_parameter("orders"), &fence.to_text());
+        let fence_copy = Arc::new(
+            MemoryStateStore::new(CallLog::default())
+                .with(&config.fence_parameter("orders"), &fence.to_text()),
+        );
         let decisions = Fenced {
             decisions: MemoryDecisionStore::new(log.clone()),
             copies: stop_core::fence::Copies::new(
                 &config,
-                vec![(config.standby_region().clone(), copy)],
+                vec![(config.standby_region().clone(), fence_copy.clone())],
             ),
             clock: clock.clone(),
         };
         World {
             config,
             decisions,
+            fence_copy,
             database,
             capacity: MemoryCapacity::new(
                 log.clone(),
@@ -645,4 +650,68 @@ async fn a_replica_that_is_not_available_yet_is_promoted_on_a_later_run() {
         1,
         "the schedule carried it on"
     );
+}
+
+/// A copy of the fence record as the old writer's fence reads it, cut off
+/// at will (a partition between the primary and the standby).
+struct CutOff {
+    copy: Arc<MemoryStateStore>,
+    cut: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl stop_core::ports::StateStore for CutOff {
+    async fn load(&self, name: &str) -> stop_core::ports::PortResult<Option<String>> {
+        if self.cut.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(PortError::Unavailable("connect timeout".into()));
+        }
+        self.copy.load(name).await
+    }
+    async fn save(&self, name: &str, text: &str) -> stop_core::ports::PortResult<()> {
+        self.copy.save(name, text).await
+    }
+}
+
+/// Whether the old writer's fence still lets a write through at the moment
+/// the promoter cut replication, its last read sent just before the
+/// decision and every read after it cut off.
+async fn old_writer_open_at_the_cut(lease_wait: bool) -> bool {
+    let mut world = World::new(config(&[]));
+    if !lease_wait {
+        // The safety mechanism taken out: cut without waiting out the lease.
+        world.decisions.copies.timing.lease = time::Duration::ZERO;
+    }
+    let primary = stop_testkit::standby_config(&[
+        ("AWS_REGION", "us-east-1"),
+        ("ROLE", "PRIMARY"),
+        ("PEER_REGION", "us-west-2"),
+    ]);
+    let cut = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let read = CutOff {
+        copy: world.fence_copy.clone(),
+        cut: cut.clone(),
+    };
+    let copies =
+        stop_core::fence::Copies::new(&primary, vec![(primary.standby_region().clone(), read)]);
+    let fence = stop_core::fence::Fence::new(&primary, copies, world.clock.clone());
+    assert!(fence.check().await.open, "the primary writes before the move");
+    world.clock.advance(time::Duration::seconds(1));
+    cut.store(true, std::sync::atomic::Ordering::SeqCst);
+    let mut decision = switched(operator_failover(world.clock.now(), Mode::Ungraceful));
+    world.decisions.store(&decision).await.unwrap();
+    let steps = world.promoter().reconcile(&mut decision).await.unwrap();
+    assert_eq!(report(&steps, Step::Database).state, StepState::InProgress);
+    assert_eq!(world.log.count("rds.promote_replica"), 1);
+    // The promotion was the reconcile's last call: the clock stands at the cut.
+    fence.check().await.open
+}
+
+#[tokio::test]
+async fn the_cut_waits_out_every_lease_that_could_still_open_the_old_writer() {
+    assert!(
+        !old_writer_open_at_the_cut(true).await,
+        "the old writer's lease ran out before replication was cut"
+    );
+    // Without the wait, the old writer still holds its lease at the cut:
+    // what it acknowledges from then on is lost.
+    assert!(old_writer_open_at_the_cut(false).await);
 }

@@ -3,7 +3,7 @@ use std::time::Duration;
 use detector::{HttpProber, Job, ProbeSettings, check_scheduled, standby_run, witness_run};
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use serde_json::{Value, json};
-use stop_aws::decisions::SsmDecisionStore;
+use stop_aws::decisions::fenced_decisions;
 use stop_aws::metrics::CloudWatchMetrics;
 use stop_aws::readiness::StandbyReaders;
 use stop_aws::state::SsmStateStore;
@@ -58,10 +58,7 @@ async fn standby(job: Job) -> Result<(), Error> {
     match job {
         Job::ProbeStandby => {
             let store = SsmStateStore::new(LazyClient::from_sdk(&sdk, aws_sdk_ssm::Client::new));
-            let decisions = SsmDecisionStore::new(
-                LazyClient::from_sdk(&sdk, aws_sdk_ssm::Client::new),
-                &config.decision_prefix,
-            );
+            let decisions = fenced_decisions(&sdk, &config);
             let stop = CloudWatchStopSwitch::new(LazyClient::from_sdk(
                 &sdk,
                 aws_sdk_cloudwatch::Client::new,

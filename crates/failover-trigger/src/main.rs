@@ -1,6 +1,6 @@
 use failover_trigger::{App, handle};
 use lambda_http::{Error, service_fn};
-use stop_aws::decisions::SsmDecisionStore;
+use stop_aws::decisions::fenced_decisions;
 use stop_aws::routing::ArcRoutingControls;
 use stop_aws::state::SsmStateStore;
 use stop_aws::stop_metric::CloudWatchStopSwitch;
@@ -30,10 +30,7 @@ async fn main() -> Result<(), Error> {
         .flat_map(|arc| arc.endpoints.iter().cloned())
         .collect();
     let app = App {
-        decisions: SsmDecisionStore::new(
-            LazyClient::from_sdk(&sdk, aws_sdk_ssm::Client::new),
-            &config.decision_prefix,
-        ),
+        decisions: fenced_decisions(&sdk, &config),
         stop: CloudWatchStopSwitch::new(LazyClient::from_sdk(
             &sdk,
             aws_sdk_cloudwatch::Client::new,

@@ -17,7 +17,7 @@ use lambda_http::{Body, Request, Response};
 use serde::Serialize;
 use stop_core::Config;
 use stop_core::fence::Fence;
-use stop_core::ports::{Clock, DecisionStore, Secrets};
+use stop_core::ports::{Clock, Secrets, StateStore};
 use stop_http::{error, for_method, json, method_not_allowed, not_found, route_path};
 
 use crate::writer::WriterHost;
@@ -44,11 +44,11 @@ impl RegionInfo {
 
 /// The function: what it says about itself, and where its database secret points
 /// when one is configured.
-pub struct App<S, D, C> {
+pub struct App<S, T, C> {
     pub info: RegionInfo,
     pub writer: Option<WriterHost<S, C>>,
-    /// The write fence, reading the decision record in the standby Region.
-    pub fence: Fence<D, C>,
+    /// The write fence: a lease read from a quorum of the fence record's copies.
+    pub fence: Fence<T, C>,
 }
 
 /// Larger write bodies are refused before anything is read.
@@ -81,8 +81,8 @@ const READ_ONLY: &[Method] = &[Method::GET, Method::HEAD];
 const WRITE: &[Method] = &[Method::POST];
 
 /// Answers one request. Never fails: every outcome is an HTTP response.
-pub async fn handle<S: Secrets, D: DecisionStore, C: Clock>(
-    app: &App<S, D, C>,
+pub async fn handle<S: Secrets, T: StateStore, C: Clock>(
+    app: &App<S, T, C>,
     request: Request,
 ) -> Response<Body> {
     let info = &app.info;
@@ -126,10 +126,12 @@ pub async fn handle<S: Secrets, D: DecisionStore, C: Clock>(
     for_method(&method, response)
 }
 
-/// One write, if the fence lets it through. The demo stores nothing: the
-/// answer is what a client of a real application would get.
-async fn write<S, D: DecisionStore, C: Clock>(
-    app: &App<S, D, C>,
+/// One write, if the fence lets it through: only while this Region holds a
+/// lease on a record that makes it active with writes open; a cold, stale
+/// or unreadable fence refuses (503, `Retry-After`). The demo stores
+/// nothing: the answer is what a client of a real application would get.
+async fn write<S, T: StateStore, C: Clock>(
+    app: &App<S, T, C>,
     body_len: usize,
 ) -> Response<Body> {
     if body_len > MAX_WRITE_BYTES {
@@ -146,8 +148,7 @@ async fn write<S, D: DecisionStore, C: Clock>(
             "writes_fenced",
             format!("write refused, nothing written; retry: {}", verdict.reason),
         );
-        let retry_after = stop_core::fence::CACHE_FOR.whole_seconds().to_string();
-        if let Ok(value) = retry_after.parse() {
+        if let Ok(value) = verdict.retry_after_s.to_string().parse() {
             response.headers_mut().insert("retry-after", value);
         }
         return response;
@@ -157,7 +158,7 @@ async fn write<S, D: DecisionStore, C: Clock>(
         &Accepted {
             accepted: true,
             region: &app.info.region,
-            epoch: verdict.epoch,
+            epoch: verdict.epoch.unwrap_or_default(),
         },
     )
 }

@@ -1,11 +1,11 @@
 use lambda_http::{Error, service_fn};
 use region_info::writer::WriterHost;
 use region_info::{App, RegionInfo, handle};
-use stop_aws::decisions::SsmDecisionStore;
 use stop_aws::secrets::SecretsManagerSecrets;
-use stop_aws::{LazyClient, SystemClock, in_region, sdk_config};
+use stop_aws::state::SsmStateStore;
+use stop_aws::{LazyClient, SystemClock, fence_config, sdk_config};
 use stop_core::Config;
-use stop_core::fence::Fence;
+use stop_core::fence::{Copies, Fence, Quorum};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
@@ -27,18 +27,18 @@ async fn main() -> Result<(), Error> {
         }
         None => None,
     };
-    // The fence reads the decision record where it lives, in the standby Region.
-    let standby = in_region(&sdk, config.standby_region());
-    let fence = Fence::new(
-        SsmDecisionStore::new(
-            LazyClient::from_sdk(&standby, aws_sdk_ssm::Client::new),
-            &config.decision_prefix,
-        ),
-        SystemClock,
-        &config.service,
-        config.region.clone(),
-        config.primary_region().clone(),
-    );
+    // The fence's lease is read from a quorum of the fence record's copies,
+    // one per Region, with timeouts that fit inside one request.
+    let stores = Quorum::of(&config)
+        .copies()
+        .into_iter()
+        .map(|region| {
+            let sdk = fence_config(&sdk, &region);
+            let store = SsmStateStore::new(LazyClient::from_sdk(&sdk, aws_sdk_ssm::Client::new));
+            (region, store)
+        })
+        .collect();
+    let fence = Fence::new(&config, Copies::new(&config, stores), SystemClock);
     let app = App {
         info: RegionInfo::from_config(&config),
         writer,

@@ -3,22 +3,66 @@
 //! Every sample event in events/region-info/ through the real handler, as Lambda
 //! would deliver it: parsed by lambda_http, answered by `handle`.
 
+use std::sync::Arc;
+
 use lambda_http::http::StatusCode;
 use region_info::writer::WriterHost;
 use region_info::{App, RegionInfo};
 use stop_core::decision::{Decision, Mode};
-use stop_core::fence::Fence;
-use stop_core::memory::{CallLog, ManualClock, MemoryDecisionStore, MemorySecrets};
-use stop_core::ports::{DecisionStore, PortError};
+use stop_core::fence::{Copies, Fence, FenceRecord, Timing};
+use stop_core::memory::{CallLog, ManualClock, MemorySecrets, MemoryStateStore};
+use stop_core::ports::PortError;
 use stop_testkit::{Expected, body_json, body_text, sample, samples};
 use time::macros::datetime;
 
-type TestApp = App<MemorySecrets, MemoryDecisionStore, ManualClock>;
+type Copy = Arc<MemoryStateStore>;
+type TestApp = App<MemorySecrets, Copy, Arc<ManualClock>>;
 
 const T0: time::OffsetDateTime = datetime!(2026-11-22 03:00 UTC);
+const REGIONS: [&str; 3] = ["us-east-1", "us-west-2", "eu-west-1"];
 
-/// The standby's region-info, its fence reading `decisions`.
-fn info_with(region: &str, role: &str, decisions: MemoryDecisionStore) -> TestApp {
+fn config(region: &str, role: &str) -> stop_core::Config {
+    let peer = if region == "us-east-1" {
+        "us-west-2"
+    } else {
+        "us-east-1"
+    };
+    stop_testkit::standby_config(&[
+        ("AWS_REGION", region),
+        ("ROLE", role),
+        ("PEER_REGION", peer),
+        ("WITNESS_REGION", "eu-west-1"),
+    ])
+}
+
+/// The fence record's three copies (primary, standby, witness), each holding `record`.
+fn copies_holding(record: &FenceRecord, log: &CallLog) -> Vec<Copy> {
+    REGIONS
+        .iter()
+        .map(|_| {
+            Arc::new(
+                MemoryStateStore::new(log.clone())
+                    .with("/stop/orders/fence", &record.to_text()),
+            )
+        })
+        .collect()
+}
+
+fn deployed(log: &CallLog) -> Vec<Copy> {
+    copies_holding(
+        &FenceRecord::initial("orders", &"us-east-1".parse().unwrap()),
+        log,
+    )
+}
+
+/// A region-info whose fence reads `copies`, on `clock`.
+fn info_on(region: &str, role: &str, copies: &[Copy], clock: Arc<ManualClock>) -> TestApp {
+    let config = config(region, role);
+    let stores = REGIONS
+        .iter()
+        .zip(copies)
+        .map(|(r, c)| (r.parse().unwrap(), c.clone()))
+        .collect();
     App {
         info: RegionInfo {
             service: "orders".into(),
@@ -27,28 +71,22 @@ fn info_with(region: &str, role: &str, decisions: MemoryDecisionStore) -> TestAp
             version: "0.1.0".into(),
         },
         writer: None,
-        fence: Fence::new(
-            decisions,
-            ManualClock::new(T0),
-            "orders",
-            region.parse().unwrap(),
-            "us-east-1".parse().unwrap(),
-        ),
+        fence: Fence::new(&config, Copies::new(&config, stores), clock),
     }
 }
 
+fn info_with(region: &str, role: &str, copies: &[Copy]) -> TestApp {
+    info_on(region, role, copies, Arc::new(ManualClock::new(T0)))
+}
+
 fn info() -> TestApp {
-    info_with(
-        "us-west-2",
-        "SECONDARY",
-        MemoryDecisionStore::new(CallLog::default()),
-    )
+    info_with("us-west-2", "SECONDARY", &deployed(&CallLog::default()))
 }
 
 fn with_secret(secret: &str, log: &CallLog) -> TestApp {
     let secrets = MemorySecrets::new(log.clone());
     secrets.add("orders/db", secret, None);
-    let clock = ManualClock::new(datetime!(2026-11-22 03:00 UTC));
+    let clock = Arc::new(ManualClock::new(datetime!(2026-11-22 03:00 UTC)));
     App {
         writer: Some(WriterHost::new(secrets, clock, "orders/db")),
         ..info()
@@ -181,7 +219,7 @@ async fn an_unreadable_secret_is_reported_without_detail() {
     let app = App {
         writer: Some(WriterHost::new(
             failing,
-            ManualClock::new(datetime!(2026-11-22 03:00 UTC)),
+            Arc::new(ManualClock::new(datetime!(2026-11-22 03:00 UTC))),
             "orders/db",
         )),
         ..info()
@@ -220,12 +258,7 @@ fn failover(writes_open: bool) -> Decision {
 
 #[tokio::test]
 async fn before_any_decision_the_primary_takes_writes_and_the_standby_refuses_them() {
-    let log = CallLog::default();
-    let primary = info_with(
-        "us-east-1",
-        "PRIMARY",
-        MemoryDecisionStore::new(log.clone()),
-    );
+    let primary = info_with("us-east-1", "PRIMARY", &deployed(&CallLog::default()));
     assert_eq!(post_write(&primary).await.0, 200);
     let (status, body) = post_write(&info()).await;
     assert_eq!(status, 503);
@@ -242,17 +275,12 @@ async fn before_any_decision_the_primary_takes_writes_and_the_standby_refuses_th
 #[tokio::test]
 async fn a_move_closes_every_fence_until_the_new_writer_is_ready() {
     let log = CallLog::default();
-    let store = || MemoryDecisionStore::new(log.clone());
-    let decisions = store();
-    decisions.store(&failover(false)).await.unwrap();
-    // One store shared by both Regions' fences, as the one record is.
-    let primary = info_with("us-east-1", "PRIMARY", decisions);
+    let moving = copies_holding(&FenceRecord::of(&failover(false)), &log);
+    let primary = info_with("us-east-1", "PRIMARY", &moving);
     let (status, _) = post_write(&primary).await;
     assert_eq!(status, 503, "the old writer refuses from the decision on");
 
-    let decisions = store();
-    decisions.store(&failover(false)).await.unwrap();
-    let standby = info_with("us-west-2", "SECONDARY", decisions);
+    let standby = info_with("us-west-2", "SECONDARY", &moving);
     let (status, body) = post_write(&standby).await;
     assert_eq!(status, 503, "the new writer is not ready yet");
     assert!(
@@ -263,9 +291,8 @@ async fn a_move_closes_every_fence_until_the_new_writer_is_ready() {
         "{body}"
     );
 
-    let decisions = store();
-    decisions.store(&failover(true)).await.unwrap();
-    let standby = info_with("us-west-2", "SECONDARY", decisions);
+    let open = copies_holding(&FenceRecord::of(&failover(true)), &log);
+    let standby = info_with("us-west-2", "SECONDARY", &open);
     let (status, body) = post_write(&standby).await;
     assert_eq!(status, 200);
     assert_eq!(body["epoch"], 1);
@@ -273,30 +300,61 @@ async fn a_move_closes_every_fence_until_the_new_writer_is_ready() {
 }
 
 #[tokio::test]
-async fn the_fence_reads_the_record_once_per_cache_period_and_keeps_its_last_answer() {
+async fn the_fence_reads_its_three_copies_once_per_half_lease() {
     let log = CallLog::default();
-    let decisions = MemoryDecisionStore::new(log.clone());
-    decisions.store(&failover(true)).await.unwrap();
-    let standby = info_with("us-west-2", "SECONDARY", decisions);
-    let reads = || log.count("decisions.history");
-    assert_eq!(post_write(&standby).await.0, 200);
-    assert_eq!(post_write(&standby).await.0, 200);
-    assert_eq!(reads(), 1, "cached for {:?}", stop_core::fence::CACHE_FOR);
+    let copies = deployed(&log);
+    let clock = Arc::new(ManualClock::new(T0));
+    let primary = info_on("us-east-1", "PRIMARY", &copies, clock.clone());
+    let reads = || log.count("state.load");
+    assert_eq!(post_write(&primary).await.0, 200);
+    assert_eq!(post_write(&primary).await.0, 200);
+    assert_eq!(reads(), 3, "one read of each copy");
+    clock.advance(Timing::of(&config("us-east-1", "PRIMARY")).refresh_after());
+    assert_eq!(post_write(&primary).await.0, 200);
+    assert_eq!(reads(), 6);
 }
 
 #[tokio::test]
-async fn an_unreadable_record_keeps_the_last_answer_and_a_big_body_is_refused() {
-    let log = CallLog::default();
-    let decisions = MemoryDecisionStore::new(log.clone());
-    decisions
-        .faults
-        .push(PortError::Unavailable("connect timeout".into()));
-    // Never read: the deployed state, the primary writes.
-    let primary = info_with("us-east-1", "PRIMARY", decisions);
-    assert_eq!(post_write(&primary).await.0, 200);
+async fn a_cold_fence_that_cannot_read_a_majority_refuses() {
+    let copies = deployed(&CallLog::default());
+    copies[1].down(PortError::Unavailable("connect timeout".into()));
+    copies[2].down(PortError::Throttled("ThrottlingException".into()));
+    // Never read: no lease, whatever the deployed record says.
+    let primary = info_with("us-east-1", "PRIMARY", &copies);
+    let (status, body) = post_write(&primary).await;
+    assert_eq!(status, 503);
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(message.contains("no lease"), "{message}");
+}
 
+#[tokio::test]
+async fn a_stale_lease_refuses_and_never_keeps_its_last_answer() {
+    let copies = deployed(&CallLog::default());
+    let clock = Arc::new(ManualClock::new(T0));
+    let primary = info_on("us-east-1", "PRIMARY", &copies, clock.clone());
+    assert_eq!(post_write(&primary).await.0, 200);
+    for copy in &copies[1..] {
+        copy.down(PortError::Unavailable("connect timeout".into()));
+    }
+    clock.advance(Timing::of(&config("us-east-1", "PRIMARY")).accept_until());
+    let (status, body) = post_write(&primary).await;
+    assert_eq!(status, 503, "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("lease ran out"),
+        "{body}"
+    );
+}
+
+#[tokio::test]
+async fn a_big_body_is_refused_before_the_fence_is_read() {
+    let log = CallLog::default();
+    let primary = info_with("us-east-1", "PRIMARY", &deployed(&log));
     let mut request = sample("region-info", "post-write.json");
     *request.body_mut() = lambda_http::Body::Text("x".repeat(region_info::MAX_WRITE_BYTES + 1));
     let response = handle(&primary, request).await;
     assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(log.count("state.load"), 0);
 }

@@ -7,6 +7,7 @@ use serde::Serialize;
 use serde_json::Value;
 use stop_core::Config;
 use stop_core::alarm::AlarmGuard;
+use stop_core::fence::Ledger;
 use stop_core::ports::{Capacity, Clock, Database, DecisionStore, StopSwitch};
 use stop_core::promoter::{PromoteError, Promoter, PromoterSettings, Verdict};
 
@@ -63,7 +64,7 @@ pub fn account_of(function_arn: &str) -> Option<&str> {
 
 impl<D, B, K, S, C> App<D, B, K, S, C>
 where
-    D: DecisionStore,
+    D: DecisionStore + Ledger,
     B: Database,
     K: Capacity,
     S: StopSwitch,

@@ -6,7 +6,7 @@ use replica_promoter::{App, Invocation, account_of};
 use serde_json::Value;
 use stop_aws::capacity::AutoScalingCapacity;
 use stop_aws::database::RdsDatabase;
-use stop_aws::decisions::SsmDecisionStore;
+use stop_aws::decisions::fenced_decisions;
 use stop_aws::stop_metric::CloudWatchStopSwitch;
 use stop_aws::{LazyClient, SystemClock, in_region, sdk_config};
 use stop_core::{Config, Role};
@@ -28,10 +28,7 @@ async fn main() -> Result<(), Error> {
     let sdk = sdk_config(&config.region).await;
     let peer = in_region(&sdk, config.primary_region());
     let app = App {
-        decisions: SsmDecisionStore::new(
-            LazyClient::from_sdk(&sdk, aws_sdk_ssm::Client::new),
-            &config.decision_prefix,
-        ),
+        decisions: fenced_decisions(&sdk, &config),
         database: RdsDatabase::new(LazyClient::from_sdk(&sdk, aws_sdk_rds::Client::new))
             .with_metrics(LazyClient::from_sdk(&sdk, aws_sdk_cloudwatch::Client::new)),
         peer_database: RdsDatabase::new(LazyClient::from_sdk(&peer, aws_sdk_rds::Client::new))

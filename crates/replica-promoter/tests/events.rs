@@ -6,16 +6,20 @@
 use aws_lambda_events::event::sns::SnsEvent;
 use replica_promoter::{App, Invocation, account_of};
 use stop_core::decision::Step;
+use std::sync::Arc;
+
+use stop_core::fence::Fenced;
 use stop_core::memory::{
-    CallLog, ManualClock, MemoryCapacity, MemoryDatabase, MemoryDecisionStore, MemoryStopSwitch,
+    CallLog, ManualClock, MemoryCapacity, MemoryDatabase, MemoryDecisionStore, MemoryStateStore,
+    MemoryStopSwitch,
 };
 use stop_core::ports::GroupCapacity;
 use stop_core::promoter::Verdict;
 use stop_testkit::{Expected, samples};
 use time::macros::datetime;
 
-type TestApp =
-    App<MemoryDecisionStore, MemoryDatabase, MemoryCapacity, MemoryStopSwitch, ManualClock>;
+type Decisions = Fenced<MemoryDecisionStore, MemoryStateStore, Arc<ManualClock>>;
+type TestApp = App<Decisions, MemoryDatabase, MemoryCapacity, MemoryStopSwitch, Arc<ManualClock>>;
 
 fn app(extra: &[(&str, &str)]) -> (TestApp, CallLog) {
     app_with_stop(extra, Some(1.0))
@@ -32,11 +36,12 @@ fn app_with_stop(extra: &[(&str, &str)], stop_value: Option<f64>) -> (TestApp, C
     if let Some(value) = stop_value {
         stop = stop.with_datapoint("orders", value);
     }
+    let clock = Arc::new(ManualClock::new(datetime!(2026-11-22 03:03:11 UTC)));
     let app = App {
         peer_database: MemoryDatabase::new(log.clone()),
         stop,
+        decisions: stop_testkit::fenced_memory(&config, &log, clock.clone()),
         config,
-        decisions: MemoryDecisionStore::new(log.clone()),
         database,
         capacity: MemoryCapacity::new(
             log.clone(),
@@ -49,7 +54,7 @@ fn app_with_stop(extra: &[(&str, &str)], stop_value: Option<f64>) -> (TestApp, C
                 },
             )],
         ),
-        clock: ManualClock::new(datetime!(2026-11-22 03:03:11 UTC)),
+        clock,
     };
     (app, log)
 }
@@ -158,6 +163,7 @@ async fn without_auto_failover_an_alarm_alone_does_nothing() {
 async fn the_decision_record_out_of_reach_fails_the_invocation_for_a_retry() {
     let (app, _) = app(&[("AUTO_FAILOVER", "true")]);
     app.decisions
+        .decisions
         .faults
         .push(stop_core::ports::PortError::Unavailable(
             "SSM timed out".into(),

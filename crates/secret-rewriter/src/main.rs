@@ -2,7 +2,7 @@ use lambda_runtime::{Error, LambdaEvent, service_fn};
 use secret_rewriter::App;
 use serde_json::Value;
 use stop_aws::database::RdsDatabase;
-use stop_aws::decisions::SsmDecisionStore;
+use stop_aws::decisions::fenced_decisions;
 use stop_aws::secrets::SecretsManagerSecrets;
 use stop_aws::{LazyClient, SystemClock, in_region, sdk_config};
 use stop_core::Config;
@@ -28,10 +28,7 @@ async fn main() -> Result<(), Error> {
             &peer,
             aws_sdk_secretsmanager::Client::new,
         )),
-        decisions: SsmDecisionStore::new(
-            LazyClient::from_sdk(&sdk, aws_sdk_ssm::Client::new),
-            &config.decision_prefix,
-        ),
+        decisions: fenced_decisions(&sdk, &config),
         database: RdsDatabase::new(LazyClient::from_sdk(&sdk, aws_sdk_rds::Client::new)),
         secrets: SecretsManagerSecrets::new(LazyClient::from_sdk(
             &sdk,

@@ -170,10 +170,10 @@ pub fn data_tier(p: &Parameters, db: &str) -> Budget {
             why: "whichever comes first",
         },
         Stage {
-            stage: "every write fence has read the decision",
-            best_s: stop_core::fence::SETTLE.whole_seconds(),
-            worst_s: stop_core::fence::SETTLE.whole_seconds(),
-            why: "the fence's 5 s cache, and a write already past it",
+            stage: "the lease: every fence lease that could open the old writer runs out",
+            best_s: lease_wait_s(),
+            worst_s: lease_wait_s(),
+            why: "commit + L (10 s) + 1 % drift + 1 s clock offset",
         },
     ];
     if aurora {
@@ -212,10 +212,23 @@ pub fn data_tier(p: &Parameters, db: &str) -> Budget {
     stages.push(Stage {
         stage: "clients' fences see it open",
         best_s: 0,
-        worst_s: stop_core::fence::CACHE_FOR.whole_seconds(),
-        why: "the fence's cache",
+        worst_s: default_timing().refresh_after().whole_seconds(),
+        why: "a lease is renewed every L/2",
     });
     budget("writes (a planned move)", stages)
+}
+
+/// The fence's timing with the template's default lease.
+fn default_timing() -> stop_core::fence::Timing {
+    stop_core::fence::Timing {
+        lease: time::Duration::seconds(i64::from(stop_core::fence::DEFAULT_LEASE_SECONDS)),
+    }
+}
+
+/// Commit to the replication cut, whole seconds rounded up.
+fn lease_wait_s() -> i64 {
+    let wait = default_timing().cut_wait();
+    (wait.whole_milliseconds() as i64 + 999) / 1000
 }
 
 #[cfg(test)]

@@ -102,3 +102,7 @@ pub const METRIC_PERIOD_S: i64 = 60;
 /// Region, a third vantage point beside the standby.
 pub const DETECTOR_INTERVAL_S: i64 = 30;
 pub const WITNESS_REGION: &str = "eu-west-1";
+
+/// A Region back from dark: how long its first calls to other Regions fail
+/// while its network settles (the fence's first reads among them).
+pub const RECOVERY_SETTLE_S: i64 = 20;

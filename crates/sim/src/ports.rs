@@ -12,11 +12,13 @@ use time::Duration;
 use crate::model;
 use crate::world::{EndpointHealth, Sim, SimInstance, WriterMove};
 
-/// What every port holds: the world and its Region.
+/// What every port holds: the world, its Region, and the Region it is
+/// called from (`None`: the control plane, in the standby Region).
 #[derive(Debug, Clone)]
 pub struct Bound {
     pub sim: Sim,
     pub region: Region,
+    pub caller: Option<Region>,
 }
 
 impl Bound {
@@ -24,11 +26,23 @@ impl Bound {
         Bound {
             sim: sim.clone(),
             region: region.clone(),
+            caller: None,
+        }
+    }
+    /// A port of `region` called from `caller`'s Region (a fence in the
+    /// primary reading the standby's copy).
+    pub fn from(sim: &Sim, caller: &Region, region: &Region) -> Self {
+        Bound {
+            caller: Some(caller.clone()),
+            ..Bound::new(sim, region)
         }
     }
     async fn enter(&self, api: &'static str) -> PortResult<()> {
         tokio::task::yield_now().await;
-        self.sim.with(|w| w.admit(&self.region, api))
+        self.sim.with(|w| match &self.caller {
+            Some(caller) => w.admit_from(caller, &self.region, api),
+            None => w.admit(&self.region, api),
+        })
     }
 }
 
@@ -564,6 +578,28 @@ impl StateStore for SimStateStore {
             w.texts.insert(key, text.to_owned());
         });
         Ok(())
+    }
+}
+
+/// A `region-info` sandbox's view of one copy of the fence record: SSM in
+/// that copy's Region, called from the sandbox's. `fail_open_with` is the
+/// sabotage that proves the drill's checks: a read that fails answers with
+/// that text (the deployed record), as the fence before the lease did.
+#[derive(Debug, Clone)]
+pub struct SimFenceCopy {
+    pub store: SimStateStore,
+    pub fail_open_with: Option<String>,
+}
+
+impl StateStore for SimFenceCopy {
+    async fn load(&self, name: &str) -> PortResult<Option<String>> {
+        match (self.store.load(name).await, &self.fail_open_with) {
+            (Err(_), Some(deployed)) => Ok(Some(deployed.clone())),
+            (answer, _) => answer,
+        }
+    }
+    async fn save(&self, name: &str, text: &str) -> PortResult<()> {
+        self.store.save(name, text).await
     }
 }
 

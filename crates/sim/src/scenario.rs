@@ -73,6 +73,18 @@ pub enum Action {
     DetectorDown(bool),
     /// The read replica falls this many seconds behind its source.
     ReplicaLag(i64),
+    /// A Region is cut off from every other Region (or joins them again):
+    /// its own clients and in-Region writers still reach it, it reaches
+    /// nothing outside, and nothing outside reaches it (the detector's
+    /// probes, replication, the fence's reads of the other copies).
+    Isolate(Side, bool),
+    /// Every `ssm.GetParameter` call made from a Region (its fences' reads
+    /// of the fence record) is throttled for this many seconds.
+    ThrottleFenceReads { from: Side, for_s: i64 },
+    /// Every `region-info` sandbox in a Region starts again, cold: no lease.
+    ColdStart(Side),
+    /// The witness Region goes dark (every call to it fails) or comes back.
+    WitnessDark(bool),
 }
 
 /// How SNS misbehaves, within its at-least-once promise.
@@ -115,6 +127,20 @@ pub struct Scenario {
     pub expect_heartbeat_alarm: bool,
     /// The failover's group sizes (`ASG_MIN`/`DESIRED`/`MAX`), when not the template's example.
     pub failover_capacity: Option<(u32, u32, u32)>,
+    /// A witness Region (`WITNESS_REGION`): the fence record's third copy,
+    /// and the detector's second vantage point when there is a detector.
+    pub witness: bool,
+    /// `FENCE_POLICY` when there is no witness: `standby` or `available`.
+    pub fence_policy: Option<&'static str>,
+    /// Clients that ignore the TTL and keep their connection: they resolve
+    /// the name once and stay on that Region while it answers at all.
+    pub sticky_clients: usize,
+    /// In-Region workers of the primary (queue consumers, cron jobs): they
+    /// call the primary's regional endpoint, whatever DNS says.
+    pub in_region_writers: usize,
+    /// From `.0` to `.1` seconds the primary must keep acknowledging writes
+    /// (no gap longer than the lease): a standby outage must not stop it.
+    pub expect_primary_writing: Option<(i64, i64)>,
 }
 
 const OPERATOR: &str = "alice";
@@ -150,6 +176,11 @@ fn base(id: u8, name: &'static str, summary: &'static str) -> Scenario {
         expect_findings: &[],
         expect_heartbeat_alarm: false,
         failover_capacity: None,
+        witness: true,
+        fence_policy: None,
+        sticky_clients: 0,
+        in_region_writers: 0,
+        expect_primary_writing: None,
     }
 }
 
@@ -350,7 +381,130 @@ pub fn library() -> Vec<Scenario> {
     .into_iter()
     .chain(data_tier_scenarios())
     .chain(detector_scenarios())
+    .chain(fence_scenarios())
     .collect()
+}
+
+/// The write fence's scenarios: faults that used to open the old writer
+/// (a partition, throttled reads, cold starts, clients that ignore DNS),
+/// and the Region outages a majority must ride out.
+fn fence_scenarios() -> Vec<Scenario> {
+    use Direction::Failover;
+    vec![
+        Scenario {
+            sticky_clients: 1,
+            script: vec![
+                (
+                    30,
+                    Action::ThrottleFenceReads {
+                        from: Side::Primary,
+                        for_s: 600,
+                    },
+                ),
+                (60, press(Failover, Mode::Graceful)),
+            ],
+            horizon_s: 1200,
+            ..base(
+                23,
+                "fence-reads-throttled",
+                "the primary's fence reads are throttled for 10 minutes through a planned RDS move, one client holding the old DNS answer: the primary's fence closes within L, nothing it took is lost",
+            )
+        },
+        Scenario {
+            auto_failover: true,
+            detector: true,
+            secret_replicated: true,
+            sticky_clients: 2,
+            in_region_writers: 2,
+            script: vec![
+                (60, Action::Isolate(Side::Primary, true)),
+                (1200, Action::Isolate(Side::Primary, false)),
+            ],
+            horizon_s: 1500,
+            expect_answers: &[],
+            ..base(
+                24,
+                "primary-isolated",
+                "the primary is cut off from the standby and the witness while its own clients and in-Region writers still reach it: its fence closes within L, the detector fails over, no write is acknowledged by the old writer after the cut",
+            )
+        },
+        Scenario {
+            sticky_clients: 3,
+            in_region_writers: 1,
+            script: vec![(60, press(Failover, Mode::Graceful))],
+            ..base(
+                25,
+                "sticky-clients",
+                "a planned move while three clients ignore the TTL and keep their connection, and an in-Region job writes to the primary: they get 503, never a lost write",
+            )
+        },
+        Scenario {
+            auto_failover: true,
+            detector: true,
+            secret_replicated: true,
+            in_region_writers: 2,
+            script: vec![
+                (60, Action::Dark(Side::Primary, true)),
+                (900, Action::Dark(Side::Primary, false)),
+            ],
+            horizon_s: 1500,
+            expect_answers: &[],
+            ..base(
+                26,
+                "primary-back-cold",
+                "after an automatic failover the primary comes back with every sandbox cold and its first reads failing: its fence stays closed, its in-Region writers are refused",
+            )
+        },
+        Scenario {
+            script: vec![
+                (30, Action::WitnessDark(true)),
+                (60, Action::Dark(Side::Primary, true)),
+                (120, press(Failover, Mode::Ungraceful)),
+                (600, Action::WitnessDark(false)),
+            ],
+            horizon_s: 1500,
+            ..base(
+                27,
+                "witness-down-outage",
+                "the witness is dark when the primary goes dark: the standby alone is no majority, so the move waits (reads move, writes wait) and completes once the witness is back",
+            )
+        },
+        Scenario {
+            script: vec![
+                (60, Action::Dark(Side::Standby, true)),
+                (660, Action::Dark(Side::Standby, false)),
+            ],
+            horizon_s: 900,
+            expect_region: Side::Primary,
+            expect_epoch: 0,
+            expect_answers: &[],
+            expect_writer_moves: 0,
+            expect_primary_writing: Some((60, 660)),
+            ..base(
+                28,
+                "standby-dark",
+                "the standby Region is dark for ten minutes and nothing fails over: the primary and the witness are a majority, and the primary keeps writing",
+            )
+        },
+        Scenario {
+            witness: false,
+            fence_policy: Some("standby"),
+            script: vec![
+                (60, Action::Dark(Side::Standby, true)),
+                (360, Action::Dark(Side::Standby, false)),
+            ],
+            horizon_s: 600,
+            expect_region: Side::Primary,
+            expect_epoch: 0,
+            expect_answers: &[],
+            expect_writer_moves: 0,
+            ..base(
+                29,
+                "standby-dark-no-witness",
+                "no witness, FencePolicy=standby: the standby dark for five minutes stops the primary's writes within L (the price of never two writers without a third Region), and they resume when it is back",
+            )
+        },
+    ]
 }
 
 /// The data tier's own scenarios: whole cycles, the guard on failback, and
@@ -531,4 +685,87 @@ pub fn select(wanted: &[String]) -> Result<Vec<Scenario>, String> {
                 })
         })
         .collect()
+}
+
+/// A scenario no one wrote: a move (planned, or ungraceful after the primary
+/// goes dark or is cut off) with fault kinds drawn from `case`: throttled
+/// fence reads, cold starts, the witness dark for a while, sticky clients,
+/// in-Region writers, either database. Its checks are the library's.
+pub fn generated(case: u64) -> Scenario {
+    use rand_chacha::ChaCha8Rng;
+    use rand_core::{RngCore, SeedableRng};
+    let mut rng = ChaCha8Rng::seed_from_u64(0x5709 ^ case);
+    let mut draw = |lo: i64, hi: i64| -> i64 {
+        let span = u64::try_from(hi - lo + 1).unwrap_or(1);
+        lo + i64::try_from(rng.next_u64() % span).unwrap_or(0)
+    };
+    let db = if draw(0, 2) == 0 {
+        Db::AuroraGlobal
+    } else {
+        Db::RdsReplica
+    };
+    let kind = draw(0, 2);
+    let press_at = draw(60, 240);
+    let mut script = Vec::new();
+    let mut words = Vec::new();
+    let mode = match kind {
+        0 => {
+            words.push("planned move".to_owned());
+            Mode::Graceful
+        }
+        1 => {
+            script.push((press_at - 60, Action::Dark(Side::Primary, true)));
+            words.push("primary dark".to_owned());
+            Mode::Ungraceful
+        }
+        _ => {
+            script.push((press_at - 60, Action::Isolate(Side::Primary, true)));
+            let heal = press_at + draw(300, 1200);
+            script.push((heal, Action::Isolate(Side::Primary, false)));
+            words.push(format!("primary isolated until {heal} s"));
+            Mode::Ungraceful
+        }
+    };
+    script.push((press_at, press(Direction::Failover, mode)));
+    if draw(0, 1) == 1 {
+        let at = draw(0, press_at + 120);
+        let for_s = draw(30, 900);
+        script.push((
+            at,
+            Action::ThrottleFenceReads {
+                from: Side::Primary,
+                for_s,
+            },
+        ));
+        words.push(format!("primary's fence reads throttled {for_s} s from {at} s"));
+    }
+    for _ in 0..draw(0, 2) {
+        let at = draw(0, 900);
+        script.push((at, Action::ColdStart(Side::Primary)));
+        script.push((at, Action::ColdStart(Side::Standby)));
+        words.push(format!("cold starts at {at} s"));
+    }
+    if draw(0, 2) == 0 {
+        let from = draw(0, press_at + 60);
+        let to = from + draw(60, 420);
+        script.push((from, Action::WitnessDark(true)));
+        script.push((to, Action::WitnessDark(false)));
+        words.push(format!("witness dark {from}-{to} s"));
+    }
+    script.sort_by_key(|(at, _)| *at);
+    let sticky_clients = usize::try_from(draw(0, 3)).unwrap_or(0);
+    let in_region_writers = usize::try_from(draw(0, 2)).unwrap_or(0);
+    words.push(format!(
+        "{sticky_clients} sticky client(s), {in_region_writers} in-Region writer(s), {db:?}"
+    ));
+    let summary: &'static str = Box::leak(words.join("; ").into_boxed_str());
+    Scenario {
+        db,
+        secret_replicated: mode == Mode::Ungraceful,
+        sticky_clients,
+        in_region_writers,
+        script,
+        horizon_s: 3000,
+        ..base(100, "generated", summary)
+    }
 }

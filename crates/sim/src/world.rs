@@ -72,6 +72,15 @@ pub struct WriterMove {
     pub data_loss: bool,
 }
 
+/// A fault that hits one caller's calls of one API for a while.
+#[derive(Debug, Clone)]
+pub struct CallerFault {
+    pub caller: Region,
+    pub api: &'static str,
+    pub until: OffsetDateTime,
+    pub error: PortError,
+}
+
 /// Everything both Regions hold.
 #[derive(Debug)]
 pub struct World {
@@ -84,6 +93,17 @@ pub struct World {
     /// The standby Region's network cannot reach the primary's endpoints
     /// (everything else still works): its detector probes fail.
     pub standby_cut_off: bool,
+    /// The third Region: the detector's second vantage point and the fence
+    /// record's third copy.
+    pub witness: Region,
+    /// Regions cut off from every other Region, their own clients and
+    /// in-Region callers still reaching them: a call between an isolated
+    /// Region and another fails, a call inside one works.
+    pub isolated: HashSet<Region>,
+    /// Faults keyed by caller: calls of `api` made from `caller` fail with
+    /// `error` until `until` (a fence's reads throttled, a recovering
+    /// Region's first calls failing while its network settles).
+    pub caller_faults: Vec<CallerFault>,
     /// The running invocation is killed at this time (its Lambda timeout).
     pub deadline: Option<OffsetDateTime>,
     pub timed_out: bool,
@@ -137,6 +157,9 @@ pub struct World {
 impl World {
     pub fn new(seed: u64, primary: Region, standby: Region) -> Self {
         let start = time::macros::datetime!(2026-11-22 03:00:00 UTC);
+        let witness = model::WITNESS_REGION
+            .parse()
+            .unwrap_or_else(|_| standby.clone());
         World {
             start,
             now: start,
@@ -145,6 +168,9 @@ impl World {
             standby,
             dark: HashSet::new(),
             standby_cut_off: false,
+            witness,
+            isolated: HashSet::new(),
+            caller_faults: Vec::new(),
             deadline: None,
             timed_out: false,
             faults: HashMap::new(),
@@ -204,17 +230,58 @@ impl World {
 
     /// Lets one API call in, or says why it fails: the invocation's deadline,
     /// a dark Region, a scripted fault. Moves the clock by the call's latency.
+    /// The caller is the control plane in the standby Region.
     pub fn admit(&mut self, region: &Region, api: &'static str) -> PortResult<()> {
+        let standby = self.standby.clone();
+        self.enter(&standby, region, api, format!("{region} {api}"))
+    }
+
+    /// [`World::admit`] for the data plane: a call made by `region-info` in
+    /// `caller`'s Region (its fence reading a copy of the fence record).
+    /// Counted apart from the control plane's calls.
+    pub fn admit_from(
+        &mut self,
+        caller: &Region,
+        region: &Region,
+        api: &'static str,
+    ) -> PortResult<()> {
+        let key = format!("{region} from {caller} {api}");
+        self.enter(caller, region, api, key)
+    }
+
+    /// Admits one call: fails across an isolated Region's edge, to a dark
+    /// Region, and on a fault keyed by the caller or by the API.
+    fn enter(
+        &mut self,
+        caller: &Region,
+        region: &Region,
+        api: &'static str,
+        key: String,
+    ) -> PortResult<()> {
         if self.timed_out || self.deadline.is_some_and(|d| self.now >= d) {
             self.timed_out = true;
             return Err(PortError::Unavailable("Task timed out".into()));
         }
-        *self.calls.entry(format!("{region} {api}")).or_default() += 1;
-        if self.dark.contains(region) {
+        *self.calls.entry(key).or_default() += 1;
+        let across_isolation =
+            caller != region && (self.isolated.contains(caller) || self.isolated.contains(region));
+        if self.dark.contains(region) || across_isolation {
             self.now += Duration::milliseconds(model::CONNECT_TIMEOUT_MS);
             return Err(PortError::Unavailable(format!(
                 "{api}: connect timeout to {region}"
             )));
+        }
+        let now = self.now;
+        self.caller_faults.retain(|f| f.until > now);
+        if let Some(fault) = self
+            .caller_faults
+            .iter()
+            .find(|f| &f.caller == caller && f.api == api)
+        {
+            let error = fault.error.clone();
+            let latency = self.draw(model::API_LATENCY_MS);
+            self.now += Duration::milliseconds(latency);
+            return Err(error);
         }
         let latency = self.draw(model::API_LATENCY_MS);
         self.now += Duration::milliseconds(latency);
@@ -224,14 +291,17 @@ impl World {
         Ok(())
     }
 
-    /// The number of API calls made to `region`'s services. ARC's cluster
-    /// endpoints are not counted: the cluster spans five Regions, and the
-    /// caller moves on from any endpoint that fails.
+    /// The number of API calls the control plane made to `region`'s
+    /// services. ARC's cluster endpoints are not counted: the cluster spans
+    /// five Regions, and the caller moves on from any endpoint that fails.
+    /// Nor are the data plane's (the fences' reads of the fence record).
     pub fn calls_to(&self, region: &Region) -> u32 {
         let prefix = format!("{region} ");
         self.calls
             .iter()
-            .filter(|(k, _)| k.starts_with(&prefix) && !k.contains(" arc."))
+            .filter(|(k, _)| {
+                k.starts_with(&prefix) && !k.contains(" arc.") && !k.contains(" from ")
+            })
             .map(|(_, n)| n)
             .sum()
     }

@@ -41,7 +41,7 @@ struct Cli {
 enum Command {
     /// Run failover scenarios in the two-Region simulation: timeline, RTO, RPO, invariants.
     Drill {
-        /// Scenario numbers or names; all twelve when none is given.
+        /// Scenario numbers or names; every scenario of the library (`--list`) when none is given.
         scenarios: Vec<String>,
         /// The seed of the simulation; the same seed gives the same run.
         #[arg(long, default_value_t = 1)]
@@ -304,7 +304,7 @@ fn plan(p: Parameters, db: DbKind, as_json: bool) -> ExitCode {
     sayln!("{}", style.bold("The runbook (standby Region only):"));
     for line in [
         "1. Decide: the operator presses Failover (console, or `stopctl failover`), or the STOP alarm's own data confirms an automatic one; the decision (epoch, who, why, mode) is written to SSM in the standby Region.",
-        "2. Fence: from that record on, every Region's write fence (POST /write, 5 s cache) refuses writes; clients retry.",
+        "2. Fence: the decision is committed to a quorum of the fence record's copies (standby and witness; never the primary on a failover); every fence then refuses writes within its lease L (10 s), and nothing is cut until commit + L + 1 % + 1 s; clients retry.",
         "3. Move traffic: STOP metric = 1 (CloudWatch) and/or one ARC batch (primary Off, standby On); Route 53's check on the primary record turns unhealthy; clients follow within the TTL.",
         "4. Drain (graceful, RDS): the replica's ReplicaLag reads 0 for a whole minute after the fence closed. Aurora's switchover drains itself; ungraceful skips this and loses at most the lag.",
         "5. Promote the replica, or move the Aurora global writer; raise the standby's Auto Scaling group. Nothing is promoted until the traffic switch has taken effect.",

@@ -87,7 +87,7 @@ pub fn scenario(report: &Report, style: Style) -> String {
     let passed = report.checks.iter().filter(|c| c.ok).count();
     let _ = writeln!(
         out,
-        "  {} {passed}/{} invariants hold; read RTO {}, write RTO {}, RPO {}{}\n",
+        "  {} {passed}/{} invariants hold; read RTO {}, write RTO {}, RPO {}, longest write gap {} (lease L {} s){}\n",
         if report.passed {
             style.good("✓")
         } else {
@@ -97,6 +97,8 @@ pub fn scenario(report: &Report, style: Style) -> String {
         seconds(report.rto_ms),
         seconds(report.write_rto_ms),
         rpo(report),
+        seconds(report.longest_write_gap_ms),
+        report.lease_s,
         if report.writes_fenced > 0 {
             format!(
                 " ({} writes refused by the fence during the move, retried)",
@@ -120,17 +122,28 @@ fn rpo(report: &Report) -> String {
 /// The summary table of a drill.
 pub fn summary(reports: &[Report], style: Style) -> String {
     let mut out = String::new();
+    if let Some(lease) = reports.first().map(|r| r.lease_s) {
+        let _ = writeln!(
+            out,
+            "{}",
+            style.dim(&format!(
+                "write fence: a lease of L = {lease} s, read from a quorum of the fence record's copies; \
+                 replication is cut only L + 1 % + 1 s after a decision is committed"
+            ))
+        );
+    }
     let _ = writeln!(
         out,
         "{}",
         style.bold(&format!(
-            "{:<3} {:<24} {:>10} {:>10} {:>10} {:>20} {:>5} {:>5}  {:<13} {}",
+            "{:<3} {:<24} {:>10} {:>10} {:>10} {:>20} {:>11} {:>5} {:>5}  {:<13} {}",
             "#",
             "scenario",
             "read RTO",
             "write RTO",
             "outage",
             "RPO",
+            "write gap",
             "calls",
             "steps",
             "epoch, Region",
@@ -155,13 +168,14 @@ pub fn summary(reports: &[Report], style: Style) -> String {
         };
         let _ = writeln!(
             out,
-            "{:<3} {:<24} {:>10} {:>10} {:>10} {:>20} {:>5} {:>5}  {:<13} {result}",
+            "{:<3} {:<24} {:>10} {:>10} {:>10} {:>20} {:>11} {:>5} {:>5}  {:<13} {result}",
             r.id,
             r.scenario,
             seconds(r.rto_ms),
             seconds(r.write_rto_ms),
             seconds(r.outage_ms),
             rpo(r),
+            seconds(r.longest_write_gap_ms),
             r.api_calls,
             format!("{done}/{}", r.steps.len()),
             format!("{} {}", r.epoch, r.final_region),
@@ -170,7 +184,8 @@ pub fn summary(reports: &[Report], style: Style) -> String {
     out.push_str(&style.dim(
         "read RTO: decision → the last client answered by the target Region. write RTO: decision → the first write \
          the new writer acknowledged. outage: the Region going dark → the last client answered. RPO: acknowledged \
-         writes no later writer got (a planned move must show 0).\n",
+         writes no later writer got (a planned move must show 0). write gap: the longest stretch with no write \
+         acknowledged anywhere (write unavailability, whatever its cause).\n",
     ));
     out
 }

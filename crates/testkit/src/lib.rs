@@ -233,3 +233,35 @@ impl FenceCopies {
         stop_core::fence::FenceRecord::parse(&text, &config.service).ok()
     }
 }
+
+/// A decision store in memory kept in step with the fence record's copies
+/// (one per Region of `config`'s quorum, each as deployed, logging to a log
+/// of their own), as every decider writes it.
+pub fn fenced_memory<C: stop_core::ports::Clock>(
+    config: &Config,
+    log: &stop_core::memory::CallLog,
+    clock: C,
+) -> stop_core::fence::Fenced<
+    stop_core::memory::MemoryDecisionStore,
+    stop_core::memory::MemoryStateStore,
+    C,
+> {
+    let name = config.fence_parameter(&config.service);
+    let initial =
+        stop_core::fence::FenceRecord::initial(&config.service, config.primary_region()).to_text();
+    let stores = stop_core::fence::Quorum::of(config)
+        .copies()
+        .into_iter()
+        .map(|region| {
+            let store =
+                stop_core::memory::MemoryStateStore::new(stop_core::memory::CallLog::default())
+                    .with(&name, &initial);
+            (region, store)
+        })
+        .collect();
+    stop_core::fence::Fenced {
+        decisions: stop_core::memory::MemoryDecisionStore::new(log.clone()),
+        copies: stop_core::fence::Copies::new(config, stores),
+        clock,
+    }
+}

@@ -167,11 +167,13 @@ impl Drill<'_> {
     /// path and publishes STOP = 1. Both publish their heartbeats.
     pub(super) async fn run_detector(&mut self) {
         use stop_core::detector::{Assessment, Detector, Probe, Settings, Target};
-        let (primary_dark, standby_dark, cut_off) = self.sim.with(|w| {
+        let (primary_dark, standby_dark, cut_off, witness_dark) = self.sim.with(|w| {
             (
-                w.dark.contains(&w.primary),
+                // Cut off from the other Regions, the primary fails their probes too.
+                w.dark.contains(&w.primary) || w.isolated.contains(&w.primary),
                 w.dark.contains(&w.standby),
                 w.standby_cut_off,
+                w.dark.contains(&w.witness),
             )
         });
         if standby_dark {
@@ -187,7 +189,9 @@ impl Drill<'_> {
         let report_name =
             stop_core::detector::state_name(&self.trigger.config, model::WITNESS_REGION);
         let now = self.now();
-        if let Err(error) = stop_core::detector::witness_round(
+        if witness_dark {
+            // The witness's job does not run; its report goes stale.
+        } else if let Err(error) = stop_core::detector::witness_round(
             &store,
             &metrics,
             &report_name,

@@ -13,9 +13,12 @@ impl Drill<'_> {
         });
         let decision = facts.decision.clone();
         let decided_at = decision.as_ref().map(|d| d.decided_at);
+        // Read RTO: the clients that follow DNS. Sticky clients and in-Region
+        // writers stay where they are by design.
         let on_target: Option<OffsetDateTime> = self
             .clients
             .iter()
+            .filter(|c| c.kind == ClientKind::Dns)
             .map(|c| c.on_target_since)
             .collect::<Option<Vec<_>>>()
             .and_then(|times| times.into_iter().max());
@@ -32,6 +35,7 @@ impl Drill<'_> {
         };
         let (rpo_writes, rpo_ms) = self.rpo(&facts);
         let write_rto_ms = self.write_rto(&facts);
+        let longest_write_gap_ms = self.longest_write_gap_ms(&facts);
         let mut checks = self.checks(&facts, &world_timeline);
         let all_on_target = on_target.is_some();
         if rto_ms.is_none() && !(self.scenario.expect_epoch == 0 && all_on_target) {
@@ -65,6 +69,8 @@ impl Drill<'_> {
             rpo_writes,
             rpo_ms,
             write_rto_ms,
+            lease_s: self.trigger.config.fence_lease_seconds,
+            longest_write_gap_ms,
             writes_fenced: self.writes_fenced,
             client_errors: self.client_errors,
             writes_refused: self.writes_refused,
@@ -92,9 +98,11 @@ impl Drill<'_> {
         let mut window_ms = 0_i64;
         for (index, (cut, region)) in facts.cuts.iter().enumerate() {
             let until = facts.cuts.get(index + 1).map(|(t, _)| *t);
-            // A dark writer stopped replicating when it went dark.
-            let cut = match self.dark_at {
-                Some(dark) if region == &self.primary && dark < *cut => dark,
+            // A dark or isolated writer stopped replicating when it went
+            // dark or was cut off.
+            let stopped = [self.dark_at, self.isolated_at].into_iter().flatten().min();
+            let cut = match stopped {
+                Some(stopped) if region == &self.primary && stopped < *cut => stopped,
                 _ => *cut,
             };
             let last_safe = cut - facts.lag;
@@ -277,6 +285,12 @@ impl Drill<'_> {
         }
         let writers = self.never_two_writers(facts);
         check(writers.name, writers.ok, writers.detail);
+        if let Some(kept) = self.primary_kept_writing(facts) {
+            check(kept.name, kept.ok, kept.detail);
+        }
+        if let Some(closed) = self.isolated_primary_closed(facts) {
+            check(closed.name, closed.ok, closed.detail);
+        }
         if let Some(lost) = self.no_acknowledged_write_lost(facts) {
             check(lost.name, lost.ok, lost.detail);
         }
@@ -348,34 +362,142 @@ impl Drill<'_> {
 }
 
 impl Drill<'_> {
-    /// "Never two writers: the Region whose database acknowledges writes
-    /// changes at most once per writer move" (docs/design.md). Writes that
-    /// went back and forth between Regions would mean both took writes.
+    /// "Never two writers: no write is acknowledged by a writer after the
+    /// replication cut that superseded it" (docs/design.md), whether or not
+    /// it interleaves with the new writer's: a cut leaves the old writer
+    /// behind, so whatever it acknowledges from then on is lost. Until the
+    /// next cut that leaves the other Region behind (a failback), every
+    /// write the old Region's database acknowledges is counted.
     fn never_two_writers(&self, facts: &WorldFacts) -> Check {
-        let switches = facts
-            .writes
-            .windows(2)
-            .filter(|pair| pair[0].1 != pair[1].1)
-            .count();
-        let moves = usize::try_from(facts.writer_moves).unwrap_or(usize::MAX);
+        let mut late = Vec::new();
+        for (index, (cut, region)) in facts.cuts.iter().enumerate() {
+            let until = facts.cuts[index + 1..]
+                .iter()
+                .find(|(_, r)| r != region)
+                .map(|(t, _)| *t);
+            late.extend(
+                facts
+                    .writes
+                    .iter()
+                    .filter(|(t, r)| r == region && t > cut && until.is_none_or(|u| *t < u))
+                    .map(|(t, r)| (*t, r.clone(), *cut)),
+            );
+        }
+        let start = self.sim.with(|w| w.start);
+        let at = |t: OffsetDateTime| {
+            stop_core::units::human_duration(
+                i64::try_from((t - start).whole_milliseconds()).unwrap_or(0),
+            )
+        };
         Check {
             name: "never two writers",
-            ok: switches <= moves,
-            detail: format!(
-                "acknowledged writes changed Region {switches} time(s) over {moves} writer move(s)"
-            ),
+            ok: late.is_empty(),
+            detail: match late.first() {
+                None => format!(
+                    "no write acknowledged by a writer after its replication cut ({} cut(s))",
+                    facts.cuts.len()
+                ),
+                Some((t, region, cut)) => format!(
+                    "{} write(s) acknowledged in {region} after its replication cut at {}, the first at {}",
+                    late.len(),
+                    at(*cut),
+                    at(*t)
+                ),
+            },
         }
+    }
+
+    /// "A standby outage does not stop the primary" where the scenario
+    /// says so: no gap between its acknowledged writes longer than the lease.
+    pub(super) fn primary_kept_writing(&self, facts: &WorldFacts) -> Option<Check> {
+        let (from_s, to_s) = self.scenario.expect_primary_writing?;
+        let start = self.sim.with(|w| w.start);
+        let (from, to) = (
+            start + Duration::seconds(from_s),
+            start + Duration::seconds(to_s),
+        );
+        let mut times: Vec<OffsetDateTime> = facts
+            .writes
+            .iter()
+            .filter(|(t, r)| r == &self.primary && *t >= from && *t <= to)
+            .map(|(t, _)| *t)
+            .collect();
+        times.sort();
+        let mut edges = vec![from];
+        edges.extend(times);
+        edges.push(to);
+        let gap = edges
+            .windows(2)
+            .map(|w| w[1] - w[0])
+            .max()
+            .unwrap_or(Duration::ZERO);
+        let lease = Duration::seconds(i64::from(self.trigger.config.fence_lease_seconds));
+        Some(Check {
+            name: "the primary kept writing",
+            ok: gap <= lease,
+            detail: format!(
+                "longest gap between the primary's acknowledged writes: {} s (lease {} s)",
+                gap.whole_seconds(),
+                lease.whole_seconds()
+            ),
+        })
+    }
+
+    /// "An isolated primary stops writing within L": its last write
+    /// acknowledged while cut off came at most L after it was cut off.
+    fn isolated_primary_closed(&self, facts: &WorldFacts) -> Option<Check> {
+        let from = self.isolated_at?;
+        let healed = self.scenario.script.iter().find_map(|(at, a)| {
+            matches!(a, Action::Isolate(Side::Primary, false))
+                .then(|| self.sim.with(|w| w.start) + Duration::seconds(*at))
+        });
+        let last = facts
+            .writes
+            .iter()
+            .filter(|(t, r)| r == &self.primary && *t >= from && healed.is_none_or(|h| *t < h))
+            .map(|(t, _)| *t)
+            .max();
+        let lease = Duration::seconds(i64::from(self.trigger.config.fence_lease_seconds));
+        let after = last.map_or(Duration::ZERO, |t| t - from);
+        Some(Check {
+            name: "the isolated primary stopped within L",
+            ok: after <= lease,
+            detail: format!(
+                "its last write acknowledged {} ms after it was cut off (lease {} s)",
+                after.whole_milliseconds(),
+                lease.whole_seconds()
+            ),
+        })
+    }
+
+    /// The longest stretch in which no write was acknowledged anywhere,
+    /// from the start to the end of the run.
+    pub(super) fn longest_write_gap_ms(&self, facts: &WorldFacts) -> Option<i64> {
+        if self.scenario.db == Db::None {
+            return None;
+        }
+        let (start, end) = self.sim.with(|w| (w.start, w.now));
+        let mut times: Vec<OffsetDateTime> = facts.writes.iter().map(|(t, _)| *t).collect();
+        times.sort();
+        let mut edges = vec![start];
+        edges.extend(times);
+        edges.push(end);
+        edges
+            .windows(2)
+            .map(|w| i64::try_from((w[1] - w[0]).whole_milliseconds()).unwrap_or(i64::MAX))
+            .max()
     }
 
     /// "No acknowledged write lost on a planned move (no Region went dark):
     /// RPO 0" (docs/design.md). `None` when a Region went dark: then the
     /// lag at the cut may be lost, and the report says how much.
     fn no_acknowledged_write_lost(&self, facts: &WorldFacts) -> Option<Check> {
-        let planned = !self
-            .scenario
-            .script
-            .iter()
-            .any(|(_, a)| matches!(a, Action::Dark(_, true)));
+        let planned = !self.scenario.script.iter().any(|(_, a)| {
+            matches!(
+                a,
+                Action::Dark(Side::Primary, true) | Action::Isolate(Side::Primary, true)
+            )
+        });
         if !planned {
             return None;
         }

@@ -4,11 +4,23 @@
 use super::*;
 
 impl Drill<'_> {
+    /// One client's request. Clients run beside everything else: the time
+    /// its calls take (a fence read timing out across an isolated Region's
+    /// edge) is its own, so the world's clock is put back after it.
     pub(super) async fn client_request(&mut self, index: usize) {
         let now = self.now();
+        self.client_request_at(index, now).await;
+        self.sim.with(|w| w.now = now);
+    }
+
+    async fn client_request_at(&mut self, index: usize, now: OffsetDateTime) {
         let ttl = Duration::seconds(self.topology.dns_ttl_s);
-        let side = match self.clients[index].resolved {
-            Some((side, expires)) if expires > now => side,
+        let kind = self.clients[index].kind;
+        let side = match (kind, self.clients[index].resolved) {
+            (ClientKind::InRegion, _) => Side::Primary,
+            (ClientKind::Dns, Some((side, expires))) if expires > now => side,
+            // A sticky client keeps the connection it has.
+            (ClientKind::Sticky, Some((side, _))) => side,
             _ => {
                 let side = self.dns_answer();
                 self.clients[index].resolved = Some((side, now + ttl));
@@ -17,14 +29,12 @@ impl Drill<'_> {
         };
         let region = self.region(side);
         let target = self.target();
+        // Isolation cuts a Region off from the others, not from its clients.
         let dark = self.sim.with(|w| w.dark.contains(&region));
         let answered = if dark {
             None
         } else {
-            let app = match side {
-                Side::Primary => &self.info_primary,
-                Side::Standby => &self.info_standby,
-            };
+            let app = self.sandbox(side, index);
             let request: Request = HttpRequest::builder()
                 .method(Method::GET)
                 .uri("/")
@@ -42,17 +52,28 @@ impl Drill<'_> {
             Some(_) => client.on_target_since = None,
             None => {
                 client.on_target_since = None;
+                // A failed connection makes even a sticky client look again.
+                client.resolved = None;
                 self.client_errors += 1;
             }
         }
         if answered.is_some() {
-            self.write(side, now).await;
+            self.write_from(side, index).await;
         }
+    }
+
+    /// The sandbox of `side` that serves client `index`.
+    pub(super) fn sandbox(&self, side: Side, index: usize) -> &Info {
+        let pool = match side {
+            Side::Primary => &self.info_primary,
+            Side::Standby => &self.info_standby,
+        };
+        &pool[index % pool.len()]
     }
 
     /// One write by a client to the Region that answered: through that
     /// Region's `POST /write` (the fence), then its database.
-    pub(super) async fn write(&mut self, side: Side, at: OffsetDateTime) {
+    pub(super) async fn write_from(&mut self, side: Side, index: usize) {
         if self.scenario.db == Db::None {
             return;
         }
@@ -65,7 +86,7 @@ impl Drill<'_> {
             None,
         )
         .unwrap_or_default();
-        self.write_through(side, request, at).await;
+        self.write_through(side, index, request).await;
     }
 
     /// A write request to `side`'s region-info; if the fence lets it through,
@@ -74,19 +95,17 @@ impl Drill<'_> {
     pub(super) async fn write_through(
         &mut self,
         side: Side,
+        index: usize,
         request: Request,
-        at: OffsetDateTime,
     ) -> lambda_http::Response<Body> {
-        let app = match side {
-            Side::Primary => &self.info_primary,
-            Side::Standby => &self.info_standby,
-        };
+        let app = self.sandbox(side, index);
         let response = region_info::handle(app, request).await;
+        let region = self.region(side);
+        self.fence_changes(side, index, &response);
         if response.status() != 200 {
             self.writes_fenced += 1;
             return response;
         }
-        let region = self.region(side);
         let accepted = self.sim.with(|w| match self.scenario.db {
             Db::RdsReplica => w
                 .instances
@@ -101,7 +120,11 @@ impl Drill<'_> {
             Db::None => false,
         });
         if accepted {
-            self.sim.with(|w| w.writes.push((at, region)));
+            // Acknowledged now, after the fence and the database.
+            self.sim.with(|w| {
+                let now = w.now;
+                w.writes.push((now, region));
+            });
             response
         } else {
             self.writes_refused += 1;
@@ -111,6 +134,41 @@ impl Drill<'_> {
                 format!("the database in {region} does not take writes"),
             )
         }
+    }
+
+    /// Says on the timeline when a Region's fence starts or stops letting
+    /// writes through, and why.
+    fn fence_changes(&mut self, side: Side, index: usize, response: &lambda_http::Response<Body>) {
+        let open = response.status() == 200;
+        let states = match side {
+            Side::Primary => &mut self.fence_open[0],
+            Side::Standby => &mut self.fence_open[1],
+        };
+        // A Region lets writes through while any of its sandboxes does.
+        let was = states.iter().any(|s| *s == Some(true));
+        let seen = states.iter().any(Option::is_some);
+        states[index % SANDBOXES] = Some(open);
+        let now_open = states.iter().any(|s| *s == Some(true));
+        if now_open == was && seen {
+            return;
+        }
+        if !seen && now_open == (side == Side::Primary) {
+            return; // as deployed: the primary writes, the standby does not
+        }
+        let region = self.region(side);
+        let body = events::body_json(response.body());
+        let event = if now_open {
+            format!("region-info: the fence lets writes through (epoch {})", body["epoch"])
+        } else {
+            format!(
+                "region-info: every sandbox's fence refuses writes: {}",
+                body["error"]["message"]
+                    .as_str()
+                    .unwrap_or("")
+                    .trim_start_matches("write refused, nothing written; retry: ")
+            )
+        };
+        self.log(region.as_str(), event);
     }
 
     /// Route 53's failover answer: the primary while its record is healthy,

@@ -34,10 +34,17 @@ impl Live {
             expect_findings: &[],
             expect_heartbeat_alarm: false,
             failover_capacity: None,
+            // A witness: the fence record's third copy, so that isolating
+            // the primary closes its writes within L while the standby takes over.
+            witness: true,
+            fence_policy: None,
+            sticky_clients: 0,
+            in_region_writers: 0,
+            expect_primary_writing: None,
         };
         let scenario: &'static Scenario = Box::leak(Box::new(scenario));
         Ok(Live {
-            drill: Drill::new(scenario, seed, crate::topology::TEMPLATE)?,
+            drill: Drill::new(scenario, seed, crate::topology::TEMPLATE, Sabotage::default())?,
         })
     }
 
@@ -94,14 +101,9 @@ impl Live {
             );
         }
         if request.method() == Method::POST && stop_http::route_path(&request) == "/write" {
-            let now = self.drill.now();
-            return self.drill.write_through(side, request, now).await;
+            return self.drill.write_through(side, 0, request).await;
         }
-        let app = match side {
-            Side::Primary => &self.drill.info_primary,
-            Side::Standby => &self.drill.info_standby,
-        };
-        region_info::handle(app, request).await
+        region_info::handle(self.drill.sandbox(side, 0), request).await
     }
 
     /// Acknowledged writes by Region so far, and how many of them no later
@@ -113,6 +115,17 @@ impl Live {
             *by_region.entry(region.to_string()).or_default() += 1;
         }
         (by_region.into_iter().collect(), self.drill.rpo(&facts).0)
+    }
+
+    /// Cuts the primary off from the other Regions (its own clients still
+    /// reach it), or joins it to them again.
+    pub async fn set_isolated(&mut self, isolated: bool) {
+        self.drill.act(Action::Isolate(Side::Primary, isolated)).await;
+    }
+
+    /// The lease L the fences hold, in seconds.
+    pub fn lease_s(&self) -> u32 {
+        self.drill.trigger.config.fence_lease_seconds
     }
 
     /// Turns a Region dark or back.

@@ -33,6 +33,7 @@ use crate::model;
 use crate::ports::*;
 use crate::scenario::{Action, Db, Path, Scenario, Side};
 use crate::topology::{Guard, Topology};
+use stop_core::fence::Fenced;
 use crate::world::{EndpointHealth, Entry, Sim, SimClock, SimInstance, SimSecret, World};
 
 mod aws;
@@ -103,6 +104,11 @@ pub struct Report {
     pub rpo_ms: Option<i64>,
     /// From the decision to the first write the new writer acknowledged.
     pub write_rto_ms: Option<i64>,
+    /// The fence's lease L, in seconds.
+    pub lease_s: u32,
+    /// The longest stretch in which no write was acknowledged anywhere
+    /// (write unavailability, whatever caused it).
+    pub longest_write_gap_ms: Option<i64>,
     /// Writes the fence refused during the move (503, retried by clients).
     pub writes_fenced: u32,
     pub client_errors: u32,
@@ -116,11 +122,25 @@ pub struct Report {
     pub timeline: Vec<Entry>,
 }
 
-type Trigger =
-    TriggerApp<SimDecisionStore, SimStopSwitch, SimRoutingControls, SimClock, SimStateStore>;
-type Promoter = PromoterApp<SimDecisionStore, SimDatabase, SimCapacity, SimStopSwitch, SimClock>;
-type Rewriter = RewriterApp<SimDecisionStore, SimDatabase, SimSecrets, SimClock>;
-type Info = region_info::App<SimSecrets, SimDecisionStore, SimClock>;
+/// The decision record in the standby, kept in step with the fence record's
+/// copies, as every decider writes it.
+type Decisions = Fenced<SimDecisionStore, SimStateStore, SimClock>;
+type Trigger = TriggerApp<Decisions, SimStopSwitch, SimRoutingControls, SimClock, SimStateStore>;
+type Promoter = PromoterApp<Decisions, SimDatabase, SimCapacity, SimStopSwitch, SimClock>;
+type Rewriter = RewriterApp<Decisions, SimDatabase, SimSecrets, SimClock>;
+type Info = region_info::App<SimSecrets, SimFenceCopy, SimClock>;
+
+/// `region-info` sandboxes per Region: each client is served by one of them,
+/// so a cold start or a lease is per sandbox, as in Lambda.
+const SANDBOXES: usize = 3;
+
+/// How a scenario's run may be broken on purpose, to prove that the checks
+/// catch what the fence's lease prevents.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Sabotage {
+    /// The old fence: a read that fails answers with the deployed record.
+    pub fence_fails_open: bool,
+}
 
 #[derive(Debug)]
 enum Ev {
@@ -142,8 +162,22 @@ enum Ev {
     PromoterSchedule,
 }
 
+/// How a client finds its Region.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+enum ClientKind {
+    /// Resolves the failover name again once the TTL has passed.
+    #[default]
+    Dns,
+    /// Ignores the TTL and keeps its connection: resolves again only after
+    /// a connection fails.
+    Sticky,
+    /// Runs in the primary Region and calls its regional endpoint.
+    InRegion,
+}
+
 #[derive(Debug, Default, Clone)]
 struct Client {
+    kind: ClientKind,
     resolved: Option<(Side, OffsetDateTime)>,
     /// The start of the current unbroken run of answers from the target.
     on_target_since: Option<OffsetDateTime>,
@@ -162,8 +196,12 @@ struct Drill<'s> {
     trigger: Trigger,
     promoter: Promoter,
     rewriter: Rewriter,
-    info_primary: Info,
-    info_standby: Info,
+    info_primary: Vec<Info>,
+    info_standby: Vec<Info>,
+    sabotage: Sabotage,
+    /// Whether each Region's fence (primary, standby) last let a write
+    /// through, for the timeline.
+    fence_open: [[Option<bool>; SANDBOXES]; 2],
     clients: Vec<Client>,
     /// How the template wires the primary record's health check.
     topology: Topology,
@@ -182,6 +220,8 @@ struct Drill<'s> {
     /// The first press, for "readiness told before anyone pressed".
     first_press_at: Option<OffsetDateTime>,
     dark_at: Option<OffsetDateTime>,
+    /// When the primary was first cut off from the other Regions.
+    isolated_at: Option<OffsetDateTime>,
     /// Writes the fence refused (503, retried: unavailability, not loss).
     writes_fenced: u32,
     /// Writes the fence let through that the database refused.
@@ -207,7 +247,12 @@ fn text_of(body: &Body) -> String {
 }
 
 impl<'s> Drill<'s> {
-    fn new(scenario: &'s Scenario, seed: u64, template: &str) -> Result<Self, String> {
+    fn new(
+        scenario: &'s Scenario,
+        seed: u64,
+        template: &str,
+        sabotage: Sabotage,
+    ) -> Result<Self, String> {
         let topology = Topology::read(template, scenario.path.has_arc())?;
         let primary: Region = PRIMARY.parse::<Region>().map_err(|e| e.to_string())?;
         let standby: Region = STANDBY.parse::<Region>().map_err(|e| e.to_string())?;
@@ -215,21 +260,18 @@ impl<'s> Drill<'s> {
         let config = standby_config(scenario)?;
         let at = |region: &Region| Bound::new(&sim, region);
         let clock = SimClock(sim.clone());
-        let info = |region: &str, role: &str, peer: &str| -> Result<Info, String> {
-            let config = region_info_config(region, role, peer)?;
-            // The fence reads the record where it lives, in the standby.
-            let fence = stop_core::fence::Fence::new(
-                SimDecisionStore(at(config.standby_region())),
-                clock.clone(),
-                SERVICE,
-                config.region.clone(),
-                config.primary_region().clone(),
-            );
-            Ok(region_info::App {
-                info: region_info::RegionInfo::from_config(&config),
-                writer: None,
-                fence,
-            })
+        let decisions = || {
+            let stores = stop_core::fence::Quorum::of(&config)
+                .copies()
+                .into_iter()
+                .map(|region| (region.clone(), SimStateStore(at(&region))))
+                .collect();
+            let copies = stop_core::fence::Copies::new(&config, stores);
+            Fenced {
+                decisions: SimDecisionStore(at(&standby)),
+                copies,
+                clock: clock.clone(),
+            }
         };
         let start = sim.now();
         let mut drill = Drill {
@@ -237,7 +279,7 @@ impl<'s> Drill<'s> {
             seed,
             trigger: TriggerApp {
                 config: config.clone(),
-                decisions: SimDecisionStore(at(&standby)),
+                decisions: decisions(),
                 stop: SimStopSwitch(at(&standby)),
                 controls: SimRoutingControls(sim.clone()),
                 clock: clock.clone(),
@@ -246,7 +288,7 @@ impl<'s> Drill<'s> {
             },
             promoter: PromoterApp {
                 config: config.clone(),
-                decisions: SimDecisionStore(at(&standby)),
+                decisions: decisions(),
                 database: SimDatabase(at(&standby)),
                 peer_database: SimDatabase(at(&primary)),
                 capacity: SimCapacity(at(&standby)),
@@ -254,23 +296,31 @@ impl<'s> Drill<'s> {
                 clock: clock.clone(),
             },
             rewriter: RewriterApp {
-                config,
-                decisions: SimDecisionStore(at(&standby)),
+                config: config.clone(),
+                decisions: decisions(),
                 database: SimDatabase(at(&standby)),
                 secrets: SimSecrets(at(&standby)),
                 peer_database: SimDatabase(at(&primary)),
                 peer_secrets: SimSecrets(at(&primary)),
                 clock: clock.clone(),
             },
-            info_primary: info(PRIMARY, "PRIMARY", STANDBY)?,
-            info_standby: info(STANDBY, "SECONDARY", PRIMARY)?,
+            info_primary: sandboxes(&sim, scenario, Side::Primary, sabotage)?,
+            info_standby: sandboxes(&sim, scenario, Side::Standby, sabotage)?,
+            sabotage,
+            fence_open: [[None; SANDBOXES]; 2],
             sim,
             primary,
             standby,
             queue: BTreeMap::new(),
             seq: 0,
             end: start + Duration::seconds(scenario.horizon_s),
-            clients: vec![Client::default(); CLIENTS],
+            clients: client_kinds(scenario)
+                .into_iter()
+                .map(|kind| Client {
+                    kind,
+                    ..Client::default()
+                })
+                .collect(),
             topology,
             primary_record_healthy: true,
             standby_failures: 0,
@@ -282,6 +332,7 @@ impl<'s> Drill<'s> {
             findings_first_failed: BTreeMap::new(),
             first_press_at: None,
             dark_at: None,
+            isolated_at: None,
             writes_fenced: 0,
             writes_refused: 0,
             calls_to_primary_on_failover: None,
@@ -296,9 +347,10 @@ impl<'s> Drill<'s> {
             drill.schedule(start + Duration::seconds(*at_s), Ev::Action(index));
         }
         let ttl_s = drill.topology.dns_ttl_s;
-        for client in 0..CLIENTS {
+        let clients = drill.clients.len();
+        for client in 0..clients {
             let offset = CLIENT_EVERY_MS * i64::try_from(client).unwrap_or(0)
-                / i64::try_from(CLIENTS).unwrap_or(1);
+                / i64::try_from(clients).unwrap_or(1);
             drill.schedule(start + Duration::milliseconds(offset), Ev::Client(client));
             // Each client looked the name up at some point in the last TTL.
             let expires = start + drill.sim.with(|w| w.draw_s(1..=ttl_s));
@@ -487,6 +539,63 @@ impl<'s> Drill<'s> {
                     "is back"
                 };
                 self.log(region.as_str(), format!("the Region {what}"));
+                if !dark {
+                    self.recover(side);
+                }
+            }
+            Action::Isolate(side, isolated) => {
+                let region = self.region(side);
+                self.sim.with(|w| {
+                    if isolated {
+                        w.isolated.insert(region.clone());
+                    } else {
+                        w.isolated.remove(&region);
+                    }
+                });
+                if isolated && side == Side::Primary {
+                    self.isolated_at.get_or_insert(self.now());
+                }
+                let what = if isolated {
+                    "is cut off from the other Regions; its own clients and in-Region writers still reach it"
+                } else {
+                    "reaches the other Regions again"
+                };
+                self.log(region.as_str(), format!("the Region {what}"));
+            }
+            Action::ThrottleFenceReads { from, for_s } => {
+                let region = self.region(from);
+                let until = self.now() + Duration::seconds(for_s);
+                self.sim.with(|w| {
+                    w.caller_faults.push(crate::world::CallerFault {
+                        caller: region.clone(),
+                        api: "ssm.GetParameter",
+                        until,
+                        error: stop_core::ports::PortError::Throttled(
+                            "ThrottlingException: Rate exceeded".into(),
+                        ),
+                    });
+                });
+                self.log(
+                    region.as_str(),
+                    format!("every ssm.GetParameter call from {region} is throttled for {for_s} s"),
+                );
+            }
+            Action::ColdStart(side) => self.cold_start(side),
+            Action::WitnessDark(dark) => {
+                self.sim.with(|w| {
+                    let witness = w.witness.clone();
+                    if dark {
+                        w.dark.insert(witness);
+                    } else {
+                        w.dark.remove(&witness);
+                    }
+                });
+                let what = if dark {
+                    "goes dark: every call to it fails"
+                } else {
+                    "is back"
+                };
+                self.log(model::WITNESS_REGION, format!("the witness Region {what}"));
             }
             Action::ArcEndpoints { count, health } => {
                 self.sim.with(|w| {
@@ -591,6 +700,42 @@ impl<'s> Drill<'s> {
                 );
             }
         }
+    }
+
+    /// Every `region-info` sandbox of a Region starts again, with no lease.
+    fn cold_start(&mut self, side: Side) {
+        let fresh = sandboxes(&self.sim, self.scenario, side, self.sabotage).unwrap_or_default();
+        if fresh.is_empty() {
+            return;
+        }
+        match side {
+            Side::Primary => self.info_primary = fresh,
+            Side::Standby => self.info_standby = fresh,
+        }
+        self.fence_open[usize::from(side == Side::Standby)] = [None; SANDBOXES];
+        let region = self.region(side);
+        self.log(
+            region.as_str(),
+            format!("every region-info sandbox in {region} starts cold: no lease until a quorum read"),
+        );
+    }
+
+    /// A Region back from dark: every sandbox is new, and its first calls
+    /// out fail while its network settles.
+    fn recover(&mut self, side: Side) {
+        self.cold_start(side);
+        let region = self.region(side);
+        let until = self.now() + Duration::seconds(model::RECOVERY_SETTLE_S);
+        self.sim.with(|w| {
+            w.caller_faults.push(crate::world::CallerFault {
+                caller: region.clone(),
+                api: "ssm.GetParameter",
+                until,
+                error: stop_core::ports::PortError::Unavailable(
+                    "connect timeout: the Region's network is still settling".into(),
+                ),
+            });
+        });
     }
 
     fn region(&self, side: Side) -> Region {
@@ -705,6 +850,63 @@ impl<'s> Drill<'s> {
     }
 }
 
+/// The `region-info` sandboxes of one Region, each with a fence of its own
+/// and no lease yet (cold).
+fn sandboxes(
+    sim: &Sim,
+    scenario: &Scenario,
+    side: Side,
+    sabotage: Sabotage,
+) -> Result<Vec<Info>, String> {
+    let (region, role, peer) = match side {
+        Side::Primary => (PRIMARY, "PRIMARY", STANDBY),
+        Side::Standby => (STANDBY, "SECONDARY", PRIMARY),
+    };
+    let config = region_info_config(scenario, region, role, peer)?;
+    let deployed = sabotage.fence_fails_open.then(|| {
+        stop_core::fence::FenceRecord::initial(SERVICE, config.primary_region()).to_text()
+    });
+    let sandbox = || {
+        let stores = stop_core::fence::Quorum::of(&config)
+            .copies()
+            .into_iter()
+            .map(|copy| {
+                let store = SimStateStore(Bound::from(sim, &config.region, &copy));
+                let fail_open_with = deployed.clone();
+                (
+                    copy,
+                    SimFenceCopy {
+                        store,
+                        fail_open_with,
+                    },
+                )
+            })
+            .collect();
+        let copies = stop_core::fence::Copies::new(&config, stores);
+        region_info::App {
+            info: region_info::RegionInfo::from_config(&config),
+            writer: None,
+            fence: stop_core::fence::Fence::new(&config, copies, SimClock(sim.clone())),
+        }
+    };
+    Ok((0..SANDBOXES).map(|_| sandbox()).collect())
+}
+
+/// The clients of a scenario: six that follow DNS, then its sticky ones,
+/// then its in-Region writers.
+fn client_kinds(scenario: &Scenario) -> Vec<ClientKind> {
+    std::iter::repeat_n(ClientKind::Dns, CLIENTS)
+        .chain(std::iter::repeat_n(
+            ClientKind::Sticky,
+            scenario.sticky_clients,
+        ))
+        .chain(std::iter::repeat_n(
+            ClientKind::InRegion,
+            scenario.in_region_writers,
+        ))
+        .collect()
+}
+
 /// Runs one scenario with `seed`. The same seed gives the same report.
 pub async fn run(scenario: &Scenario, seed: u64) -> Result<Report, String> {
     run_with_template(scenario, seed, crate::topology::TEMPLATE).await
@@ -716,7 +918,22 @@ pub async fn run_with_template(
     seed: u64,
     template: &str,
 ) -> Result<Report, String> {
-    Ok(Drill::new(scenario, seed, template)?.run().await)
+    Ok(Drill::new(scenario, seed, template, Sabotage::default())?
+        .run()
+        .await)
+}
+
+/// Runs one scenario with a safety mechanism taken out: its checks must fail.
+pub async fn run_sabotaged(
+    scenario: &Scenario,
+    seed: u64,
+    sabotage: Sabotage,
+) -> Result<Report, String> {
+    Ok(
+        Drill::new(scenario, seed, crate::topology::TEMPLATE, sabotage)?
+            .run()
+            .await,
+    )
 }
 
 /// Runs scenarios one after another on a current-thread runtime.

@@ -23,6 +23,7 @@ pub fn standby_config(scenario: &Scenario) -> Result<Config, String> {
     .map(|(k, v)| (k, v.to_owned()))
     .collect();
     vars.insert("COOLDOWN_SECONDS", scenario.cooldown_s.to_string());
+    fence_vars(scenario, &mut vars);
     vars.insert("AUTO_FAILOVER", scenario.auto_failover.to_string());
     if let Some((min, desired, max)) = scenario.failover_capacity {
         vars.insert("ASG_MIN", min.to_string());
@@ -66,14 +67,31 @@ pub fn standby_config(scenario: &Scenario) -> Result<Config, String> {
     Config::from_lookup(|k| vars.get(k).cloned()).map_err(|e| e.to_string())
 }
 
-pub(super) fn region_info_config(region: &str, role: &str, peer: &str) -> Result<Config, String> {
-    let vars: HashMap<&str, &str> = HashMap::from([
-        ("SERVICE_NAME", SERVICE),
-        ("AWS_REGION", region),
-        ("ROLE", role),
-        ("PEER_REGION", peer),
+/// The fence's quorum, as the template sets it: a witness, or the policy
+/// chosen without one.
+fn fence_vars(scenario: &Scenario, vars: &mut HashMap<&str, String>) {
+    if scenario.witness {
+        vars.insert("WITNESS_REGION", model::WITNESS_REGION.to_owned());
+    }
+    if let Some(policy) = scenario.fence_policy {
+        vars.insert("FENCE_POLICY", policy.to_owned());
+    }
+}
+
+pub(super) fn region_info_config(
+    scenario: &Scenario,
+    region: &str,
+    role: &str,
+    peer: &str,
+) -> Result<Config, String> {
+    let mut vars: HashMap<&str, String> = HashMap::from([
+        ("SERVICE_NAME", SERVICE.to_owned()),
+        ("AWS_REGION", region.to_owned()),
+        ("ROLE", role.to_owned()),
+        ("PEER_REGION", peer.to_owned()),
     ]);
-    Config::from_lookup(|k| vars.get(k).map(|v| (*v).to_owned())).map_err(|e| e.to_string())
+    fence_vars(scenario, &mut vars);
+    Config::from_lookup(|k| vars.get(k).cloned()).map_err(|e| e.to_string())
 }
 
 pub(super) fn cluster_arn(region: &str, id: &str) -> String {
@@ -89,6 +107,12 @@ pub(super) fn initial_world(
     standby: &Region,
 ) -> World {
     let mut w = World::new(seed, primary.clone(), standby.clone());
+    // The fence record's copy in each Region, as each stack deploys it.
+    let fence = stop_core::fence::FenceRecord::initial(SERVICE, primary).to_text();
+    for region in [primary.clone(), standby.clone(), w.witness.clone()] {
+        w.texts
+            .insert((region, format!("/stop/{SERVICE}/fence")), fence.clone());
+    }
     w.controls.insert(PRIMARY_CTL.into(), ControlState::On);
     w.controls.insert(STANDBY_CTL.into(), ControlState::Off);
     for region in ARC_REGIONS {
