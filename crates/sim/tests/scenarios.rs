@@ -184,7 +184,11 @@ fn every_planned_move_loses_nothing_and_the_failover_path_never_calls_the_primar
             let dark = report
                 .timeline
                 .iter()
-                .any(|e| e.event.contains("goes dark"));
+                .any(|e| {
+                    e.event.contains("the Region goes dark")
+                        && e.region == stop_sim::drill::PRIMARY
+                        || e.event.contains("is cut off from the other Regions")
+                });
             if !dark && report.rpo_writes.is_some() {
                 assert_eq!(
                     report.rpo_writes,

@@ -4,7 +4,9 @@
 //! database; `/console`, `/status`, `/failover`, `/failback` and `/reprotect` are the real operator
 //! API, signed in as a local operator; `POST /local/primary/dark` and
 //! `/local/primary/restore` make the primary Region fail and come back (the
-//! detector, AutoFailover on, fails over). Virtual time runs `speed` times faster
+//! detector, AutoFailover on, fails over); `/local/primary/isolate` and
+//! `/local/primary/heal` cut it off from the other Regions and join it again,
+//! its own clients still reaching it at `/regional/primary/...`. Virtual time runs `speed` times faster
 //! than the wall clock, and the world's timeline is printed as it happens.
 
 use std::net::SocketAddr;
@@ -47,17 +49,24 @@ async fn serve(
         Ok(collected) => collected.to_bytes(),
         Err(_) => Bytes::new(),
     };
-    // The simulation's own controls: a way to make the primary fail.
+    // The simulation's own controls: ways to make the primary fail.
     if method == "POST" {
-        let dark = match path.trim_end_matches('/') {
-            "/local/primary/dark" => Some(true),
-            "/local/primary/restore" => Some(false),
+        let control = match path.trim_end_matches('/') {
+            "/local/primary/dark" => Some(("primary_dark", true)),
+            "/local/primary/restore" => Some(("primary_dark", false)),
+            "/local/primary/isolate" => Some(("primary_isolated", true)),
+            "/local/primary/heal" => Some(("primary_isolated", false)),
             _ => None,
         };
-        if let Some(dark) = dark {
-            live.lock().await.set_primary_dark(dark).await;
+        if let Some((what, on)) = control {
+            let mut live = live.lock().await;
+            if what == "primary_dark" {
+                live.set_primary_dark(on).await;
+            } else {
+                live.set_isolated(on).await;
+            }
             let mut out = hyper::Response::new(Full::new(Bytes::from(format!(
-                "{{\"primary_dark\":{dark}}}\n"
+                "{{\"{what}\":{on}}}\n"
             ))));
             out.headers_mut().insert(
                 "content-type",
@@ -66,10 +75,17 @@ async fn serve(
             return out;
         }
     }
+    // A Region's own endpoint, as in-Region jobs call it: /regional/primary/write.
+    let regional = ["primary", "standby"].into_iter().find_map(|side| {
+        path.strip_prefix(&format!("/regional/{side}"))
+            .filter(|rest| rest.is_empty() || rest.starts_with('/'))
+            .map(|rest| (side == "primary", if rest.is_empty() { "/" } else { rest }.to_owned()))
+    });
     let operator = OPERATOR_ROUTES.contains(&path.trim_end_matches('/'));
+    let routed = regional.as_ref().map_or(path.as_str(), |(_, rest)| rest.as_str());
     let request = stop_http::proxy_request(
         &method,
-        &path,
+        routed,
         query.as_deref(),
         content_type.as_deref(),
         &body,
@@ -77,6 +93,10 @@ async fn serve(
     );
     let response = match request {
         Ok(request) if operator => live.lock().await.operator_api(request).await,
+        Ok(request) if regional.is_some() => {
+            let primary = regional.as_ref().is_some_and(|(p, _)| *p);
+            live.lock().await.regional_api(primary, request).await
+        }
         Ok(request) => live.lock().await.demo_api(request).await,
         Err(err) => stop_http::error(
             lambda_http::http::StatusCode::BAD_REQUEST,
@@ -111,6 +131,7 @@ pub async fn run(
         .await
         .map_err(|e| format!("cannot listen on 127.0.0.1:{port}: {e}"))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    let lease = live.lock().await.lease_s();
     if as_json {
         say(&format!(
             "{}\n",
@@ -122,6 +143,7 @@ pub async fn run(
          writes         curl -X POST http://{addr}/write   (refused with 503 while a move is under way)\n\
          console        http://{addr}/console   (signed in as local-operator; its readiness panel shows the scheduled checks)\n\
          outage         curl -X POST http://{addr}/local/primary/dark   (the detector fails over within about 90 s; /local/primary/restore brings it back)\n\
+         partition      curl -X POST http://{addr}/local/primary/isolate   (cut off from the standby and the witness; its own writes, curl -X POST http://{addr}/regional/primary/write, get 503 within the {lease} s lease; /local/primary/heal joins it again)\n\
          virtual time runs {speed}× the wall clock; cooldown {cooldown_s} s; Ctrl-C to stop\n\n"
         ));
     }

@@ -290,3 +290,34 @@ fn a_missing_or_malformed_env_file_is_a_usage_error() {
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("not KEY=VALUE"));
 }
+
+/// One raw HTTP/1.1 POST to the local world: its status line and body.
+fn post_raw(url: &str, path: &str) -> (String, String) {
+    use std::io::{Read, Write};
+    let addr = url.trim_start_matches("http://");
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    write!(
+        stream,
+        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    let (head, body) = answer.split_once("\r\n\r\n").unwrap_or((&answer, ""));
+    (head.lines().next().unwrap_or("").to_owned(), body.to_owned())
+}
+
+#[test]
+fn the_local_world_isolates_the_primary_and_serves_each_regions_own_endpoint() {
+    let (_server, url) = local();
+    let (status, _) = post_raw(&url, "/regional/primary/write");
+    assert!(status.contains(" 200 "), "{status}");
+    let (status, body) = post_raw(&url, "/regional/standby/write");
+    assert!(status.contains(" 503 "), "{status}");
+    assert!(body.contains("writes_fenced"), "{body}");
+    let (status, body) = post_raw(&url, "/local/primary/isolate");
+    assert!(status.contains(" 200 "), "{status}");
+    assert!(body.contains(r#""primary_isolated":true"#), "{body}");
+    let (_, body) = post_raw(&url, "/local/primary/heal");
+    assert!(body.contains(r#""primary_isolated":false"#), "{body}");
+}

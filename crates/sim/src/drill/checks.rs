@@ -368,7 +368,7 @@ impl Drill<'_> {
     /// behind, so whatever it acknowledges from then on is lost. Until the
     /// next cut that leaves the other Region behind (a failback), every
     /// write the old Region's database acknowledges is counted.
-    fn never_two_writers(&self, facts: &WorldFacts) -> Check {
+    pub(super) fn never_two_writers(&self, facts: &WorldFacts) -> Check {
         let mut late = Vec::new();
         for (index, (cut, region)) in facts.cuts.iter().enumerate() {
             let until = facts.cuts[index + 1..]

@@ -92,6 +92,25 @@ impl Live {
     /// Region's `region-info` serves it.
     pub async fn demo_api(&mut self, request: Request) -> lambda_http::Response<Body> {
         let side = self.drill.dns_answer();
+        self.serve(side, request).await
+    }
+
+    /// One request to a Region's own endpoint (its regional API URL, as an
+    /// in-Region job calls it), whatever DNS answers.
+    pub async fn regional_api(
+        &mut self,
+        primary: bool,
+        request: Request,
+    ) -> lambda_http::Response<Body> {
+        let side = if primary {
+            Side::Primary
+        } else {
+            Side::Standby
+        };
+        self.serve(side, request).await
+    }
+
+    async fn serve(&mut self, side: Side, request: Request) -> lambda_http::Response<Body> {
         let region = self.drill.region(side);
         if self.drill.sim.with(|w| w.dark.contains(&region)) {
             return stop_http::error(
@@ -115,6 +134,13 @@ impl Live {
             *by_region.entry(region.to_string()).or_default() += 1;
         }
         (by_region.into_iter().collect(), self.drill.rpo(&facts).0)
+    }
+
+    /// "Never two writers", checked on the world so far: no write
+    /// acknowledged by a writer after its replication cut.
+    pub fn never_two_writers(&self) -> Check {
+        let facts = self.drill.sim.with(|w| WorldFacts::read(w, &self.drill));
+        self.drill.never_two_writers(&facts)
     }
 
     /// Cuts the primary off from the other Regions (its own clients still
