@@ -1,3 +1,4 @@
+#![allow(clippy::expect_used)] // a benchmark: a broken setup should stop it
 //! The fence's read path at fleet scale: N `region-info` instances (both
 //! Regions' fleets together), each checking its lease for one write a
 //! second for five virtual minutes, against three counting copies of the

@@ -450,8 +450,9 @@ fn fence_policy(env: &Env, witness: bool) -> Result<crate::fence::FencePolicy, C
     };
     let policy: FencePolicy = value.parse().map_err(|e| invalid(VAR, &value, e))?;
     match (policy, witness) {
-        (FencePolicy::Majority, true)
-        | (FencePolicy::Standby | FencePolicy::Available, false) => Ok(policy),
+        (FencePolicy::Majority, true) | (FencePolicy::Standby | FencePolicy::Available, false) => {
+            Ok(policy)
+        }
         (FencePolicy::Majority, false) => Err(invalid(
             VAR,
             &value,

@@ -82,9 +82,7 @@ impl std::str::FromStr for FencePolicy {
             "majority" => Ok(FencePolicy::Majority),
             "standby" => Ok(FencePolicy::Standby),
             "available" => Ok(FencePolicy::Available),
-            other => Err(format!(
-                "{other:?} is none of majority, standby, available"
-            )),
+            other => Err(format!("{other:?} is none of majority, standby, available")),
         }
     }
 }
@@ -543,7 +541,7 @@ impl<T: StateStore, C: Clock> Fence<T, C> {
         let needed = self.copies.quorum.needed();
         if records.len() < needed {
             return Err(format!(
-                "{} copies read, a lease needs {}: {}",
+                "copies read: {}; a lease needs {}: {}",
                 records.len(),
                 self.copies.quorum.describe(),
                 failures.join("; ")
@@ -634,4 +632,3 @@ impl<T: StateStore, C: Clock> Fence<T, C> {
         }
     }
 }
-

@@ -384,9 +384,7 @@ where
     /// Reads the record again right before a switch write: `Err` when a
     /// newer decision exists or the record cannot be read (fail closed).
     async fn still_current(&self, decision: &Decision) -> Result<(), SwitchError> {
-        match current(self.decisions, self.config, &decision.service, self.clock)
-            .await
-        {
+        match current(self.decisions, self.config, &decision.service, self.clock).await {
             Ok((now, _)) if now.epoch > decision.epoch => Err(SwitchError::Superseded {
                 epoch: decision.epoch,
                 current: now.epoch,

@@ -68,7 +68,9 @@ where
     async fn superseded(&self, decision: &Decision) -> Result<Option<String>, RewriteError> {
         let history = self.decisions.history(&self.config.service).await?;
         Ok(Decision::current(&history)
-            .filter(|now| now.epoch != decision.epoch || now.active_region != decision.active_region)
+            .filter(|now| {
+                now.epoch != decision.epoch || now.active_region != decision.active_region
+            })
             .map(|now| {
                 format!(
                     "epoch {} is superseded by epoch {} ({} active): the secret is left as it is",

@@ -1,3 +1,5 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failure should panic
+
 //! The write fence as a lease: closed at cold start, closed L after the last
 //! quorum read was sent, a majority of three copies, the highest epoch read.
 
@@ -211,13 +213,21 @@ async fn a_deleted_or_unparseable_copy_is_no_evidence() {
     let config = primary_with_witness();
     let stores = FenceCopies::deployed(&config);
     let name = config.fence_parameter("orders");
-    stores.standby.save(&name, "{\"epoch\": \"seven\"}").await.unwrap();
+    stores
+        .standby
+        .save(&name, "{\"epoch\": \"seven\"}")
+        .await
+        .unwrap();
     stores.witness.down(down());
     let clock = ManualClock::new(T0);
     let fence = Fence::new(&config, stores.copies(&config), &clock);
     let verdict = fence.check().await;
     assert!(!verdict.open, "{verdict:?}");
-    assert!(verdict.reason.contains("does not parse"), "{}", verdict.reason);
+    assert!(
+        verdict.reason.contains("does not parse"),
+        "{}",
+        verdict.reason
+    );
 
     // The standby policy: its one copy deleted reads as nothing, never epoch 0.
     let config = standby_config(&[
@@ -315,11 +325,21 @@ fn a_majority_needs_a_witness_and_a_witness_needs_a_majority() {
         Config::from_lookup(|k| all.get(k).cloned())
     };
     assert!(vars(&[("FENCE_POLICY", "majority")]).is_err());
-    assert!(vars(&[("WITNESS_REGION", "eu-west-1"), ("FENCE_POLICY", "available")]).is_err());
+    assert!(
+        vars(&[
+            ("WITNESS_REGION", "eu-west-1"),
+            ("FENCE_POLICY", "available")
+        ])
+        .is_err()
+    );
     assert!(vars(&[("WITNESS_REGION", "us-east-1")]).is_err());
     assert!(vars(&[("FENCE_LEASE_SECONDS", "2")]).is_err());
     assert!(vars(&[("FENCE_POLICY", "sometimes")]).is_err());
-    let ok = vars(&[("WITNESS_REGION", "eu-west-1"), ("FENCE_LEASE_SECONDS", "20")]).unwrap();
+    let ok = vars(&[
+        ("WITNESS_REGION", "eu-west-1"),
+        ("FENCE_LEASE_SECONDS", "20"),
+    ])
+    .unwrap();
     assert_eq!(ok.fence_policy, FencePolicy::Majority);
     assert_eq!(Timing::of(&ok).lease, Duration::seconds(20));
 }

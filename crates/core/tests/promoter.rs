@@ -3,10 +3,10 @@
 //! The promoter against in-memory ports: guards, one promotion per decision,
 //! capacity raised and never lowered, Aurora switchover versus failover.
 
+use std::sync::Arc;
 use stop_core::Config;
 use stop_core::alarm::AlarmGuard;
 use stop_core::decision::{Decision, Mode, Step, StepState};
-use std::sync::Arc;
 
 use stop_core::fence::Fenced;
 use stop_core::memory::{
@@ -693,7 +693,10 @@ async fn old_writer_open_at_the_cut(lease_wait: bool) -> bool {
     let copies =
         stop_core::fence::Copies::new(&primary, vec![(primary.standby_region().clone(), read)]);
     let fence = stop_core::fence::Fence::new(&primary, copies, world.clock.clone());
-    assert!(fence.check().await.open, "the primary writes before the move");
+    assert!(
+        fence.check().await.open,
+        "the primary writes before the move"
+    );
     world.clock.advance(time::Duration::seconds(1));
     cut.store(true, std::sync::atomic::Ordering::SeqCst);
     let mut decision = switched(operator_failover(world.clock.now(), Mode::Ungraceful));

@@ -130,10 +130,7 @@ pub async fn handle<S: Secrets, T: StateStore, C: Clock>(
 /// lease on a record that makes it active with writes open; a cold, stale
 /// or unreadable fence refuses (503, `Retry-After`). The demo stores
 /// nothing: the answer is what a client of a real application would get.
-async fn write<S, T: StateStore, C: Clock>(
-    app: &App<S, T, C>,
-    body_len: usize,
-) -> Response<Body> {
+async fn write<S, T: StateStore, C: Clock>(app: &App<S, T, C>, body_len: usize) -> Response<Body> {
     if body_len > MAX_WRITE_BYTES {
         return error(
             StatusCode::PAYLOAD_TOO_LARGE,

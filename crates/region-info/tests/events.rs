@@ -41,8 +41,7 @@ fn copies_holding(record: &FenceRecord, log: &CallLog) -> Vec<Copy> {
         .iter()
         .map(|_| {
             Arc::new(
-                MemoryStateStore::new(log.clone())
-                    .with("/stop/orders/fence", &record.to_text()),
+                MemoryStateStore::new(log.clone()).with("/stop/orders/fence", &record.to_text()),
             )
         })
         .collect()

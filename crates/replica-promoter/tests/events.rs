@@ -5,8 +5,8 @@
 
 use aws_lambda_events::event::sns::SnsEvent;
 use replica_promoter::{App, Invocation, account_of};
-use stop_core::decision::Step;
 use std::sync::Arc;
+use stop_core::decision::Step;
 
 use stop_core::fence::Fenced;
 use stop_core::memory::{

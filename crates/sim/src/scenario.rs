@@ -737,7 +737,9 @@ pub fn generated(case: u64) -> Scenario {
                 for_s,
             },
         ));
-        words.push(format!("primary's fence reads throttled {for_s} s from {at} s"));
+        words.push(format!(
+            "primary's fence reads throttled {for_s} s from {at} s"
+        ));
     }
     for _ in 0..draw(0, 2) {
         let at = draw(0, 900);

@@ -71,9 +71,15 @@ fn the_standby_dark_without_a_witness_stops_the_primary_but_with_one_does_not() 
     let without = run_one("standby-dark-no-witness", 3, Sabotage::default());
     let with_gap = with.longest_write_gap_ms.unwrap();
     let without_gap = without.longest_write_gap_ms.unwrap();
-    assert!(with_gap <= 10_000, "a majority keeps writing: {with_gap} ms");
+    assert!(
+        with_gap <= 10_000,
+        "a majority keeps writing: {with_gap} ms"
+    );
     // Five minutes dark, less the lease that was left when it went.
-    assert!(without_gap >= 280_000, "the safe policy stops: {without_gap} ms");
+    assert!(
+        without_gap >= 280_000,
+        "the safe policy stops: {without_gap} ms"
+    );
 }
 
 /// Without the lease (a fence that answers with the deployed record when it
@@ -83,7 +89,6 @@ fn the_standby_dark_without_a_witness_stops_the_primary_but_with_one_does_not() 
 fn a_fence_that_fails_open_is_caught_as_a_second_writer() {
     let sabotage = Sabotage {
         fence_fails_open: true,
-        ..Sabotage::default()
     };
     for name in ["primary-isolated", "primary-back-cold"] {
         let report = run_one(name, 1, sabotage);

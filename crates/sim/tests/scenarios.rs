@@ -181,14 +181,10 @@ fn a_template_that_does_not_wire_the_routing_control_fails_the_drill() {
 fn every_planned_move_loses_nothing_and_the_failover_path_never_calls_the_primary() {
     for seed in [3, 9] {
         for report in run_all(&library(), seed).unwrap() {
-            let dark = report
-                .timeline
-                .iter()
-                .any(|e| {
-                    e.event.contains("the Region goes dark")
-                        && e.region == stop_sim::drill::PRIMARY
-                        || e.event.contains("is cut off from the other Regions")
-                });
+            let dark = report.timeline.iter().any(|e| {
+                e.event.contains("the Region goes dark") && e.region == stop_sim::drill::PRIMARY
+                    || e.event.contains("is cut off from the other Regions")
+            });
             if !dark && report.rpo_writes.is_some() {
                 assert_eq!(
                     report.rpo_writes,

@@ -65,9 +65,8 @@ async fn serve(
             } else {
                 live.set_isolated(on).await;
             }
-            let mut out = hyper::Response::new(Full::new(Bytes::from(format!(
-                "{{\"{what}\":{on}}}\n"
-            ))));
+            let mut out =
+                hyper::Response::new(Full::new(Bytes::from(format!("{{\"{what}\":{on}}}\n"))));
             out.headers_mut().insert(
                 "content-type",
                 hyper::header::HeaderValue::from_static("application/json"),
@@ -79,10 +78,17 @@ async fn serve(
     let regional = ["primary", "standby"].into_iter().find_map(|side| {
         path.strip_prefix(&format!("/regional/{side}"))
             .filter(|rest| rest.is_empty() || rest.starts_with('/'))
-            .map(|rest| (side == "primary", if rest.is_empty() { "/" } else { rest }.to_owned()))
+            .map(|rest| {
+                (
+                    side == "primary",
+                    if rest.is_empty() { "/" } else { rest }.to_owned(),
+                )
+            })
     });
     let operator = OPERATOR_ROUTES.contains(&path.trim_end_matches('/'));
-    let routed = regional.as_ref().map_or(path.as_str(), |(_, rest)| rest.as_str());
+    let routed = regional
+        .as_ref()
+        .map_or(path.as_str(), |(_, rest)| rest.as_str());
     let request = stop_http::proxy_request(
         &method,
         routed,

@@ -145,10 +145,10 @@ impl Drill<'_> {
             Side::Standby => &mut self.fence_open[1],
         };
         // A Region lets writes through while any of its sandboxes does.
-        let was = states.iter().any(|s| *s == Some(true));
+        let was = states.contains(&Some(true));
         let seen = states.iter().any(Option::is_some);
         states[index % SANDBOXES] = Some(open);
-        let now_open = states.iter().any(|s| *s == Some(true));
+        let now_open = states.contains(&Some(true));
         if now_open == was && seen {
             return;
         }
@@ -158,7 +158,10 @@ impl Drill<'_> {
         let region = self.region(side);
         let body = events::body_json(response.body());
         let event = if now_open {
-            format!("region-info: the fence lets writes through (epoch {})", body["epoch"])
+            format!(
+                "region-info: the fence lets writes through (epoch {})",
+                body["epoch"]
+            )
         } else {
             format!(
                 "region-info: every sandbox's fence refuses writes: {}",

@@ -44,7 +44,12 @@ impl Live {
         };
         let scenario: &'static Scenario = Box::leak(Box::new(scenario));
         Ok(Live {
-            drill: Drill::new(scenario, seed, crate::topology::TEMPLATE, Sabotage::default())?,
+            drill: Drill::new(
+                scenario,
+                seed,
+                crate::topology::TEMPLATE,
+                Sabotage::default(),
+            )?,
         })
     }
 
@@ -146,7 +151,9 @@ impl Live {
     /// Cuts the primary off from the other Regions (its own clients still
     /// reach it), or joins it to them again.
     pub async fn set_isolated(&mut self, isolated: bool) {
-        self.drill.act(Action::Isolate(Side::Primary, isolated)).await;
+        self.drill
+            .act(Action::Isolate(Side::Primary, isolated))
+            .await;
     }
 
     /// The lease L the fences hold, in seconds.

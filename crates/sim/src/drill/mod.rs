@@ -33,8 +33,8 @@ use crate::model;
 use crate::ports::*;
 use crate::scenario::{Action, Db, Path, Scenario, Side};
 use crate::topology::{Guard, Topology};
-use stop_core::fence::Fenced;
 use crate::world::{EndpointHealth, Entry, Sim, SimClock, SimInstance, SimSecret, World};
+use stop_core::fence::Fenced;
 
 mod aws;
 mod checks;
@@ -716,7 +716,9 @@ impl<'s> Drill<'s> {
         let region = self.region(side);
         self.log(
             region.as_str(),
-            format!("every region-info sandbox in {region} starts cold: no lease until a quorum read"),
+            format!(
+                "every region-info sandbox in {region} starts cold: no lease until a quorum read"
+            ),
         );
     }
 
