@@ -14,5 +14,5 @@ pub mod scenario;
 pub mod topology;
 pub mod world;
 
-pub use drill::{Check, Report, run, run_all};
+pub use drill::{Check, Report, failures, run, run_all};
 pub use scenario::{Scenario, library, select};

@@ -5,21 +5,7 @@
 
 use stop_sim::drill::{Sabotage, run_sabotaged};
 use stop_sim::scenario::{generated, select};
-use stop_sim::{Report, run_all};
-
-fn failures(reports: &[Report]) -> Vec<String> {
-    reports
-        .iter()
-        .flat_map(|r| {
-            r.checks.iter().filter(|c| !c.ok).map(move |c| {
-                format!(
-                    "seed {} #{} {}: {}: {}",
-                    r.seed, r.id, r.scenario, c.name, c.detail
-                )
-            })
-        })
-        .collect()
-}
+use stop_sim::{Report, failures, run_all};
 
 const FENCE_SCENARIOS: [&str; 7] = [
     "fence-reads-throttled",

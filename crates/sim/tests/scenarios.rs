@@ -7,21 +7,7 @@
 use stop_sim::drill::run_with_template;
 use stop_sim::scenario::{Side, library, select};
 use stop_sim::topology::TEMPLATE;
-use stop_sim::{Report, run_all};
-
-fn failures(reports: &[Report]) -> Vec<String> {
-    reports
-        .iter()
-        .flat_map(|r| {
-            r.checks.iter().filter(|c| !c.ok).map(move |c| {
-                format!(
-                    "seed {} #{} {}: {}: {}",
-                    r.seed, r.id, r.scenario, c.name, c.detail
-                )
-            })
-        })
-        .collect()
-}
+use stop_sim::{failures, run_all};
 
 #[test]
 fn every_scenario_holds_the_invariants_for_several_seeds() {

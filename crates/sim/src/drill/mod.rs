@@ -523,13 +523,7 @@ impl<'s> Drill<'s> {
             }
             Action::Dark(side, dark) => {
                 let region = self.region(side);
-                self.sim.with(|w| {
-                    if dark {
-                        w.dark.insert(region.clone());
-                    } else {
-                        w.dark.remove(&region);
-                    }
-                });
+                self.sim.with(|w| member(&mut w.dark, &region, dark));
                 if dark && side == Side::Primary {
                     self.dark_at.get_or_insert(self.now());
                 }
@@ -545,13 +539,8 @@ impl<'s> Drill<'s> {
             }
             Action::Isolate(side, isolated) => {
                 let region = self.region(side);
-                self.sim.with(|w| {
-                    if isolated {
-                        w.isolated.insert(region.clone());
-                    } else {
-                        w.isolated.remove(&region);
-                    }
-                });
+                self.sim
+                    .with(|w| member(&mut w.isolated, &region, isolated));
                 if isolated && side == Side::Primary {
                     self.isolated_at.get_or_insert(self.now());
                 }
@@ -584,11 +573,7 @@ impl<'s> Drill<'s> {
             Action::WitnessDark(dark) => {
                 self.sim.with(|w| {
                     let witness = w.witness.clone();
-                    if dark {
-                        w.dark.insert(witness);
-                    } else {
-                        w.dark.remove(&witness);
-                    }
+                    member(&mut w.dark, &witness, dark);
                 });
                 let what = if dark {
                     "goes dark: every call to it fails"
@@ -852,6 +837,15 @@ impl<'s> Drill<'s> {
     }
 }
 
+/// Puts `region` in `set` or takes it out.
+fn member(set: &mut std::collections::HashSet<Region>, region: &Region, on: bool) {
+    if on {
+        set.insert(region.clone());
+    } else {
+        set.remove(region);
+    }
+}
+
 /// The `region-info` sandboxes of one Region, each with a fence of its own
 /// and no lease yet (cold).
 fn sandboxes(
@@ -936,6 +930,21 @@ pub async fn run_sabotaged(
             .run()
             .await,
     )
+}
+
+/// Every failed check of `reports`, one line each: seed, scenario, check, detail.
+pub fn failures(reports: &[Report]) -> Vec<String> {
+    reports
+        .iter()
+        .flat_map(|r| {
+            r.checks.iter().filter(|c| !c.ok).map(move |c| {
+                format!(
+                    "seed {} #{} {}: {}: {}",
+                    r.seed, r.id, r.scenario, c.name, c.detail
+                )
+            })
+        })
+        .collect()
 }
 
 /// Runs scenarios one after another on a current-thread runtime.
