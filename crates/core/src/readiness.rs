@@ -222,6 +222,7 @@ where
     pub async fn check(&self) -> Report {
         let mut findings = Findings::default();
         let current = self.record(&mut findings).await;
+        self.fence(&mut findings, current.as_ref()).await;
         self.switches(&mut findings, current.as_ref()).await;
         self.database(&mut findings, current.as_ref()).await;
         self.group(&mut findings).await;
@@ -279,6 +280,78 @@ where
             );
         }
         current
+    }
+
+    /// The write fence: what its quorum risks, and the standby's copy of the
+    /// fence record present, readable and in step with the decision record.
+    async fn fence(&self, findings: &mut Findings, current: Option<&Decision>) {
+        use crate::fence::{FencePolicy, FenceRecord, Quorum};
+        let config = self.config;
+        let quorum = Quorum::of(config);
+        let lease = config.fence_lease_seconds;
+        let (ok, risk) = match config.fence_policy {
+            FencePolicy::Majority => (
+                true,
+                format!(
+                    "a lease needs {}: the standby down, the primary keeps writing; the primary cut off, it stops within {lease} s",
+                    quorum.describe()
+                ),
+            ),
+            FencePolicy::Standby => (
+                true,
+                format!(
+                    "no witness, FencePolicy=standby: never two writers, but the primary stops writing within {lease} s whenever it cannot read the standby's copy (a standby outage stops writes)"
+                ),
+            ),
+            FencePolicy::Available => (
+                false,
+                "no witness, FencePolicy=available: a primary cut off from the standby keeps writing after a failover, and those writes are lost".to_owned(),
+            ),
+        };
+        findings.add(
+            "write fence quorum",
+            ok,
+            risk,
+            Some("deploy witness.yaml in a third Region, then WitnessRegion=<it> and FencePolicy=majority in both stacks".to_owned()),
+        );
+        if !quorum.copies().contains(config.standby_region()) {
+            return;
+        }
+        let name = config.fence_parameter(&config.service);
+        let fix = format!(
+            "redeploy the SECONDARY stack while the primary is active with writes open (it creates {name}); the next decision or promoter run writes the current epoch into it"
+        );
+        match self.state.load(&name).await {
+            Err(e) => findings.failed("fence record (standby's copy)", &e, &fix),
+            Ok(None) => findings.add(
+                "fence record (standby's copy)",
+                false,
+                format!("{name} is missing: no fence can count this copy, and without a witness every fence is closed"),
+                Some(fix),
+            ),
+            Ok(Some(text)) => match FenceRecord::parse(&text, &config.service) {
+                Err(why) => findings.add(
+                    "fence record (standby's copy)",
+                    false,
+                    format!("{name} {why}: no fence can count this copy"),
+                    Some(fix),
+                ),
+                Ok(record) => {
+                    let want = current.map_or(0, |d| d.epoch);
+                    findings.add(
+                        "fence record (standby's copy)",
+                        record.epoch >= want,
+                        format!(
+                            "epoch {}, {} active, writes {}; the decision record is at epoch {want}",
+                            record.epoch,
+                            record.active_region,
+                            if record.writes_open { "open" } else { "closed" }
+                        ),
+                        Some("press again or wait for the promoter's next minute: it commits the current epoch".to_owned()),
+                    );
+                }
+            },
+        }
     }
 
     async fn switches(&self, findings: &mut Findings, current: Option<&Decision>) {

@@ -365,8 +365,10 @@ async fn check(env: &EnvFile, as_json: bool) -> ExitCode {
             );
         }
     }
-    // Every read failing means AWS was out of reach, not that the standby is unready.
-    if !findings.is_empty() && findings.iter().all(|f| f.unreachable) {
+    // Every failing check failing to read means AWS was out of reach, not that
+    // the standby is unready (a check from the configuration alone may pass).
+    let mut failed = findings.iter().filter(|f| !f.ok).peekable();
+    if failed.peek().is_some() && failed.all(|f| f.unreachable) {
         return ExitCode::from(exit::UNREACHABLE);
     }
     if ready {

@@ -55,7 +55,12 @@ fn ports() -> Ports {
         ),
         database,
         secrets,
-        state: MemoryStateStore::new(log.clone()),
+        // The standby's copy of the fence record, as the stack deploys it.
+        state: MemoryStateStore::new(log.clone()).with(
+            "/stop/orders/fence",
+            &stop_core::fence::FenceRecord::initial("orders", &"us-east-1".parse().unwrap())
+                .to_text(),
+        ),
         clock: ManualClock::new(NOW),
         log,
     }
@@ -110,6 +115,8 @@ async fn a_ready_standby_passes_every_check_and_writes_nothing() {
     let names: Vec<&str> = findings.iter().map(|f| f.check.as_str()).collect();
     for wanted in [
         "decision record",
+        "write fence quorum",
+        "fence record (standby's copy)",
         "data tier protected",
         "read replica",
         "replica lag",
@@ -343,4 +350,27 @@ async fn a_report_that_cannot_be_kept_is_still_published_and_the_run_fails() {
     // The alarm still gets its datapoint.
     assert_eq!(metrics.values("Ready"), vec![1.0]);
     assert_eq!(metrics.values("ReadinessFindings"), vec![0.0]);
+}
+
+#[tokio::test]
+async fn a_missing_or_unreadable_fence_copy_and_a_risky_quorum_are_findings() {
+    let mut p = ports();
+    p.state = MemoryStateStore::new(p.log.clone());
+    let findings = check(&p).await;
+    let copy = finding(&findings, "fence record (standby's copy)");
+    assert!(!copy.ok && copy.detail.contains("missing"), "{copy:?}");
+    assert!(copy.fix.as_deref().is_some_and(|f| f.contains("/stop/orders/fence")));
+
+    p.state = MemoryStateStore::new(p.log.clone()).with("/stop/orders/fence", "{\"epoch\":");
+    let findings = check(&p).await;
+    let copy = finding(&findings, "fence record (standby's copy)");
+    assert!(!copy.ok && copy.detail.contains("does not parse"), "{copy:?}");
+
+    let standby = finding(&findings, "write fence quorum");
+    assert!(standby.ok && standby.detail.contains("standby outage stops writes"), "{standby:?}");
+    let config = standby_config(&[("FENCE_POLICY", "available")]);
+    let findings = report(&p, &config, Expectations::default()).await.findings;
+    let available = finding(&findings, "write fence quorum");
+    assert!(!available.ok, "{available:?}");
+    assert!(available.detail.contains("lost"), "{available:?}");
 }
