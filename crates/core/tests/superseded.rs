@@ -173,3 +173,61 @@ async fn the_rewriter_leaves_the_secret_alone_for_a_superseded_epoch() {
     );
     assert_eq!(log.count("secrets.put_value"), 0, "{:?}", log.calls());
 }
+
+#[tokio::test]
+async fn the_promoter_never_promotes_for_a_superseded_epoch() {
+    let config = standby_config(&[]);
+    let log = CallLog::default();
+    let mut decision = failover();
+    decision.mode = Mode::Ungraceful;
+    for step in [Step::StopMetric, Step::ArcRoutingControls] {
+        decision.record_step(step, StepState::Done, T0, "switched");
+    }
+    // The schedule reads the record (1); the newer epoch lands before the
+    // re-read right before PromoteReadReplica (2).
+    let clock = ManualClock::new(T0);
+    let decisions = stop_core::fence::Fenced {
+        decisions: Interloper::new(&log, 2, failback_after(&decision)),
+        copies: stop_core::fence::Copies::new(
+            &config,
+            vec![(
+                config.standby_region().clone(),
+                stop_core::memory::MemoryStateStore::new(CallLog::default()),
+            )],
+        ),
+        clock: &clock,
+    };
+    decisions.store(&decision).await.unwrap();
+    let database = MemoryDatabase::new(log.clone());
+    database.add_instance(stop_testkit::orders_replica(1));
+    let peer = MemoryDatabase::new(log.clone());
+    let capacity = stop_core::memory::MemoryCapacity::new(
+        log.clone(),
+        &[(
+            "orders-web",
+            stop_core::ports::GroupCapacity {
+                min: 0,
+                desired: 0,
+                max: 1,
+            },
+        )],
+    );
+    let stop = MemoryStopSwitch::new(log.clone());
+    let promoter = stop_core::promoter::Promoter {
+        config: &config,
+        decisions: &decisions,
+        database: &database,
+        peer_database: &peer,
+        capacity: &capacity,
+        stop: &stop,
+        clock: &clock,
+    };
+    let verdict = promoter.on_schedule().await.unwrap();
+    let stop_core::promoter::Verdict::Reconciled { steps, .. } = verdict else {
+        panic!("{verdict:?}")
+    };
+    let database_step = steps.iter().find(|s| s.step == Step::Database).unwrap();
+    assert_eq!(database_step.state, StepState::Failed, "{steps:?}");
+    assert!(database_step.detail.contains("superseded"), "{database_step:?}");
+    assert_eq!(log.count("rds.promote_replica"), 0, "{:?}", log.calls());
+}
