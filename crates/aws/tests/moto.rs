@@ -586,3 +586,77 @@ async fn the_secrets_manager_adapter_keeps_the_token_rules() {
     let secrets = stop_aws::secrets::SecretsManagerSecrets::new(sm);
     stop_testkit::contract::secrets_keep_the_token_rules(&secrets, &name).await;
 }
+
+/// region-info's fence over the wire: three Regions' copies of the fence
+/// record in moto's SSM, read with GetParameter; a majority's newest epoch
+/// decides, and a deleted copy is no evidence.
+#[tokio::test]
+#[ignore = "needs moto server: ./scripts/test starts it"]
+async fn the_fence_reads_a_majority_of_its_copies_over_the_wire() {
+    use stop_aws::state::SsmStateStore;
+    use stop_core::fence::{Copies, Fence, FenceRecord};
+    use stop_core::ports::StateStore;
+    let prefix = fresh_prefix("fence");
+    let config = stop_testkit::standby_config(&[
+        ("AWS_REGION", "us-east-1"),
+        ("ROLE", "PRIMARY"),
+        ("PEER_REGION", "us-west-2"),
+        ("WITNESS_REGION", "eu-west-1"),
+        ("DECISION_PARAMETER_PREFIX", prefix.as_str()),
+    ]);
+    let name = config.fence_parameter("orders");
+    let client = |region: &'static str| {
+        aws_sdk_ssm::Client::from_conf(
+            aws_sdk_ssm::Config::builder()
+                .behavior_version(BehaviorVersion::latest())
+                .region(Region::new(region))
+                .endpoint_url(endpoint())
+                .credentials_provider(Credentials::new("testing", "testing", None, None, "moto"))
+                .build(),
+        )
+    };
+    let regions = ["us-east-1", "us-west-2", "eu-west-1"];
+    let deployed = FenceRecord::initial("orders", config.primary_region()).to_text();
+    for region in regions {
+        SsmStateStore::new(client(region))
+            .save(&name, &deployed)
+            .await
+            .unwrap();
+    }
+    let fence = |_: ()| {
+        let stores = regions
+            .iter()
+            .map(|r| (r.parse().unwrap(), SsmStateStore::new(client(r))))
+            .collect();
+        Fence::new(
+            &config,
+            Copies::new(&config, stores),
+            ManualClock::new(datetime!(2026-11-22 03:00 UTC)),
+        )
+    };
+    assert!(fence(()).check().await.open);
+
+    // A failover committed to the standby's and the witness's copies.
+    let moved = decision(1, "us-west-2");
+    let record = FenceRecord::of(&moved).to_text();
+    for region in ["us-west-2", "eu-west-1"] {
+        SsmStateStore::new(client(region))
+            .save(&name, &record)
+            .await
+            .unwrap();
+    }
+    let closed = fence(()).check().await;
+    assert!(!closed.open, "{closed:?}");
+    assert_eq!(closed.epoch, Some(1));
+
+    // The witness's copy deleted: the primary's and the standby's still
+    // answer, and the newer epoch still wins.
+    client("eu-west-1")
+        .delete_parameter()
+        .name(&name)
+        .send()
+        .await
+        .unwrap();
+    let still = fence(()).check().await;
+    assert!(!still.open && still.epoch == Some(1), "{still:?}");
+}

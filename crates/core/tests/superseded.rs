@@ -228,6 +228,9 @@ async fn the_promoter_never_promotes_for_a_superseded_epoch() {
     };
     let database_step = steps.iter().find(|s| s.step == Step::Database).unwrap();
     assert_eq!(database_step.state, StepState::Failed, "{steps:?}");
-    assert!(database_step.detail.contains("superseded"), "{database_step:?}");
+    assert!(
+        database_step.detail.contains("superseded"),
+        "{database_step:?}"
+    );
     assert_eq!(log.count("rds.promote_replica"), 0, "{:?}", log.calls());
 }

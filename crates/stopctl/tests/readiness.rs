@@ -359,15 +359,25 @@ async fn a_missing_or_unreadable_fence_copy_and_a_risky_quorum_are_findings() {
     let findings = check(&p).await;
     let copy = finding(&findings, "fence record (standby's copy)");
     assert!(!copy.ok && copy.detail.contains("missing"), "{copy:?}");
-    assert!(copy.fix.as_deref().is_some_and(|f| f.contains("/stop/orders/fence")));
+    assert!(
+        copy.fix
+            .as_deref()
+            .is_some_and(|f| f.contains("/stop/orders/fence"))
+    );
 
     p.state = MemoryStateStore::new(p.log.clone()).with("/stop/orders/fence", "{\"epoch\":");
     let findings = check(&p).await;
     let copy = finding(&findings, "fence record (standby's copy)");
-    assert!(!copy.ok && copy.detail.contains("does not parse"), "{copy:?}");
+    assert!(
+        !copy.ok && copy.detail.contains("does not parse"),
+        "{copy:?}"
+    );
 
     let standby = finding(&findings, "write fence quorum");
-    assert!(standby.ok && standby.detail.contains("standby outage stops writes"), "{standby:?}");
+    assert!(
+        standby.ok && standby.detail.contains("standby outage stops writes"),
+        "{standby:?}"
+    );
     let config = standby_config(&[("FENCE_POLICY", "available")]);
     let findings = report(&p, &config, Expectations::default()).await.findings;
     let available = finding(&findings, "write fence quorum");
