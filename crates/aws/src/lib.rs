@@ -188,14 +188,16 @@ impl HttpClient for OneTlsSetup {
 pub struct SystemClock;
 
 impl stop_core::ports::Clock for SystemClock {
-    /// The wall clock read once, then moved on by the monotonic clock: a
-    /// lease's age never jumps with a clock step inside one sandbox.
+    /// The later of the wall clock and the wall clock read once and moved on
+    /// by the monotonic clock: a lease's age is the longer of the two
+    /// intervals, so it neither shrinks with a step back of the wall clock
+    /// nor stands still while a frozen sandbox's monotonic clock does.
     fn now(&self) -> time::OffsetDateTime {
         static START: std::sync::OnceLock<(time::OffsetDateTime, std::time::Instant)> =
             std::sync::OnceLock::new();
         let (wall, instant) =
             START.get_or_init(|| (time::OffsetDateTime::now_utc(), std::time::Instant::now()));
-        *wall + instant.elapsed()
+        (*wall + instant.elapsed()).max(time::OffsetDateTime::now_utc())
     }
     async fn sleep(&self, duration: Duration) {
         tokio::time::sleep(duration).await;

@@ -231,9 +231,14 @@ impl Quorum {
     /// in the primary Region, which may be on fire).
     pub fn writable(&self, decision: &Decision) -> Vec<Region> {
         let to_standby = decision.active_region == self.standby;
+        // `available` reads a lease from the primary's copy alone: a planned
+        // move (the primary healthy) must write it too, or that copy keeps
+        // the primary open after the cut.
+        let primary_too = self.policy == FencePolicy::Available
+            && decision.mode == crate::decision::Mode::Graceful;
         self.copies()
             .into_iter()
-            .filter(|r| !(to_standby && r == &self.primary))
+            .filter(|r| !(to_standby && r == &self.primary) || primary_too)
             .collect()
     }
 
@@ -241,12 +246,17 @@ impl Quorum {
     /// of `holding`. (`Available` is committed on the standby's copy alone:
     /// the primary's own copy is not written on a failover, which is that
     /// policy's stated risk.)
-    pub fn committed(&self, holding: &[Region]) -> bool {
+    pub fn committed(&self, holding: &[Region], decision: &Decision) -> bool {
         let copies = self.copies();
         let held = copies.iter().filter(|r| holding.contains(r)).count();
         match self.policy {
             FencePolicy::Majority => held > copies.len() - self.needed(),
-            FencePolicy::Standby | FencePolicy::Available => holding.contains(&self.standby),
+            FencePolicy::Standby => holding.contains(&self.standby),
+            // A planned move needs both copies: either alone grants a lease.
+            FencePolicy::Available if decision.mode == crate::decision::Mode::Graceful => {
+                held == copies.len()
+            }
+            FencePolicy::Available => holding.contains(&self.standby),
         }
     }
 
@@ -283,6 +293,28 @@ pub enum CommitError {
 pub struct Commit {
     pub at: OffsetDateTime,
     pub holding: Vec<Region>,
+    /// Copies that did not hold the record yet and were written by this
+    /// commit: a lease may have been read from them until now.
+    pub written: Vec<Region>,
+}
+
+/// What one copy held when a record was published to it.
+enum CopyWas {
+    Holding,
+    Written,
+    Ahead(FenceRecord),
+}
+
+/// What a publish found and did, copy by copy.
+#[derive(Debug, Default)]
+pub struct Published {
+    /// Copies that hold the record (or the same decision further on).
+    pub holding: Vec<Region>,
+    /// Of those, the ones this publish wrote.
+    pub written: Vec<Region>,
+    pub errors: Vec<(Region, String)>,
+    /// A copy that holds a newer epoch.
+    pub newer: Option<(Region, u64)>,
 }
 
 /// The copies of the fence record, one store per Region (SSM in each).
@@ -337,14 +369,9 @@ impl<T: StateStore> Copies<T> {
         futures_util::future::join_all(reads).await
     }
 
-    /// Writes `record` to each copy `decision` may touch where the copy is
-    /// not already at or past it; a copy is never moved back. Returns the
-    /// Regions that hold it now, or the newer record one holds.
-    pub async fn publish(
-        &self,
-        record: &FenceRecord,
-        writable: &[Region],
-    ) -> (Vec<Region>, Vec<(Region, String)>, Option<(Region, u64)>) {
+    /// Writes `record` to each copy in `writable` where the copy is not
+    /// already at or past it; a copy is never moved back.
+    pub async fn publish(&self, record: &FenceRecord, writable: &[Region]) -> Published {
         let name = self.parameter(&record.service);
         let writes = writable.iter().map(|region| {
             let name = &name;
@@ -358,32 +385,33 @@ impl<T: StateStore> Copies<T> {
                     Err(error) => return (region.clone(), Err(error.to_string())),
                 };
                 match held {
-                    Some(held) if held.is_ahead_of(record) => (region.clone(), Ok(Some(held))),
-                    Some(held) if &held == record => (region.clone(), Ok(None)),
+                    Some(held) if held.is_ahead_of(record) => {
+                        (region.clone(), Ok(CopyWas::Ahead(held)))
+                    }
+                    Some(held) if &held == record => (region.clone(), Ok(CopyWas::Holding)),
                     _ => match store.save(name, &record.to_text()).await {
-                        Ok(()) => (region.clone(), Ok(None)),
+                        Ok(()) => (region.clone(), Ok(CopyWas::Written)),
                         Err(error) => (region.clone(), Err(error.to_string())),
                     },
                 }
             }
         });
-        let mut holding = Vec::new();
-        let mut errors = Vec::new();
-        let mut newer = None;
+        let mut published = Published::default();
         for (region, outcome) in futures_util::future::join_all(writes).await {
             match outcome {
-                Ok(None) => holding.push(region),
-                Ok(Some(held)) => {
-                    if held.epoch > record.epoch {
-                        newer = Some((region, held.epoch));
-                    } else {
-                        holding.push(region);
-                    }
+                Ok(CopyWas::Holding) => published.holding.push(region),
+                Ok(CopyWas::Written) => {
+                    published.written.push(region.clone());
+                    published.holding.push(region);
                 }
-                Err(error) => errors.push((region, error)),
+                Ok(CopyWas::Ahead(held)) if held.epoch > record.epoch => {
+                    published.newer = Some((region, held.epoch));
+                }
+                Ok(CopyWas::Ahead(_)) => published.holding.push(region),
+                Err(error) => published.errors.push((region, error)),
             }
         }
-        (holding, errors, newer)
+        published
     }
 
     /// Makes `decision`'s fence record committed (see [`Quorum::committed`]),
@@ -395,16 +423,25 @@ impl<T: StateStore> Copies<T> {
     ) -> Result<Commit, CommitError> {
         let record = FenceRecord::of(decision);
         let writable = self.quorum.writable(decision);
-        let (holding, errors, newer) = self.publish(&record, &writable).await;
+        let published = self.publish(&record, &writable).await;
         let at = clock.now();
-        if let Some((region, epoch)) = newer {
+        if let Some((region, epoch)) = published.newer {
             return Err(CommitError::Superseded { region, epoch });
         }
-        if self.quorum.committed(&holding) {
-            return Ok(Commit { at, holding });
+        if self.quorum.committed(&published.holding, decision) {
+            return Ok(Commit {
+                at,
+                holding: published.holding,
+                written: published.written,
+            });
         }
+        let holding = published.holding;
         let names: Vec<String> = holding.iter().map(ToString::to_string).collect();
-        let errors: Vec<String> = errors.iter().map(|(r, e)| format!("{r}: {e}")).collect();
+        let errors: Vec<String> = published
+            .errors
+            .iter()
+            .map(|(r, e)| format!("{r}: {e}"))
+            .collect();
         Err(CommitError::NoQuorum {
             held: if names.is_empty() {
                 "no copy".to_owned()
@@ -433,13 +470,22 @@ impl<D: DecisionStore, T: StateStore, C: Clock> DecisionStore for Fenced<D, T, C
 
     async fn store(&self, decision: &Decision) -> PortResult<()> {
         self.decisions.store(decision).await?;
+        // Only the decision in force is published: a run still holding an
+        // older one (its record write superseded) must not touch the copies.
+        let history = self.decisions.history(&decision.service).await?;
+        let current = Decision::current(&history);
+        if current
+            .is_some_and(|c| c.epoch != decision.epoch || c.active_region != decision.active_region)
+        {
+            return Ok(());
+        }
         let record = FenceRecord::of(decision);
         let writable = self.copies.quorum.writable(decision);
-        let (_, errors, newer) = self.copies.publish(&record, &writable).await;
-        for (region, error) in errors {
+        let published = self.copies.publish(&record, &writable).await;
+        for (region, error) in published.errors {
             tracing::warn!(%region, %error, epoch = decision.epoch, "fence record copy not written");
         }
-        if let Some((region, epoch)) = newer {
+        if let Some((region, epoch)) = published.newer {
             tracing::info!(%region, epoch, "fence record copy holds a newer decision; left as it is");
         }
         Ok(())
@@ -550,6 +596,16 @@ impl<T: StateStore, C: Clock> Fence<T, C> {
         let newest = records
             .into_iter()
             .reduce(|a, b| if b.is_ahead_of(&a) { b } else { a });
+        // A quorum that answers an older epoch than one already read here
+        // missed a copy that holds it: no lease from it.
+        if let (Some(record), Some(held)) = (&newest, self.lease())
+            && held.record.epoch > record.epoch
+        {
+            return Err(format!(
+                "the copies read answered epoch {}, older than epoch {} read before",
+                record.epoch, held.record.epoch
+            ));
+        }
         if let (Some(record), Ok(mut slot)) = (newest, self.held.lock()) {
             // Two checks at once: the later read wins.
             if slot.as_ref().is_none_or(|l| l.sent_at <= sent_at) {

@@ -385,10 +385,16 @@ where
     /// newer decision exists or the record cannot be read (fail closed).
     async fn still_current(&self, decision: &Decision) -> Result<(), SwitchError> {
         match current(self.decisions, self.config, &decision.service, self.clock).await {
-            Ok((now, _)) if now.epoch > decision.epoch => Err(SwitchError::Superseded {
-                epoch: decision.epoch,
-                current: now.epoch,
-            }),
+            Ok((now, _))
+                if now.epoch > decision.epoch
+                    || (now.epoch == decision.epoch
+                        && now.active_region != decision.active_region) =>
+            {
+                Err(SwitchError::Superseded {
+                    epoch: decision.epoch,
+                    current: now.epoch,
+                })
+            }
             Ok(_) => Ok(()),
             Err(Refusal::Record { error, .. }) => Err(SwitchError::Unverified(error)),
             Err(other) => Err(SwitchError::Unverified(PortError::Unavailable(

@@ -202,6 +202,11 @@ where
             });
         }
         let steps = self.reconcile(&mut decision).await?;
+        // Every minute, bring a copy of the fence record that lags (one
+        // created since, one whose write failed) up to the decision in force.
+        if let Err(error) = self.decisions.commit(&decision).await {
+            tracing::warn!(%error, epoch = decision.epoch, "fence record copies not in step");
+        }
         Ok(Verdict::Reconciled {
             epoch: decision.epoch,
             decided: false,
@@ -357,6 +362,37 @@ where
             self.clock
                 .sleep(std::time::Duration::try_from(wait).unwrap_or_default())
                 .await;
+        }
+        // Read the copies again: one that was moved back or lagged in the
+        // meantime may have granted a lease since, so the wait starts again.
+        match self.decisions.commit(decision).await {
+            Ok(again) if again.written.is_empty() => {}
+            Ok(again) => {
+                decision.data.fence_committed_at = Some(again.at);
+                let regions: Vec<String> = again.written.iter().map(ToString::to_string).collect();
+                return Ok((
+                    StepState::Pending,
+                    format!(
+                        "the fence record's copy in {} did not hold epoch {} and was written again: the lease is waited out from {}",
+                        regions.join(", "),
+                        decision.epoch,
+                        clock_time(again.at)
+                    ),
+                ));
+            }
+            Err(superseded @ CommitError::Superseded { .. }) => {
+                return Ok((
+                    StepState::Failed,
+                    format!("{superseded}: nothing is cut for epoch {}", decision.epoch),
+                ));
+            }
+            Err(no_quorum @ CommitError::NoQuorum { .. }) => {
+                decision.data.fence_committed_at = None;
+                return Ok((
+                    StepState::Pending,
+                    format!("waiting to commit the fence record again: {no_quorum}"),
+                ));
+            }
         }
         Ok((
             StepState::Done,

@@ -294,17 +294,26 @@ fn quorums_by_policy() {
     let w: stop_core::Region = "eu-west-1".parse().unwrap();
     let s: stop_core::Region = "us-west-2".parse().unwrap();
     let p: stop_core::Region = "us-east-1".parse().unwrap();
-    assert!(quorum.committed(&[s.clone(), w.clone()]));
-    assert!(quorum.committed(&[p.clone(), w.clone()]));
-    assert!(!quorum.committed(std::slice::from_ref(&s)));
+    assert!(quorum.committed(&[s.clone(), w.clone()], &failover()));
+    assert!(quorum.committed(&[p.clone(), w.clone()], &failover()));
+    assert!(!quorum.committed(std::slice::from_ref(&s), &failover()));
     assert_eq!(quorum.writable(&failover()), vec![s.clone(), w]);
 
     let safe = Quorum::of(&standby_config(&[]));
     assert_eq!(safe.copies(), vec![s.clone()]);
-    assert!(safe.committed(std::slice::from_ref(&s)));
+    assert!(safe.committed(std::slice::from_ref(&s), &failover()));
     let available = Quorum::of(&standby_config(&[("FENCE_POLICY", "available")]));
-    assert_eq!(available.copies(), vec![p, s]);
+    assert_eq!(available.copies(), vec![p.clone(), s.clone()]);
     assert_eq!(available.needed(), 1);
+    // A planned move under `available` writes and needs both copies.
+    let mut planned = failover();
+    planned.mode = Mode::Graceful;
+    assert_eq!(available.writable(&planned), vec![p.clone(), s.clone()]);
+    assert!(!available.committed(std::slice::from_ref(&s), &planned));
+    assert!(available.committed(&[p.clone(), s.clone()], &planned));
+    let mut unplanned = failover();
+    unplanned.mode = Mode::Ungraceful;
+    assert_eq!(available.writable(&unplanned), vec![s.clone()]);
 }
 
 #[test]
@@ -377,4 +386,37 @@ async fn a_fenced_store_publishes_every_decision_it_stores() {
     let held = stores.record(&stores.standby, &standby).unwrap();
     assert!(held.writes_open, "{held:?}");
     assert_eq!(clock.now(), T0);
+}
+
+#[tokio::test]
+async fn a_quorum_that_answers_an_older_epoch_than_already_read_grants_no_lease() {
+    let config = primary_with_witness();
+    let stores = FenceCopies::deployed(&config);
+    let name = config.fence_parameter("orders");
+    let moved = FenceRecord::of(&failover()).to_text();
+    for store in [&stores.standby, &stores.witness] {
+        store.save(&name, &moved).await.unwrap();
+    }
+    let clock = ManualClock::new(T0);
+    let fence = Fence::new(&config, stores.copies(&config), &clock);
+    assert_eq!(fence.check().await.epoch, Some(1));
+    // Both newer copies moved back (a late write of an old run): the
+    // primary's and the witness's read epoch 0, a quorum, yet no lease.
+    stores.standby.down(down());
+    stores
+        .witness
+        .save(
+            &name,
+            &FenceRecord::initial("orders", config.primary_region()).to_text(),
+        )
+        .await
+        .unwrap();
+    clock.advance(Timing::of(&config).accept_until());
+    let verdict = fence.check().await;
+    assert!(!verdict.open, "{verdict:?}");
+    assert!(
+        verdict.reason.contains("older than epoch 1"),
+        "{}",
+        verdict.reason
+    );
 }

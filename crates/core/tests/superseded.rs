@@ -183,11 +183,12 @@ async fn the_promoter_never_promotes_for_a_superseded_epoch() {
     for step in [Step::StopMetric, Step::ArcRoutingControls] {
         decision.record_step(step, StepState::Done, T0, "switched");
     }
-    // The schedule reads the record (1); the newer epoch lands before the
-    // re-read right before PromoteReadReplica (2).
+    // The store below reads the record back (1), the schedule reads it (2);
+    // the newer epoch lands before the re-read right before
+    // PromoteReadReplica (3).
     let clock = ManualClock::new(T0);
     let decisions = stop_core::fence::Fenced {
-        decisions: Interloper::new(&log, 2, failback_after(&decision)),
+        decisions: Interloper::new(&log, 3, failback_after(&decision)),
         copies: stop_core::fence::Copies::new(
             &config,
             vec![(
@@ -233,4 +234,82 @@ async fn the_promoter_never_promotes_for_a_superseded_epoch() {
         "{database_step:?}"
     );
     assert_eq!(log.count("rds.promote_replica"), 0, "{:?}", log.calls());
+}
+
+/// The fence record's one copy, moved back to the deployed record on its
+/// `at`-th read (a delayed write of an older run landing late).
+struct MovedBack {
+    inner: stop_core::memory::MemoryStateStore,
+    reads: AtomicUsize,
+    at: usize,
+}
+
+impl stop_core::ports::StateStore for MovedBack {
+    async fn load(&self, name: &str) -> PortResult<Option<String>> {
+        if self.reads.fetch_add(1, Ordering::SeqCst) + 1 == self.at {
+            let old =
+                stop_core::fence::FenceRecord::initial("orders", &"us-east-1".parse().unwrap());
+            self.inner.save(name, &old.to_text()).await?;
+        }
+        self.inner.load(name).await
+    }
+    async fn save(&self, name: &str, text: &str) -> PortResult<()> {
+        self.inner.save(name, text).await
+    }
+}
+
+#[tokio::test]
+async fn a_copy_moved_back_during_the_wait_makes_the_promoter_wait_again() {
+    let config = standby_config(&[]);
+    let log = CallLog::default();
+    let mut decision = failover();
+    decision.mode = Mode::Ungraceful;
+    for step in [Step::StopMetric, Step::ArcRoutingControls] {
+        decision.record_step(step, StepState::Done, T0, "switched");
+    }
+    let clock = ManualClock::new(T0);
+    // Reads of the copy: the store's publish (1), the fence step's commit
+    // (2), its check after the wait (3): moved back there.
+    let copy = MovedBack {
+        inner: stop_core::memory::MemoryStateStore::new(CallLog::default()),
+        reads: AtomicUsize::new(0),
+        at: 3,
+    };
+    let decisions = stop_core::fence::Fenced {
+        decisions: MemoryDecisionStore::new(log.clone()),
+        copies: stop_core::fence::Copies::new(
+            &config,
+            vec![(config.standby_region().clone(), copy)],
+        ),
+        clock: &clock,
+    };
+    decisions.store(&decision).await.unwrap();
+    let database = MemoryDatabase::new(log.clone());
+    database.add_instance(stop_testkit::orders_replica(1));
+    let peer = MemoryDatabase::new(log.clone());
+    let capacity = stop_core::memory::MemoryCapacity::new(log.clone(), &[]);
+    let stop = MemoryStopSwitch::new(log.clone());
+    let promoter = stop_core::promoter::Promoter {
+        config: &standby_config(&[("ASG_NAME", "")]),
+        decisions: &decisions,
+        database: &database,
+        peer_database: &peer,
+        capacity: &capacity,
+        stop: &stop,
+        clock: &clock,
+    };
+    let steps = promoter.reconcile(&mut decision).await.unwrap();
+    let fence = steps.iter().find(|s| s.step == Step::Fence).unwrap();
+    assert_eq!(fence.state, StepState::Pending, "{steps:?}");
+    assert!(fence.detail.contains("written again"), "{fence:?}");
+    assert_eq!(log.count("rds.promote_replica"), 0, "nothing cut");
+    // The next run waits the lease out from the rewrite, then promotes.
+    let steps = promoter.reconcile(&mut decision).await.unwrap();
+    assert!(
+        steps
+            .iter()
+            .any(|s| s.step == Step::Fence && s.state == StepState::Done),
+        "{steps:?}"
+    );
+    assert_eq!(log.count("rds.promote_replica"), 1);
 }
