@@ -17,6 +17,13 @@
 //! could still open the old writer has run out. So the old writer cannot
 //! acknowledge a write after the cut, whatever the network does to its reads.
 //!
+//! Parameter Store's throughput quota is per account and Region and covers
+//! `GetParameter`, `GetParameters` and `PutParameter` (higher throughput
+//! raises it, at a cost); the fleet's renewals, N / (L/2) reads a second per
+//! Region, are measured by `cargo bench -p stop-core --bench fence`.
+//! <https://docs.aws.amazon.com/systems-manager/latest/userguide/parameter-store-throughput.html>
+//! <https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_GetParameter.html>
+//!
 //! The contract for a user's own application is in docs/design.md.
 
 use std::ops::RangeInclusive;
