@@ -174,6 +174,57 @@ async fn the_rewriter_leaves_the_secret_alone_for_a_superseded_epoch() {
     assert_eq!(log.count("secrets.put_value"), 0, "{:?}", log.calls());
 }
 
+/// The standby's data and compute tier for the promoter: the replica, an
+/// empty primary, the group, the STOP metric.
+struct Standby {
+    database: MemoryDatabase,
+    peer: MemoryDatabase,
+    capacity: stop_core::memory::MemoryCapacity,
+    stop: MemoryStopSwitch,
+}
+
+impl Standby {
+    fn new(log: &CallLog) -> Self {
+        let database = MemoryDatabase::new(log.clone());
+        database.add_instance(stop_testkit::orders_replica(1));
+        let group = stop_core::ports::GroupCapacity {
+            min: 0,
+            desired: 0,
+            max: 1,
+        };
+        Standby {
+            database,
+            peer: MemoryDatabase::new(log.clone()),
+            capacity: stop_core::memory::MemoryCapacity::new(log.clone(), &[("orders-web", group)]),
+            stop: MemoryStopSwitch::new(log.clone()),
+        }
+    }
+
+    fn promoter<'a, D>(
+        &'a self,
+        config: &'a stop_core::Config,
+        decisions: &'a D,
+        clock: &'a ManualClock,
+    ) -> stop_core::promoter::Promoter<
+        'a,
+        D,
+        MemoryDatabase,
+        stop_core::memory::MemoryCapacity,
+        MemoryStopSwitch,
+        ManualClock,
+    > {
+        stop_core::promoter::Promoter {
+            config,
+            decisions,
+            database: &self.database,
+            peer_database: &self.peer,
+            capacity: &self.capacity,
+            stop: &self.stop,
+            clock,
+        }
+    }
+}
+
 #[tokio::test]
 async fn the_promoter_never_promotes_for_a_superseded_epoch() {
     let config = standby_config(&[]);
@@ -199,30 +250,8 @@ async fn the_promoter_never_promotes_for_a_superseded_epoch() {
         clock: &clock,
     };
     decisions.store(&decision).await.unwrap();
-    let database = MemoryDatabase::new(log.clone());
-    database.add_instance(stop_testkit::orders_replica(1));
-    let peer = MemoryDatabase::new(log.clone());
-    let capacity = stop_core::memory::MemoryCapacity::new(
-        log.clone(),
-        &[(
-            "orders-web",
-            stop_core::ports::GroupCapacity {
-                min: 0,
-                desired: 0,
-                max: 1,
-            },
-        )],
-    );
-    let stop = MemoryStopSwitch::new(log.clone());
-    let promoter = stop_core::promoter::Promoter {
-        config: &config,
-        decisions: &decisions,
-        database: &database,
-        peer_database: &peer,
-        capacity: &capacity,
-        stop: &stop,
-        clock: &clock,
-    };
+    let standby = Standby::new(&log);
+    let promoter = standby.promoter(&config, &decisions, &clock);
     let verdict = promoter.on_schedule().await.unwrap();
     let stop_core::promoter::Verdict::Reconciled { steps, .. } = verdict else {
         panic!("{verdict:?}")
@@ -284,20 +313,8 @@ async fn a_copy_moved_back_during_the_wait_makes_the_promoter_wait_again() {
         clock: &clock,
     };
     decisions.store(&decision).await.unwrap();
-    let database = MemoryDatabase::new(log.clone());
-    database.add_instance(stop_testkit::orders_replica(1));
-    let peer = MemoryDatabase::new(log.clone());
-    let capacity = stop_core::memory::MemoryCapacity::new(log.clone(), &[]);
-    let stop = MemoryStopSwitch::new(log.clone());
-    let promoter = stop_core::promoter::Promoter {
-        config: &standby_config(&[("ASG_NAME", "")]),
-        decisions: &decisions,
-        database: &database,
-        peer_database: &peer,
-        capacity: &capacity,
-        stop: &stop,
-        clock: &clock,
-    };
+    let standby = Standby::new(&log);
+    let promoter = standby.promoter(&config, &decisions, &clock);
     let steps = promoter.reconcile(&mut decision).await.unwrap();
     let fence = steps.iter().find(|s| s.step == Step::Fence).unwrap();
     assert_eq!(fence.state, StepState::Pending, "{steps:?}");
