@@ -88,14 +88,17 @@ impl DecisionStore for SsmDecisionStore {
                 };
                 match serde_json::from_str::<Decision>(value) {
                     Ok(decision) => records.push((version.version(), decision)),
-                    // A hand-edited or foreign version is skipped, not fatal: the
-                    // record must stay usable in the worst minute.
-                    Err(error) => tracing::warn!(
-                        parameter = %name,
-                        version = version.version(),
-                        %error,
-                        "skipping a version that is not a decision record"
-                    ),
+                    // Skipping it would fall back to an older epoch: a reader on
+                    // an older binary during a standby-first deploy, or a
+                    // hand-edited version, would act on a superseded decision.
+                    Err(error) => {
+                        return Err(PortError::Rejected(format!(
+                            "{name} version {} is not a decision record this binary can read ({error}); \
+                             refusing to fall back to an older version: deploy the same stop version \
+                             in both stacks, or put the last good value back with ssm put-parameter --overwrite",
+                            version.version()
+                        )));
+                    }
                 }
             }
             next_token = page.next_token().map(str::to_owned);
@@ -152,7 +155,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn history_reads_every_page_in_version_order_and_skips_foreign_values() {
+    async fn history_reads_every_page_in_version_order_and_refuses_a_version_it_cannot_parse() {
         let d1 = serde_json::to_string(&decision(1, "us-west-2")).unwrap();
         let d2 = serde_json::to_string(&decision(2, "us-east-1")).unwrap();
         let first = mock!(Client::get_parameter_history)
@@ -162,7 +165,6 @@ mod tests {
             .then_output(move || {
                 GetParameterHistoryOutput::builder()
                     .parameters(version(2, &d2))
-                    .parameters(version(3, "hand edited"))
                     .next_token("page-2")
                     .build()
             });
@@ -181,6 +183,25 @@ mod tests {
         let epochs: Vec<u64> = history.iter().map(|d| d.epoch).collect();
         assert_eq!(epochs, [1, 2]);
         assert_eq!(first.num_calls() + second.num_calls(), 2);
+
+        // A newest version this binary cannot read (hand edited, or a newer
+        // schema): refused, naming it, never a fall back to epoch 2.
+        let d2 = serde_json::to_string(&decision(2, "us-east-1")).unwrap();
+        let edited = mock!(Client::get_parameter_history).then_output(move || {
+            GetParameterHistoryOutput::builder()
+                .parameters(version(2, &d2))
+                .parameters(version(3, "hand edited"))
+                .build()
+        });
+        let client = mock_client!(aws_sdk_ssm, [&edited]);
+        let err = SsmDecisionStore::new(client, "/stop")
+            .history("orders")
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&err, PortError::Rejected(why) if why.contains("version 3")),
+            "{err}"
+        );
     }
 
     #[tokio::test]

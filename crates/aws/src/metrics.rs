@@ -80,11 +80,11 @@ mod tests {
         );
         let data = stop_core::detector::round_metrics(
             "orders",
-            &[stop_core::detector::Probe {
-                vantage: "us-west-2".into(),
-                target: stop_core::detector::Target::Primary,
-                ok: false,
-            }],
+            &[stop_core::detector::Probe::new(
+                "us-west-2",
+                stop_core::detector::Target::Primary,
+                stop_core::detector::Seen::Down,
+            )],
         );
         metrics.put(&data).await.unwrap();
         assert_eq!(put.num_calls(), 1);

@@ -7,7 +7,7 @@
 //! evidence as the reason) and publishes the STOP metric, whose data the
 //! promoter confirms. It never fails back.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -32,19 +32,30 @@ pub fn state_name_in(prefix: &str, service: &str, vantage: &str) -> String {
     format!("{prefix}/{service}/detector/{vantage}")
 }
 
+/// A report dated later than this past the reader's clock is refused: clocks
+/// agree to well within it, so such a report is planted or broken, and it
+/// would otherwise stay "fresh" for as long as it is in the future.
+pub const REPORT_CLOCK_SKEW: time::Duration = time::Duration::seconds(30);
+
 /// A witness's report to the standby: its failed probes of the primary in a
-/// row, and when it last probed.
+/// row, whether it has ever seen the primary healthy, and when it last probed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct VantageReport {
     pub vantage: String,
     pub primary_failures: u32,
+    /// Set by the first healthy probe, kept from then on. An unarmed witness
+    /// counts no failures: a mistyped URL or an undeployed primary is not an
+    /// outage. Reports without it (older binaries) read as unarmed.
+    #[serde(default)]
+    pub armed: bool,
     #[serde(with = "time::serde::rfc3339")]
     pub at: OffsetDateTime,
 }
 
 impl VantageReport {
+    /// Recent, and not from the future.
     pub fn is_fresh(&self, now: OffsetDateTime) -> bool {
-        now - self.at <= REPORT_FRESH_FOR
+        now - self.at <= REPORT_FRESH_FOR && self.at - now <= REPORT_CLOCK_SKEW
     }
 }
 
@@ -58,12 +69,41 @@ pub enum Target {
     Standby,
 }
 
+/// What one probe saw.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Seen {
+    /// A 2xx answer in time.
+    Up,
+    /// No answer, a timeout, a TLS or connection failure, or a 5xx.
+    Down,
+    /// An answer that says nothing about the Region: a 429 (anyone can empty
+    /// a throttle bucket) or another 4xx. Neither counts a failure nor
+    /// clears one, so a flood at any rate fails nothing over.
+    NoEvidence,
+}
+
 /// One probe's result, from one vantage point.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Probe {
     pub vantage: String,
     pub target: Target,
-    pub ok: bool,
+    pub seen: Seen,
+}
+
+impl Probe {
+    pub fn new(vantage: impl Into<String>, target: Target, seen: Seen) -> Self {
+        Probe {
+            vantage: vantage.into(),
+            target,
+            seen,
+        }
+    }
+
+    /// A healthy probe.
+    pub fn is_up(&self) -> bool {
+        self.seen == Seen::Up
+    }
 }
 
 /// When the primary counts as down.
@@ -73,6 +113,18 @@ pub struct Settings {
     pub failures: u32,
     /// Vantage points that must agree.
     pub quorum: usize,
+    /// The least time between two failures that both count: extra
+    /// invocations (a retried schedule, a manual test) must not count
+    /// failures seconds apart and so shorten `failures × interval`.
+    pub spacing: time::Duration,
+}
+
+impl Settings {
+    /// The spacing for a probe interval: four fifths of it, which leaves room
+    /// for a round that ran late without letting two rounds share a slot.
+    pub fn spacing_for(interval: std::time::Duration) -> time::Duration {
+        time::Duration::milliseconds((interval.as_millis() * 4 / 5) as i64)
+    }
 }
 
 impl Default for Settings {
@@ -82,6 +134,7 @@ impl Default for Settings {
         Settings {
             failures: 3,
             quorum: 2,
+            spacing: Settings::spacing_for(std::time::Duration::from_secs(30)),
         }
     }
 }
@@ -91,6 +144,13 @@ impl Default for Settings {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct State {
     pub primary_failures: BTreeMap<String, u32>,
+    /// The standby's own vantage points that have seen the primary healthy at
+    /// least once; only they count failures (a witness's report says so itself).
+    #[serde(default)]
+    pub armed: BTreeSet<String>,
+    /// When each vantage point's last counted failure was seen.
+    #[serde(default)]
+    pub failure_counted_at: BTreeMap<String, OffsetDateTime>,
     pub standby_healthy: Option<bool>,
     /// The end of the last round: readiness reads it as the heartbeat.
     #[serde(default, with = "time::serde::rfc3339::option")]
@@ -102,6 +162,10 @@ pub struct State {
 #[serde(tag = "assessment", rename_all = "snake_case")]
 pub enum Assessment {
     PrimaryHealthy,
+    /// No vantage point has seen the primary healthy yet: its failures are
+    /// not counted (a mistyped URL, a primary not deployed yet, a certificate
+    /// outside the trusted roots).
+    Unarmed,
     /// Some vantage points fail, not enough of them, or not for long enough.
     Suspect {
         detail: String,
@@ -124,33 +188,57 @@ impl State {
         now: OffsetDateTime,
     ) {
         match report {
-            Some(r) if r.is_fresh(now) => {
+            Some(r) if r.is_fresh(now) && r.armed => {
+                self.armed.insert(witness.to_owned());
                 self.primary_failures
                     .insert(witness.to_owned(), r.primary_failures);
             }
             _ => {
                 self.primary_failures.remove(witness);
+                self.armed.remove(witness);
             }
         }
     }
 
-    /// Takes in one round of probes.
-    pub fn observe(&mut self, probes: &[Probe]) {
+    /// Takes in one round of probes seen at `now`. A failure counts only from
+    /// an armed vantage point, and only `settings.spacing` after the last one
+    /// it counted; a probe with no evidence changes nothing.
+    pub fn observe(&mut self, probes: &[Probe], now: OffsetDateTime, settings: Settings) {
         for probe in probes {
-            match probe.target {
-                Target::Primary => {
-                    let count = self
-                        .primary_failures
-                        .entry(probe.vantage.clone())
-                        .or_default();
-                    *count = if probe.ok { 0 } else { *count + 1 };
+            let vantage = &probe.vantage;
+            match (probe.target, probe.seen) {
+                (Target::Primary, Seen::Up) => {
+                    self.armed.insert(vantage.clone());
+                    self.primary_failures.insert(vantage.clone(), 0);
+                    self.failure_counted_at.remove(vantage);
                 }
-                Target::Standby => self.standby_healthy = Some(probe.ok),
+                (Target::Primary, Seen::Down) => {
+                    if !self.armed.contains(vantage) {
+                        continue;
+                    }
+                    let too_soon = self
+                        .failure_counted_at
+                        .get(vantage)
+                        .is_some_and(|at| now - *at < settings.spacing && now >= *at);
+                    if too_soon {
+                        continue;
+                    }
+                    let count = self.primary_failures.entry(vantage.clone()).or_default();
+                    *count = count.saturating_add(1);
+                    self.failure_counted_at.insert(vantage.clone(), now);
+                }
+                (Target::Primary, Seen::NoEvidence) => {}
+                // A standby that cannot say it is healthy is not: failing
+                // over to it would not help.
+                (Target::Standby, seen) => self.standby_healthy = Some(seen == Seen::Up),
             }
         }
     }
 
     pub fn assess(&self, settings: Settings) -> Assessment {
+        if self.armed.is_empty() {
+            return Assessment::Unarmed;
+        }
         let failing: Vec<(&String, &u32)> = self
             .primary_failures
             .iter()
@@ -211,7 +299,7 @@ impl<D: DecisionStore, S: StopSwitch, C: Clock> Detector<'_, D, S, C> {
     /// decide and publish the STOP metric. Refusals (cooldown, an
     /// unprotected data tier) are reported, never overridden.
     pub async fn run(&self, state: &mut State, probes: &[Probe]) -> Result<Outcome, PortError> {
-        state.observe(probes);
+        state.observe(probes, self.clock.now(), self.settings);
         let assessment = state.assess(self.settings);
         let Assessment::PrimaryDown { evidence } = &assessment else {
             return Ok(Outcome {
@@ -318,7 +406,7 @@ pub fn round_metrics(service: &str, probes: &[Probe]) -> Vec<Datum> {
                     .to_owned(),
                 ),
             ],
-            value: if probe.ok { 0.0 } else { 1.0 },
+            value: if probe.is_up() { 0.0 } else { 1.0 },
         });
     }
     data
@@ -407,7 +495,9 @@ impl<D: DecisionStore, S: StopSwitch, C: Clock> Detector<'_, D, S, C> {
 /// One round of a witness: its probe of the primary, counted into its report
 /// in the standby Region, and its metrics there. It decides nothing.
 /// `previous` is the report an earlier round of the same run returned; the
-/// first round reads it from the store.
+/// first round reads it from the store. The same rules as the standby's own
+/// count: armed by a healthy probe, failures `settings.spacing` apart, no
+/// evidence changes nothing.
 pub async fn witness_round<T: StateStore, M: Metrics>(
     store: &T,
     metrics: &M,
@@ -416,6 +506,7 @@ pub async fn witness_round<T: StateStore, M: Metrics>(
     probe: &Probe,
     now: OffsetDateTime,
     previous: Option<VantageReport>,
+    spacing: time::Duration,
 ) -> Result<VantageReport, PortError> {
     let previous = match previous {
         Some(report) => Some(report),
@@ -423,15 +514,26 @@ pub async fn witness_round<T: StateStore, M: Metrics>(
             .load(report_name)
             .await?
             .and_then(|text| serde_json::from_str::<VantageReport>(&text).ok()),
+    };
+    // Armed stays armed even across a stale report: it says the URL is right.
+    let armed = previous.as_ref().is_some_and(|r| r.armed) || probe.is_up();
+    let fresh = previous.filter(|r| r.is_fresh(now));
+    let failures = fresh.as_ref().map_or(0, |r| r.primary_failures);
+    if probe.seen != Seen::Up
+        && let Some(last) = &fresh
+        && now - last.at < spacing
+    {
+        // Too soon after the last report to count: keep it as it is.
+        return Ok(last.clone());
     }
-    .filter(|r| r.is_fresh(now));
     let report = VantageReport {
         vantage: probe.vantage.clone(),
-        primary_failures: if probe.ok {
-            0
-        } else {
-            previous.map_or(0, |r| r.primary_failures) + 1
+        primary_failures: match probe.seen {
+            Seen::Up => 0,
+            Seen::Down if armed => failures.saturating_add(1),
+            Seen::Down | Seen::NoEvidence => failures,
         },
+        armed,
         at: now,
     };
     let text = serde_json::to_string(&report)
@@ -448,12 +550,25 @@ mod tests {
     use super::*;
 
     fn probe(vantage: &str, target: Target, ok: bool) -> Probe {
-        Probe {
-            vantage: vantage.into(),
-            target,
-            ok,
-        }
+        Probe::new(vantage, target, if ok { Seen::Up } else { Seen::Down })
     }
+
+    /// A state whose vantage points have both seen the primary healthy.
+    fn armed() -> (State, OffsetDateTime) {
+        let mut state = State::default();
+        let report = VantageReport {
+            vantage: "eu-west-1".into(),
+            primary_failures: 0,
+            armed: true,
+            at: T0,
+        };
+        state.take_report("eu-west-1", Some(&report), T0);
+        state.observe(&round(true, true, true), T0, Settings::default());
+        (state, T0)
+    }
+
+    const T0: OffsetDateTime = time::macros::datetime!(2026-01-01 00:00 UTC);
+    const STEP: time::Duration = time::Duration::seconds(30);
 
     fn round(
         standby_sees_primary: bool,
@@ -469,13 +584,13 @@ mod tests {
 
     #[test]
     fn a_single_failed_probe_is_not_an_outage() {
-        let mut state = State::default();
-        state.observe(&round(false, false, true));
+        let (mut state, t) = armed();
+        state.observe(&round(false, false, true), t + STEP, Settings::default());
         assert!(matches!(
             state.assess(Settings::default()),
             Assessment::Suspect { .. }
         ));
-        state.observe(&round(true, true, true));
+        state.observe(&round(true, true, true), t + STEP * 2, Settings::default());
         assert_eq!(
             state.assess(Settings::default()),
             Assessment::PrimaryHealthy
@@ -484,10 +599,14 @@ mod tests {
 
     #[test]
     fn a_flapping_primary_never_reaches_three_in_a_row() {
-        let mut state = State::default();
+        let (mut state, t) = armed();
         for i in 0..12 {
             let up = (i / 2) % 2 == 1; // two rounds down, two up, …
-            state.observe(&round(up, up, true));
+            state.observe(
+                &round(up, up, true),
+                t + STEP * (i + 1),
+                Settings::default(),
+            );
             assert!(!matches!(
                 state.assess(Settings::default()),
                 Assessment::PrimaryDown { .. }
@@ -498,9 +617,9 @@ mod tests {
     #[test]
     fn one_vantage_point_alone_is_not_a_quorum() {
         // The standby's own network is cut from the primary; the witness still reaches it.
-        let mut state = State::default();
-        for _ in 0..10 {
-            state.observe(&round(false, true, true));
+        let (mut state, t) = armed();
+        for i in 1..=10 {
+            state.observe(&round(false, true, true), t + STEP * i, Settings::default());
         }
         let Assessment::Suspect { detail } = state.assess(Settings::default()) else {
             panic!()
@@ -510,9 +629,13 @@ mod tests {
 
     #[test]
     fn three_failures_from_both_vantage_points_with_a_healthy_standby_is_an_outage() {
-        let mut state = State::default();
-        for _ in 0..3 {
-            state.observe(&round(false, false, true));
+        let (mut state, t) = armed();
+        for i in 1..=3 {
+            state.observe(
+                &round(false, false, true),
+                t + STEP * i,
+                Settings::default(),
+            );
         }
         let Assessment::PrimaryDown { evidence } = state.assess(Settings::default()) else {
             panic!()
@@ -522,10 +645,88 @@ mod tests {
             "{evidence}"
         );
         // An unhealthy standby holds it back.
-        state.observe(&round(false, false, false));
+        state.observe(
+            &round(false, false, false),
+            t + STEP * 4,
+            Settings::default(),
+        );
         assert_eq!(
             state.assess(Settings::default()),
             Assessment::StandbyUnhealthy
         );
+    }
+
+    #[test]
+    fn a_primary_never_seen_healthy_is_not_an_outage() {
+        // A mistyped PrimaryProbeUrl: every probe fails from the first.
+        let mut state = State::default();
+        for i in 1..=10 {
+            state.observe(
+                &round(false, false, true),
+                T0 + STEP * i,
+                Settings::default(),
+            );
+        }
+        assert_eq!(state.assess(Settings::default()), Assessment::Unarmed);
+        assert!(state.primary_failures.values().all(|n| *n == 0));
+        // One healthy probe arms the standby's vantage point.
+        state.observe(
+            &round(true, false, true),
+            T0 + STEP * 11,
+            Settings::default(),
+        );
+        assert!(state.armed.contains("us-west-2"));
+    }
+
+    #[test]
+    fn failures_closer_than_the_spacing_count_once() {
+        let (mut state, t) = armed();
+        // Ten extra invocations one second apart.
+        for i in 1..=10 {
+            state.observe(
+                &round(false, false, true),
+                t + time::Duration::seconds(i),
+                Settings::default(),
+            );
+        }
+        assert_eq!(state.primary_failures["us-west-2"], 1);
+        assert!(!matches!(
+            state.assess(Settings::default()),
+            Assessment::PrimaryDown { .. }
+        ));
+    }
+
+    #[test]
+    fn no_evidence_neither_counts_nor_clears() {
+        let (mut state, t) = armed();
+        state.observe(&round(false, false, true), t + STEP, Settings::default());
+        let throttled = [
+            Probe::new("us-west-2", Target::Primary, Seen::NoEvidence),
+            probe("us-west-2", Target::Standby, true),
+        ];
+        for i in 2..=50 {
+            state.observe(&throttled, t + STEP * i, Settings::default());
+        }
+        assert_eq!(state.primary_failures["us-west-2"], 1);
+    }
+
+    #[test]
+    fn a_report_from_the_future_is_not_fresh() {
+        let report = VantageReport {
+            vantage: "eu-west-1".into(),
+            primary_failures: 9,
+            armed: true,
+            at: T0 + time::Duration::days(365),
+        };
+        assert!(!report.is_fresh(T0));
+        let mut state = State::default();
+        state.take_report("eu-west-1", Some(&report), T0);
+        assert!(!state.primary_failures.contains_key("eu-west-1"));
+        // Within the clock skew it is.
+        let near = VantageReport {
+            at: T0 + time::Duration::seconds(10),
+            ..report
+        };
+        assert!(near.is_fresh(T0));
     }
 }

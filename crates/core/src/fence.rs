@@ -34,7 +34,7 @@ use time::{Duration, OffsetDateTime};
 
 use crate::config::{Config, Region};
 use crate::decision::Decision;
-use crate::ports::{Clock, DecisionStore, PortResult, StateStore};
+use crate::ports::{Clock, DecisionStore, PortError, PortResult, StateStore};
 
 /// L by default: 10 s. Long enough that a fence refreshing every L/2 rides
 /// out one slow or failed cross-Region read (the SDK gives up within 2 s);
@@ -357,8 +357,17 @@ impl<T: StateStore> Copies<T> {
 
     /// Every copy the quorum reads, read at once: what each said.
     pub async fn read(&self, service: &str) -> Vec<(Region, Result<FenceRecord, String>)> {
+        self.read_in(service, self.quorum.copies()).await
+    }
+
+    /// The copies in `regions`, read at once.
+    pub async fn read_in(
+        &self,
+        service: &str,
+        regions: Vec<Region>,
+    ) -> Vec<(Region, Result<FenceRecord, String>)> {
         let name = self.parameter(service);
-        let reads = self.quorum.copies().into_iter().map(|region| {
+        let reads = regions.into_iter().map(|region| {
             let name = &name;
             async move {
                 let answer = match self.store(&region) {
@@ -471,8 +480,35 @@ pub struct Fenced<D, T, C> {
 }
 
 impl<D: DecisionStore, T: StateStore, C: Clock> DecisionStore for Fenced<D, T, C> {
+    /// The record's history. An empty one is read as "nothing decided yet"
+    /// only if no copy of the fence record holds a later epoch: a deleted
+    /// record must not read as the deployed state (the primary active).
     async fn history(&self, service: &str) -> PortResult<Vec<Decision>> {
-        self.decisions.history(service).await
+        let history = self.decisions.history(service).await?;
+        if !history.is_empty() {
+            return Ok(history);
+        }
+        // Outside the deployed primary: the failover path touches nothing there.
+        let outside: Vec<Region> = self
+            .copies
+            .quorum
+            .copies()
+            .into_iter()
+            .filter(|region| *region != self.copies.quorum.primary)
+            .collect();
+        for (region, read) in self.copies.read_in(service, outside).await {
+            if let Ok(copy) = read
+                && copy.epoch > 0
+            {
+                return Err(PortError::Rejected(format!(
+                    "the decision record of {service} is missing, but the fence record's copy in {region} \
+                     holds epoch {} (active {}): the record was deleted; put the last decision back \
+                     (the trigger's audit log has each one as a JSON line) before acting",
+                    copy.epoch, copy.active_region
+                )));
+            }
+        }
+        Ok(history)
     }
 
     async fn store(&self, decision: &Decision) -> PortResult<()> {

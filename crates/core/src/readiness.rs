@@ -629,6 +629,17 @@ where
             Some("check the detector function's logs and its one-minute schedule (it refuses to start without PrimaryProbeUrl: the PRIMARY stack's RegionalApiUrl + health); until it runs, nothing fails over on its own".into()),
         );
         let Some(state) = state else { return };
+        let armed = state.armed.contains(&standby);
+        findings.add(
+            "detector armed",
+            armed,
+            if armed {
+                format!("{standby} has seen the primary's /health healthy; its failures count")
+            } else {
+                format!("{standby} has never seen the primary's /health healthy: its failures do not count, and nothing fails over on its own")
+            },
+            Some("check PrimaryProbeUrl (the PRIMARY stack's RegionalApiUrl + health) and that the PRIMARY stack is deployed and answers 200; the detector arms at its first healthy probe".into()),
+        );
         let own_failures = state.primary_failures.get(&standby).copied().unwrap_or(0);
         match &self.expect.witness {
             None => findings.ok(
@@ -641,6 +652,14 @@ where
                     Err(_) => None,
                 };
                 let fresh = report.as_ref().filter(|r| r.is_fresh(now));
+                if let Some(report) = fresh.filter(|r| !r.armed) {
+                    findings.add(
+                        "witness armed",
+                        false,
+                        format!("{} has never seen the primary's /health healthy: its failures do not count", report.vantage),
+                        Some(format!("check the witness stack's PrimaryProbeUrl in {witness}")),
+                    );
+                }
                 findings.add(
                     "witness heartbeat",
                     fresh.is_some(),

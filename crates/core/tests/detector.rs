@@ -4,7 +4,7 @@
 //! metric; a refusal of that path is reported, never overridden.
 
 use stop_core::decision::Decision;
-use stop_core::detector::{Detector, Probe, Settings, State, Target};
+use stop_core::detector::{Detector, Probe, Seen, Settings, State, Target};
 use stop_core::memory::{CallLog, ManualClock, MemoryDecisionStore, MemoryStopSwitch};
 use stop_core::ports::{DecisionStore, StopSwitch};
 use time::macros::datetime;
@@ -12,16 +12,8 @@ use time::macros::datetime;
 fn outage() -> Vec<Probe> {
     ["us-west-2", "eu-west-1"]
         .into_iter()
-        .map(|v| Probe {
-            vantage: v.into(),
-            target: Target::Primary,
-            ok: false,
-        })
-        .chain([Probe {
-            vantage: "us-west-2".into(),
-            target: Target::Standby,
-            ok: true,
-        }])
+        .map(|v| Probe::new(v, Target::Primary, Seen::Down))
+        .chain([Probe::new("us-west-2", Target::Standby, Seen::Up)])
         .collect()
 }
 
@@ -53,13 +45,25 @@ impl Ports {
     }
 }
 
+/// Both vantage points have seen the primary healthy.
+fn armed() -> State {
+    let mut state = State::default();
+    state
+        .armed
+        .extend(["us-west-2".to_owned(), "eu-west-1".to_owned()]);
+    state
+}
+
+const ROUND: time::Duration = time::Duration::seconds(30);
+
 #[tokio::test]
 async fn a_confirmed_outage_is_decided_as_the_detector_and_moves_the_stop_metric() {
     let ports = Ports::new();
     let (config, decisions, stop) = (&ports.config, &ports.decisions, &ports.stop);
     let detector = ports.detector();
-    let mut state = State::default();
+    let mut state = armed();
     for round in 0..3 {
+        ports.clock.advance(ROUND);
         let outcome = detector.run(&mut state, &outage()).await.unwrap();
         assert_eq!(outcome.decided, round == 2, "round {round}: {outcome:?}");
     }
@@ -103,9 +107,10 @@ async fn inside_the_cooldown_the_detector_reports_and_decides_nothing() {
     );
     decisions.store(&back).await.unwrap();
     let detector = ports.detector();
-    let mut state = State::default();
+    let mut state = armed();
     let mut last = None;
     for _ in 0..3 {
+        ports.clock.advance(ROUND);
         last = Some(detector.run(&mut state, &outage()).await.unwrap());
     }
     let outcome = last.unwrap();

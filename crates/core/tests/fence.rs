@@ -420,3 +420,30 @@ async fn a_quorum_that_answers_an_older_epoch_than_already_read_grants_no_lease(
         verdict.reason
     );
 }
+
+#[tokio::test]
+async fn a_deleted_decision_record_is_refused_not_read_as_the_deployed_state() {
+    let standby = standby_with_witness();
+    let stores = FenceCopies::deployed(&standby);
+    let clock = ManualClock::new(T0);
+    let fenced = |decisions| Fenced {
+        decisions,
+        copies: stores.copies(&standby),
+        clock: &clock,
+    };
+    // Freshly deployed: no record, every copy at epoch 0. Nothing decided yet.
+    let fresh = fenced(MemoryDecisionStore::new(CallLog::default()));
+    assert!(fresh.history("orders").await.unwrap().is_empty());
+    // A failover is decided and published; then the record is deleted (a new
+    // empty store stands for the parameter gone).
+    fresh.store(&failover()).await.unwrap();
+    let deleted = fenced(MemoryDecisionStore::new(CallLog::default()));
+    let err = deleted.history("orders").await.unwrap_err();
+    assert!(
+        matches!(&err, PortError::Rejected(why) if why.contains("deleted") && why.contains("epoch 1")),
+        "{err}"
+    );
+    // So no reader takes the primary as active: the button's read refuses too.
+    let current = stop_core::decide::current(&deleted, &standby, "orders", &clock).await;
+    assert!(current.is_err());
+}

@@ -19,7 +19,7 @@ use std::time::Duration;
 use serde::Serialize;
 use serde_json::Value;
 use stop_core::detector::{
-    Assessment, Detector, Probe, RoundNotes, Settings, Target, witness_round,
+    Assessment, Detector, Probe, RoundNotes, Seen, Settings, Target, witness_round,
 };
 use stop_core::ports::{Clock, DecisionStore, Metrics, StateStore, StopSwitch};
 
@@ -59,9 +59,23 @@ pub fn check_scheduled(payload: &Value) -> Result<(), String> {
     }
 }
 
-/// One HTTP probe: healthy on a 2xx within the timeout.
+/// One HTTP probe: up on a 2xx within the timeout; down on no answer or a
+/// 5xx; no evidence on a 4xx (429 above all: a flood empties API Gateway's
+/// throttle bucket without the Region being down).
 pub trait Prober: Send + Sync {
-    fn healthy(&self, url: &str) -> impl Future<Output = bool> + Send;
+    fn probe(&self, url: &str) -> impl Future<Output = Seen> + Send;
+}
+
+/// What an HTTP status says about the Region that answered it. API Gateway
+/// answers 429 when a method's or the account's throttle limit is exceeded
+/// (<https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-request-throttling.html>);
+/// any 4xx is an answer from a Region that is up.
+pub fn seen_from_status(status: u16) -> Seen {
+    match status {
+        200..=299 => Seen::Up,
+        400..=499 => Seen::NoEvidence,
+        _ => Seen::Down,
+    }
 }
 
 /// Probes with reqwest: GET, no redirects, a timeout well inside the interval.
@@ -99,12 +113,18 @@ impl HttpProber {
 }
 
 impl Prober for HttpProber {
-    async fn healthy(&self, url: &str) -> bool {
+    async fn probe(&self, url: &str) -> Seen {
         match self.client.get(url).send().await {
-            Ok(response) => response.status().is_success(),
+            Ok(response) => {
+                let seen = seen_from_status(response.status().as_u16());
+                if seen != Seen::Up {
+                    tracing::info!(url, status = response.status().as_u16(), ?seen, "probe");
+                }
+                seen
+            }
             Err(error) => {
                 tracing::info!(url, %error, "probe failed");
-                false
+                Seen::Down
             }
         }
     }
@@ -193,6 +213,7 @@ impl ProbeSettings {
         Settings {
             failures: self.failures,
             quorum: if self.witness.is_some() { 2 } else { 1 },
+            spacing: Settings::spacing_for(self.interval),
         }
     }
 }
@@ -234,21 +255,13 @@ where
         if round > 0 {
             clock.sleep(settings.interval).await;
         }
-        let (primary_ok, standby_ok) = tokio::join!(
-            prober.healthy(&settings.primary_url),
-            prober.healthy(standby_url)
+        let (primary, standby) = tokio::join!(
+            prober.probe(&settings.primary_url),
+            prober.probe(standby_url)
         );
         let probes = vec![
-            Probe {
-                vantage: settings.vantage.clone(),
-                target: Target::Primary,
-                ok: primary_ok,
-            },
-            Probe {
-                vantage: settings.vantage.clone(),
-                target: Target::Standby,
-                ok: standby_ok,
-            },
+            Probe::new(settings.vantage.clone(), Target::Primary, primary),
+            Probe::new(settings.vantage.clone(), Target::Standby, standby),
         ];
         let (outcome, RoundNotes { problems }) = detector
             .round(
@@ -304,11 +317,11 @@ where
         if round > 0 {
             clock.sleep(settings.interval).await;
         }
-        let probe = Probe {
-            vantage: settings.vantage.clone(),
-            target: Target::Primary,
-            ok: prober.healthy(&settings.primary_url).await,
-        };
+        let probe = Probe::new(
+            settings.vantage.clone(),
+            Target::Primary,
+            prober.probe(&settings.primary_url).await,
+        );
         let reported = witness_round(
             store,
             metrics,
@@ -317,6 +330,7 @@ where
             &probe,
             clock.now(),
             previous.take(),
+            settings.detector_settings().spacing,
         )
         .await;
         let error = match reported {

@@ -53,7 +53,7 @@ async fn standby(job: Job) -> Result<(), Error> {
         })?;
     let metrics = CloudWatchMetrics::new(
         LazyClient::from_sdk(&sdk, aws_sdk_cloudwatch::Client::new),
-        &namespace,
+        &signal_namespace(&namespace).map_err(refuse)?,
     );
     match job {
         Job::ProbeStandby => {
@@ -106,6 +106,20 @@ async fn standby(job: Job) -> Result<(), Error> {
     }
 }
 
+/// Where heartbeats, probe results and readiness go: never the STOP metric's
+/// own namespace, which IAM reserves for the deciders (the trigger and the
+/// standby's detector), so that a witness or readiness role cannot publish STOP.
+fn signal_namespace(stop_namespace: &str) -> Result<String, String> {
+    let signals =
+        var("SIGNAL_METRIC_NAMESPACE").unwrap_or_else(|| format!("{stop_namespace}/Signals"));
+    if signals == stop_namespace {
+        return Err(format!(
+            "SIGNAL_METRIC_NAMESPACE={signals:?} is the STOP metric's namespace: heartbeats and readiness go elsewhere"
+        ));
+    }
+    Ok(signals)
+}
+
 /// probe-witness: in a third Region, reporting to the standby Region.
 async fn witness() -> Result<(), Error> {
     let service = var("SERVICE_NAME").ok_or_else(|| refuse("SERVICE_NAME is required"))?;
@@ -128,7 +142,7 @@ async fn witness() -> Result<(), Error> {
     let store = SsmStateStore::new(LazyClient::from_sdk(&sdk, aws_sdk_ssm::Client::new));
     let metrics = CloudWatchMetrics::new(
         LazyClient::from_sdk(&sdk, aws_sdk_cloudwatch::Client::new),
-        &namespace,
+        &signal_namespace(&namespace).map_err(refuse)?,
     );
     let report_name = stop_core::detector::state_name_in(&prefix, &service, own.as_str());
     let (service, report_name, store, metrics, prober, settings) =

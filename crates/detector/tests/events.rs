@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 
 use detector::{Job, ProbeSettings, Prober, check_scheduled, standby_run, witness_run};
-use stop_core::detector::{State, VantageReport};
+use stop_core::detector::{Seen, State, VantageReport};
 use stop_core::memory::{
     CallLog, ManualClock, MemoryDecisionStore, MemoryMetrics, MemoryStateStore, MemoryStopSwitch,
 };
@@ -21,17 +21,21 @@ const STANDBY: &str = "https://standby.example/prod/health";
 
 /// Answers by URL; a URL not set is healthy.
 #[derive(Default)]
-struct Scripted(Mutex<HashMap<String, bool>>);
+struct Scripted(Mutex<HashMap<String, Seen>>);
 
 impl Scripted {
     fn set(&self, url: &str, healthy: bool) {
-        self.0.lock().unwrap().insert(url.to_owned(), healthy);
+        self.see(url, if healthy { Seen::Up } else { Seen::Down });
+    }
+
+    fn see(&self, url: &str, seen: Seen) {
+        self.0.lock().unwrap().insert(url.to_owned(), seen);
     }
 }
 
 impl Prober for Scripted {
-    async fn healthy(&self, url: &str) -> bool {
-        self.0.lock().unwrap().get(url).copied().unwrap_or(true)
+    async fn probe(&self, url: &str) -> Seen {
+        self.0.lock().unwrap().get(url).copied().unwrap_or(Seen::Up)
     }
 }
 
@@ -84,7 +88,10 @@ async fn run(p: &Ports, settings: &ProbeSettings) -> Vec<detector::RoundSummary>
         clock: &p.clock,
         settings: settings.detector_settings(),
     };
-    standby_run(&detector, &p.store, &p.metrics, &p.prober, settings).await
+    let rounds = standby_run(&detector, &p.store, &p.metrics, &p.prober, settings).await;
+    // The schedule's next minute starts one interval after this run's last round.
+    p.clock.advance(time::Duration::seconds(30));
+    rounds
 }
 
 /// The witness's fresh report, written through the port as its own job does.
@@ -92,6 +99,7 @@ async fn witness_reports(p: &Ports, failures: u32) {
     let report = VantageReport {
         vantage: "eu-west-1".into(),
         primary_failures: failures,
+        armed: true,
         at: stop_core::ports::Clock::now(&p.clock),
     };
     stop_core::ports::StateStore::save(
@@ -133,6 +141,7 @@ async fn every_sample_event_gets_its_expected_answer() {
 async fn with_a_witness_both_must_see_three_failures_and_then_it_decides_once() {
     let p = ports();
     let s = settings(Some("eu-west-1"));
+    run(&p, &s).await; // armed: the primary answered
     p.prober.set(PRIMARY, false);
     // First run: two failed rounds from here; the witness has said nothing.
     let rounds = run(&p, &s).await;
@@ -151,14 +160,15 @@ async fn with_a_witness_both_must_see_three_failures_and_then_it_decides_once() 
     assert!(history.last().unwrap().reason.contains("eu-west-1"));
     assert_eq!(p.log.count("stop.publish(orders, 1)"), 1);
     // Heartbeats and probe results went out every round.
-    assert_eq!(p.metrics.values("DetectorHeartbeat").len(), 4);
-    assert_eq!(p.metrics.values("ProbeFailed").len(), 8);
+    assert_eq!(p.metrics.values("DetectorHeartbeat").len(), 6);
+    assert_eq!(p.metrics.values("ProbeFailed").len(), 12);
 }
 
 #[tokio::test]
 async fn a_silent_witness_is_no_quorum_and_the_standby_alone_never_decides() {
     let p = ports();
     let s = settings(Some("eu-west-1"));
+    run(&p, &s).await;
     p.prober.set(PRIMARY, false);
     for _ in 0..5 {
         run(&p, &s).await;
@@ -168,6 +178,7 @@ async fn a_silent_witness_is_no_quorum_and_the_standby_alone_never_decides() {
     let stale = VantageReport {
         vantage: "eu-west-1".into(),
         primary_failures: 30,
+        armed: true,
         at: stop_core::ports::Clock::now(&p.clock) - time::Duration::minutes(10),
     };
     stop_core::ports::StateStore::save(
@@ -185,6 +196,7 @@ async fn a_silent_witness_is_no_quorum_and_the_standby_alone_never_decides() {
 async fn without_a_witness_the_standby_decides_alone_but_not_into_an_unhealthy_standby() {
     let p = ports();
     let s = settings(None);
+    run(&p, &s).await;
     p.prober.set(PRIMARY, false);
     p.prober.set(STANDBY, false);
     for _ in 0..3 {
@@ -205,12 +217,28 @@ async fn without_a_witness_the_standby_decides_alone_but_not_into_an_unhealthy_s
 async fn the_witness_counts_its_failures_into_its_report_and_decides_nothing() {
     let p = ports();
     let s = witness_settings();
-    p.prober.set(PRIMARY, false);
     let name = "/stop/orders/detector/eu-west-1";
+    // Unarmed: failures from the first probe count nothing.
+    p.prober.set(PRIMARY, false);
     witness_run(
         "orders", name, &p.clock, &p.store, &p.metrics, &p.prober, &s,
     )
     .await;
+    p.clock.advance(time::Duration::seconds(30));
+    let report: VantageReport = serde_json::from_str(&p.store.text(name).unwrap()).unwrap();
+    assert_eq!((report.primary_failures, report.armed), (0, false));
+    p.prober.set(PRIMARY, true);
+    witness_run(
+        "orders", name, &p.clock, &p.store, &p.metrics, &p.prober, &s,
+    )
+    .await;
+    p.clock.advance(time::Duration::seconds(30));
+    p.prober.set(PRIMARY, false);
+    witness_run(
+        "orders", name, &p.clock, &p.store, &p.metrics, &p.prober, &s,
+    )
+    .await;
+    p.clock.advance(time::Duration::seconds(30));
     let report: VantageReport = serde_json::from_str(&p.store.text(name).unwrap()).unwrap();
     assert_eq!(report.primary_failures, 2);
     p.prober.set(PRIMARY, true);
@@ -218,6 +246,7 @@ async fn the_witness_counts_its_failures_into_its_report_and_decides_nothing() {
         "orders", name, &p.clock, &p.store, &p.metrics, &p.prober, &s,
     )
     .await;
+    p.clock.advance(time::Duration::seconds(30));
     let report: VantageReport = serde_json::from_str(&p.store.text(name).unwrap()).unwrap();
     assert_eq!(report.primary_failures, 0);
     assert!(p.log.count("decisions") == 0 && p.log.count("stop.") == 0);
@@ -314,19 +343,21 @@ async fn serve(status: u16) -> String {
 async fn the_http_prober_wants_a_2xx_in_time_and_follows_no_redirect() {
     use detector::HttpProber;
     let prober = HttpProber::new(std::time::Duration::from_secs(2)).unwrap();
-    assert!(prober.healthy(&serve(200).await).await);
-    assert!(!prober.healthy(&serve(503).await).await);
+    assert_eq!(prober.probe(&serve(200).await).await, Seen::Up);
+    assert_eq!(prober.probe(&serve(503).await).await, Seen::Down);
     // A redirect (e.g. a captive portal) is not the endpoint answering.
-    assert!(!prober.healthy(&serve(302).await).await);
+    assert_eq!(prober.probe(&serve(302).await).await, Seen::Down);
+    // Throttled, or any other 4xx: the Region answered; no evidence either way.
+    assert_eq!(prober.probe(&serve(429).await).await, Seen::NoEvidence);
+    assert_eq!(prober.probe(&serve(403).await).await, Seen::NoEvidence);
     // Nothing listening.
     let closed = {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         listener.local_addr().unwrap()
     };
-    assert!(
-        !prober
-            .healthy(&format!("http://{closed}/prod/health"))
-            .await
+    assert_eq!(
+        prober.probe(&format!("http://{closed}/prod/health")).await,
+        Seen::Down
     );
 }
 
@@ -350,12 +381,14 @@ async fn a_run_reads_its_state_once_and_carries_it_between_rounds() {
 }
 
 #[tokio::test]
-async fn failing_metrics_or_an_unreadable_state_never_hasten_nor_stop_a_decision() {
-    use stop_core::ports::{PortError, StateStore};
+async fn an_unreadable_state_starts_again_unarmed_and_never_hastens() {
+    use stop_core::ports::StateStore;
     let p = ports();
     let s = settings(None);
+    run(&p, &s).await;
     p.prober.set(PRIMARY, false);
-    // A state nobody can parse: the count starts again, it does not jump.
+    // A state nobody can parse: the count starts again, it does not jump, and
+    // the vantage point must see the primary healthy again before it counts.
     p.store
         .save("/stop/orders/detector/us-west-2", "not json")
         .await
@@ -365,7 +398,20 @@ async fn failing_metrics_or_an_unreadable_state_never_hasten_nor_stop_a_decision
         rounds[0].problems.iter().any(|m| m.contains("unreadable")),
         "{rounds:?}"
     );
+    for _ in 0..5 {
+        run(&p, &s).await;
+    }
     assert!(p.decisions.history("orders").await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn failing_metrics_never_stop_a_decision() {
+    use stop_core::ports::PortError;
+    let p = ports();
+    let s = settings(None);
+    run(&p, &s).await;
+    p.prober.set(PRIMARY, false);
+    run(&p, &s).await;
     // CloudWatch refuses the third round's metrics: it decides all the same.
     p.metrics
         .faults
@@ -379,15 +425,132 @@ async fn failing_metrics_or_an_unreadable_state_never_hasten_nor_stop_a_decision
 }
 
 #[tokio::test]
+async fn an_anonymous_flood_at_any_rate_fails_nothing_over() {
+    // Anyone can empty the primary's throttle bucket: every probe from both
+    // vantage points gets 429 for an hour, and so does the standby's own
+    // /health afterwards. No decision, no STOP.
+    let p = ports();
+    let s = settings(Some("eu-west-1"));
+    let w = witness_settings();
+    let name = "/stop/orders/detector/eu-west-1";
+    run(&p, &s).await;
+    witness_run(
+        "orders", name, &p.clock, &p.store, &p.metrics, &p.prober, &w,
+    )
+    .await;
+    p.prober.see(PRIMARY, Seen::NoEvidence);
+    for minute in 0..60 {
+        if minute == 30 {
+            p.prober.see(STANDBY, Seen::NoEvidence);
+        }
+        witness_run(
+            "orders", name, &p.clock, &p.store, &p.metrics, &p.prober, &w,
+        )
+        .await;
+        run(&p, &s).await;
+    }
+    assert!(p.decisions.history("orders").await.unwrap().is_empty());
+    assert_eq!(p.log.count("stop.publish"), 0);
+    let report: VantageReport = serde_json::from_str(&p.store.text(name).unwrap()).unwrap();
+    assert_eq!(report.primary_failures, 0);
+    // Taking the rule out (429 read as down) must fail over: the same flood,
+    // scored as failures, decides.
+    let q = ports();
+    run(&q, &s).await;
+    witness_run(
+        "orders", name, &q.clock, &q.store, &q.metrics, &q.prober, &w,
+    )
+    .await;
+    q.prober.set(PRIMARY, false);
+    for _ in 0..3 {
+        witness_run(
+            "orders", name, &q.clock, &q.store, &q.metrics, &q.prober, &w,
+        )
+        .await;
+        run(&q, &s).await;
+    }
+    assert_eq!(q.decisions.history("orders").await.unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn a_primary_never_seen_healthy_is_never_failed_over() {
+    // A mistyped PrimaryProbeUrl or a primary not deployed yet: every probe
+    // fails from the first, from both vantage points, for an hour.
+    let p = ports();
+    let s = settings(Some("eu-west-1"));
+    let w = witness_settings();
+    let name = "/stop/orders/detector/eu-west-1";
+    p.prober.set(PRIMARY, false);
+    for _ in 0..60 {
+        witness_run(
+            "orders", name, &p.clock, &p.store, &p.metrics, &p.prober, &w,
+        )
+        .await;
+        let rounds = run(&p, &s).await;
+        assert!(
+            rounds
+                .iter()
+                .all(|r| matches!(r.assessment, Some(stop_core::detector::Assessment::Unarmed))),
+            "{rounds:?}"
+        );
+    }
+    assert!(p.decisions.history("orders").await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn extra_invocations_do_not_count_failures_seconds_apart() {
+    // The schedule's run plus nine manual invocations in the same minute: the
+    // clock does not move between them, so they share the first one's slot.
+    let p = ports();
+    let s = settings(None);
+    run(&p, &s).await;
+    p.prober.set(PRIMARY, false);
+    let config = standby_config(&[]);
+    let detector = stop_core::detector::Detector {
+        config: &config,
+        decisions: &p.decisions,
+        stop: &p.stop,
+        clock: &p.clock,
+        settings: s.detector_settings(),
+    };
+    let mut kept = None;
+    let probes = [
+        stop_core::detector::Probe::new(
+            "us-west-2",
+            stop_core::detector::Target::Primary,
+            Seen::Down,
+        ),
+        stop_core::detector::Probe::new(
+            "us-west-2",
+            stop_core::detector::Target::Standby,
+            Seen::Up,
+        ),
+    ];
+    for _ in 0..10 {
+        let (outcome, _) = detector
+            .round(&p.store, &p.metrics, None, &probes, &mut kept)
+            .await;
+        assert!(!outcome.unwrap().decided);
+    }
+    assert_eq!(kept.unwrap().primary_failures["us-west-2"], 1);
+    assert!(p.decisions.history("orders").await.unwrap().is_empty());
+}
+
+#[tokio::test]
 async fn a_witness_that_cannot_reach_the_standby_reports_the_error_and_carries_on() {
     use stop_core::ports::PortError;
     let p = ports();
     let s = witness_settings();
+    let name = "/stop/orders/detector/eu-west-1";
+    witness_run(
+        "orders", name, &p.clock, &p.store, &p.metrics, &p.prober, &s,
+    )
+    .await;
+    p.clock.advance(time::Duration::seconds(30));
     p.prober.set(PRIMARY, false);
     p.store.faults.push(PortError::Unavailable(
         "ssm.us-west-2: connect timeout".into(),
     ));
-    let name = "/stop/orders/detector/eu-west-1";
     let rounds = witness_run(
         "orders", name, &p.clock, &p.store, &p.metrics, &p.prober, &s,
     )

@@ -283,6 +283,7 @@ async fn the_detector_silent_or_cut_off_from_the_primary_is_reported() {
     let witness = VantageReport {
         vantage: "eu-west-1".into(),
         primary_failures: 0,
+        armed: true,
         at: NOW - time::Duration::seconds(30),
     };
     let mut p = ports();

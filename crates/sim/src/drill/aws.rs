@@ -166,7 +166,7 @@ impl Drill<'_> {
     /// own), kept in SSM, which on a quorum decides through the one decision
     /// path and publishes STOP = 1. Both publish their heartbeats.
     pub(super) async fn run_detector(&mut self) {
-        use stop_core::detector::{Assessment, Detector, Probe, Settings, Target};
+        use stop_core::detector::{Assessment, Detector, Probe, Seen, Settings, Target};
         let (primary_dark, standby_dark, cut_off, witness_dark) = self.sim.with(|w| {
             (
                 // Cut off from the other Regions, the primary fails their probes too.
@@ -181,11 +181,8 @@ impl Drill<'_> {
         }
         let store = SimStateStore(Bound::new(&self.sim, &self.standby));
         let metrics = SimMetrics(Bound::new(&self.sim, &self.standby));
-        let witness = Probe {
-            vantage: model::WITNESS_REGION.into(),
-            target: Target::Primary,
-            ok: !primary_dark,
-        };
+        let seen = |up: bool| if up { Seen::Up } else { Seen::Down };
+        let witness = Probe::new(model::WITNESS_REGION, Target::Primary, seen(!primary_dark));
         let report_name =
             stop_core::detector::state_name(&self.trigger.config, model::WITNESS_REGION);
         let now = self.now();
@@ -199,6 +196,7 @@ impl Drill<'_> {
             &witness,
             now,
             None,
+            Settings::spacing_for(std::time::Duration::from_secs(30)),
         )
         .await
         {
@@ -208,20 +206,13 @@ impl Drill<'_> {
             return;
         }
         let probes = [
-            Probe {
-                vantage: STANDBY.into(),
-                target: Target::Primary,
-                ok: !primary_dark && !cut_off,
-            },
-            Probe {
-                vantage: STANDBY.into(),
-                target: Target::Standby,
-                ok: true,
-            },
+            Probe::new(STANDBY, Target::Primary, seen(!primary_dark && !cut_off)),
+            Probe::new(STANDBY, Target::Standby, Seen::Up),
         ];
         let settings = Settings {
             failures: self.topology.probe_failures,
             quorum: 2,
+            ..Settings::default()
         };
         let detector = Detector {
             config: &self.trigger.config,
@@ -258,6 +249,7 @@ impl Drill<'_> {
                 // Only a change of kind is worth a line, not every count.
                 let kind = match &outcome.assessment {
                     Assessment::PrimaryHealthy => "healthy",
+                    Assessment::Unarmed => "unarmed",
                     Assessment::Suspect { .. } => "suspect",
                     Assessment::StandbyUnhealthy => "standby unhealthy",
                     Assessment::PrimaryDown { .. } => "down",
@@ -269,6 +261,9 @@ impl Drill<'_> {
                 match outcome.assessment {
                     Assessment::PrimaryHealthy => {
                         "detector: the primary answers every probe".to_owned()
+                    }
+                    Assessment::Unarmed => {
+                        "detector: never saw the primary healthy; not armed".to_owned()
                     }
                     Assessment::Suspect { detail } => {
                         format!("detector: suspect, no failover: {detail}")
