@@ -47,7 +47,14 @@ impl AlarmMessage {
     pub fn changed_at(&self) -> Result<OffsetDateTime, String> {
         // CloudWatch writes +0000; RFC 3339 wants +00:00.
         let text = &self.state_change_time;
-        let fixed = match text.len().checked_sub(5).map(|i| text.split_at(i)) {
+        // `split_at` panics off a character boundary: a hostile tail such as
+        // "…+00é" must be a parse error, not a panic.
+        let fixed = match text
+            .len()
+            .checked_sub(5)
+            .filter(|i| text.is_char_boundary(*i))
+            .map(|i| text.split_at(i))
+        {
             Some((head, tail))
                 if (tail.starts_with('+') || tail.starts_with('-'))
                     && tail[1..].chars().all(|c| c.is_ascii_digit()) =>
@@ -84,9 +91,15 @@ pub enum Ignored {
     OtherRegion(String),
     #[error("the notification is {0} s old, older than the {1} s bound")]
     TooOld(i64, i64),
+    #[error("the notification is dated {0} s in the future")]
+    FromTheFuture(i64),
     #[error("{0}")]
     Malformed(String),
 }
+
+/// How far ahead of this clock a StateChangeTime may be: clocks agree to
+/// well within it.
+pub const FUTURE_SKEW_SECONDS: i64 = 30;
 
 impl AlarmGuard {
     /// Accepts only an ALARM of the configured alarm, account and Region that is
@@ -109,6 +122,11 @@ impl AlarmGuard {
         let age = (now - message.changed_at().map_err(Ignored::Malformed)?).whole_seconds();
         if age > self.max_age.whole_seconds() {
             return Err(Ignored::TooOld(age, self.max_age.whole_seconds()));
+        }
+        // A change dated in the future is planted or broken: it would pass
+        // the age bound for as long as it stays ahead.
+        if -age > FUTURE_SKEW_SECONDS {
+            return Err(Ignored::FromTheFuture(-age));
         }
         Ok(())
     }
@@ -181,6 +199,26 @@ mod tests {
             guard().check(&base, late),
             Err(Ignored::TooOld(_, 900))
         ));
+        // Dated a day ahead: refused, not "fresh" for a day.
+        let early = datetime!(2026-11-21 03:03 UTC);
+        assert!(matches!(
+            guard().check(&base, early),
+            Err(Ignored::FromTheFuture(_))
+        ));
+    }
+
+    #[test]
+    fn a_multibyte_tail_on_the_change_time_is_an_error_not_a_panic() {
+        let mut hostile = AlarmMessage::parse(MESSAGE).unwrap();
+        for text in [
+            "2026-11-22T03:02:11.123+00é",
+            "é",
+            "ééééé",
+            "2026-11-22T03:02:11+\u{1F600}",
+        ] {
+            hostile.state_change_time = text.into();
+            assert!(hostile.changed_at().is_err(), "{text}");
+        }
     }
 
     #[test]

@@ -203,6 +203,75 @@ impl CapacityConfig {
 }
 
 /// Everything a function of this project needs to know, validated.
+/// An IAM role allowed to act as an operator: its partition, account and
+/// name. A role's session calls as `arn:<partition>:sts::<account>:assumed-role/<name>/<session>`
+/// (the role's path is not in it), so those three are what a caller is matched on.
+/// <https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_identifiers.html#identifiers-arns>
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct OperatorRole {
+    pub partition: String,
+    pub account: String,
+    pub name: String,
+}
+
+impl OperatorRole {
+    /// `arn:<partition>:iam::<12 digits>:role/[path/]<name>`.
+    pub fn parse(arn: &str) -> Option<Self> {
+        let mut parts = arn.splitn(6, ':');
+        let (Some("arn"), Some(partition), Some("iam"), Some(""), Some(account), Some(resource)) = (
+            parts.next(),
+            parts.next(),
+            parts.next(),
+            parts.next(),
+            parts.next(),
+            parts.next(),
+        ) else {
+            return None;
+        };
+        let name = resource.strip_prefix("role/")?.rsplit('/').next()?;
+        let plain = |s: &str| {
+            !s.is_empty()
+                && s.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "+=,.@_-".contains(c))
+        };
+        (partition.starts_with("aws")
+            && account.len() == 12
+            && account.bytes().all(|b| b.is_ascii_digit())
+            && plain(name)
+            && name.len() <= 64)
+            .then(|| OperatorRole {
+                partition: partition.to_owned(),
+                account: account.to_owned(),
+                name: name.to_owned(),
+            })
+    }
+
+    /// Whether `caller_arn` (API Gateway's `identity.userArn`) is a session of this role.
+    pub fn allows(&self, caller_arn: &str) -> bool {
+        let mut parts = caller_arn.splitn(6, ':');
+        let (Some("arn"), Some(partition), Some("sts"), Some(""), Some(account), Some(resource)) = (
+            parts.next(),
+            parts.next(),
+            parts.next(),
+            parts.next(),
+            parts.next(),
+            parts.next(),
+        ) else {
+            return false;
+        };
+        let Some((name, session)) = resource
+            .strip_prefix("assumed-role/")
+            .and_then(|r| r.split_once('/'))
+        else {
+            return false;
+        };
+        partition == self.partition
+            && account == self.account
+            && name == self.name
+            && !session.is_empty()
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Config {
     /// The stack's own service (`SERVICE_NAME`), the default for requests.
@@ -216,6 +285,9 @@ pub struct Config {
     pub services: Vec<ServiceConfig>,
     /// The Cognito group whose members may fail over and back.
     pub operator_group: String,
+    /// The IAM roles whose sessions may fail over and back (`OPERATOR_ROLE_ARNS`,
+    /// comma-separated); none by default.
+    pub operator_roles: Vec<OperatorRole>,
     /// Anti-flap: the least time between two decisions that change the Region.
     pub cooldown_seconds: u32,
     pub database: Option<DatabaseConfig>,
@@ -321,6 +393,22 @@ impl Config {
         let operator_group = env
             .optional("OPERATOR_GROUP")
             .unwrap_or_else(|| "operators".to_owned());
+        let operator_roles = env
+            .optional("OPERATOR_ROLE_ARNS")
+            .unwrap_or_default()
+            .split(',')
+            .map(str::trim)
+            .filter(|arn| !arn.is_empty())
+            .map(|arn| {
+                OperatorRole::parse(arn).ok_or_else(|| {
+                    invalid(
+                        "OPERATOR_ROLE_ARNS",
+                        arn,
+                        "not an IAM role ARN (arn:aws:iam::123456789012:role/name)",
+                    )
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
         let cooldown_seconds = match env.optional("COOLDOWN_SECONDS") {
             None => 300,
             Some(v) => v
@@ -386,6 +474,7 @@ impl Config {
             alarm_max_age_seconds,
             services,
             operator_group,
+            operator_roles,
             cooldown_seconds,
             database: database(&env)?,
             capacity: capacity(&env)?,
@@ -951,5 +1040,47 @@ mod tests {
         ] {
             assert!(bad.parse::<Region>().is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn operator_roles_match_sessions_of_the_same_role_in_the_same_account_only() {
+        let role = OperatorRole::parse("arn:aws:iam::123456789012:role/ops/StopOperator").unwrap();
+        assert_eq!(role.name, "StopOperator");
+        assert!(role.allows("arn:aws:sts::123456789012:assumed-role/StopOperator/alice"));
+        for caller in [
+            "arn:aws:sts::999999999999:assumed-role/StopOperator/alice", // another account
+            "arn:aws:sts::123456789012:assumed-role/StopOperatorX/alice",
+            "arn:aws:sts::123456789012:assumed-role/StopOperator/",
+            "arn:aws:iam::123456789012:user/StopOperator",
+            "arn:aws-cn:sts::123456789012:assumed-role/StopOperator/alice",
+            "arn:aws:sts::123456789012:federated-user/StopOperator",
+            "",
+        ] {
+            assert!(!role.allows(caller), "{caller}");
+        }
+        for bad in [
+            "arn:aws:iam::12345:role/x",
+            "arn:aws:iam::123456789012:user/x",
+            "arn:aws:sts::123456789012:role/x",
+            "role/x",
+            "arn:aws:iam::123456789012:role/",
+        ] {
+            assert!(OperatorRole::parse(bad).is_none(), "{bad}");
+        }
+        // Nobody by default; a bad entry is refused at start, not skipped.
+        assert!(config(BASE).unwrap().operator_roles.is_empty());
+        let with = |value: &'static str| {
+            let mut vars = BASE.to_vec();
+            vars.push(("OPERATOR_ROLE_ARNS", value));
+            config(&vars)
+        };
+        assert_eq!(
+            with("arn:aws:iam::123456789012:role/a, arn:aws:iam::123456789012:role/b")
+                .unwrap()
+                .operator_roles
+                .len(),
+            2
+        );
+        assert!(with("arn:aws:iam::123456789012:role/a, nope").is_err());
     }
 }

@@ -21,7 +21,7 @@ pub fn is_automatic(actor: &str) -> bool {
 pub struct Proposal<'a> {
     pub service: &'a str,
     pub target: &'a Region,
-    /// `cognito:alice`, `iam:…`, `alarm:<name>`, `detector`.
+    /// `alice@example.com` (an operator's verified email), `iam:…`, `alarm:<name>`, `detector`.
     pub actor: &'a str,
     pub reason: &'a str,
     pub mode: Mode,
@@ -175,6 +175,18 @@ pub async fn decide<D: DecisionStore, C: Clock>(
         }
     }
 
+    // A planted record with a huge epoch must not overflow it, nor push it
+    // past what the console's JavaScript numbers hold exactly.
+    if previous.epoch >= crate::decision::MAX_EPOCH {
+        return Err(Refusal::Record {
+            action: "advanced",
+            error: PortError::Rejected(format!(
+                "epoch {} is at the limit ({}): the record was planted or corrupted; put the last good decision back",
+                previous.epoch,
+                crate::decision::MAX_EPOCH
+            )),
+        });
+    }
     let mut next = previous.next(
         proposal.target.clone(),
         proposal.actor,

@@ -10,6 +10,11 @@ use time::OffsetDateTime;
 use crate::config::Region;
 
 /// How a failover treats the Region it leaves.
+
+/// The largest epoch a decision may have: 2^53 - 1, the largest integer a
+/// JSON number keeps exactly in JavaScript (the console). No real history
+/// comes near it; [`crate::decide::decide`] refuses to go past it.
+pub const MAX_EPOCH: u64 = (1 << 53) - 1;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Mode {
@@ -217,7 +222,8 @@ impl Decision {
         }
     }
 
-    /// The decision that follows this one: epoch + 1, no steps taken yet.
+    /// The decision that follows this one: epoch + 1 (never past
+    /// [`MAX_EPOCH`]), no steps taken yet.
     pub fn next(
         &self,
         active_region: Region,
@@ -229,7 +235,7 @@ impl Decision {
         Decision {
             service: self.service.clone(),
             active_region,
-            epoch: self.epoch + 1,
+            epoch: self.epoch.saturating_add(1).min(MAX_EPOCH),
             actor: actor.to_owned(),
             reason: reason.to_owned(),
             mode,

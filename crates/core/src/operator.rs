@@ -135,6 +135,43 @@ pub fn parse_reprotect(body: &[u8], config: &Config) -> Result<ReprotectRequest,
     Ok(request)
 }
 
+/// A character that shows as something other than its bytes, or not at all:
+/// Unicode's Cc (controls), Cf (format: the bidi overrides and isolates,
+/// zero-width characters, tags), Zl and Zp (line and paragraph separators).
+/// A reason with one could read differently in the console and the audit
+/// log. The Cf ranges are Unicode 15's
+/// (<https://www.unicode.org/Public/15.0.0/ucd/extracted/DerivedGeneralCategory.txt>).
+pub fn is_hidden(c: char) -> bool {
+    const FORMAT: &[(u32, u32)] = &[
+        (0x00AD, 0x00AD),
+        (0x0600, 0x0605),
+        (0x061C, 0x061C),
+        (0x06DD, 0x06DD),
+        (0x070F, 0x070F),
+        (0x0890, 0x0891),
+        (0x08E2, 0x08E2),
+        (0x180E, 0x180E),
+        (0x200B, 0x200F),
+        (0x2028, 0x202E), // Zl, Zp, then the bidi embeddings and overrides
+        (0x2060, 0x2064),
+        (0x2066, 0x206F),
+        (0xFEFF, 0xFEFF),
+        (0xFFF9, 0xFFFB),
+        (0x110BD, 0x110BD),
+        (0x110CD, 0x110CD),
+        (0x13430, 0x1343F),
+        (0x1BCA0, 0x1BCA3),
+        (0x1D173, 0x1D17A),
+        (0xE0001, 0xE0001),
+        (0xE0020, 0xE007F),
+    ];
+    let code = u32::from(c);
+    c.is_control()
+        || FORMAT
+            .iter()
+            .any(|(from, to)| (*from..=*to).contains(&code))
+}
+
 fn check_reason_and_service(
     reason: &str,
     service: Option<&str>,
@@ -144,7 +181,7 @@ fn check_reason_and_service(
     if reason.is_empty() {
         return Err(RequestError::MissingReason);
     }
-    if reason.chars().count() > MAX_REASON_CHARS || reason.chars().any(char::is_control) {
+    if reason.chars().count() > MAX_REASON_CHARS || reason.chars().any(is_hidden) {
         return Err(RequestError::BadReason);
     }
     if let Some(service) = service

@@ -447,3 +447,43 @@ async fn a_deleted_decision_record_is_refused_not_read_as_the_deployed_state() {
     let current = stop_core::decide::current(&deleted, &standby, "orders", &clock).await;
     assert!(current.is_err());
 }
+
+#[tokio::test]
+async fn a_planted_epoch_at_the_limit_is_refused_not_overflowed() {
+    use stop_core::decide::{Proposal, Refusal, decide};
+    let standby = standby_config(&[]);
+    let clock = ManualClock::new(T0 + Duration::hours(1));
+    let decisions = MemoryDecisionStore::new(CallLog::default());
+    let mut planted = failover();
+    planted.epoch = u64::MAX;
+    planted.data.protected = true;
+    decisions.store(&planted).await.unwrap();
+    let proposal = Proposal {
+        service: "orders",
+        target: standby.primary_region(),
+        actor: "alice@example.com",
+        reason: "back",
+        mode: Mode::Graceful,
+        override_cooldown: true,
+        accept_data_loss: true,
+        dry_run: false,
+    };
+    let refused = decide(&decisions, &clock, &standby, &proposal).await;
+    assert!(
+        matches!(&refused, Err(Refusal::Record { error: PortError::Rejected(why), .. }) if why.contains("limit")),
+        "{refused:?}"
+    );
+    assert_eq!(decisions.history("orders").await.unwrap().len(), 1);
+    assert_eq!(
+        planted
+            .next(
+                standby.primary_region().clone(),
+                "a",
+                "b",
+                Mode::Graceful,
+                T0
+            )
+            .epoch,
+        stop_core::decision::MAX_EPOCH
+    );
+}

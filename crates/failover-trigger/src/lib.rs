@@ -160,7 +160,11 @@ where
     C: Clock,
     T: StateStore,
 {
-    if let Err(err) = authorize(request, &app.config.operator_group) {
+    if let Err(err) = authorize(
+        request,
+        &app.config.operator_group,
+        &app.config.operator_roles,
+    ) {
         return auth_error(err);
     }
     let wanted = request
@@ -236,7 +240,12 @@ fn authorized_body<D, S, R, C, T, P>(
     request: &Request,
     parse: impl Fn(&[u8], &Config) -> Result<P, RequestError>,
 ) -> Result<(Caller, P), Response<Body>> {
-    let caller = authorize(request, &app.config.operator_group).map_err(auth_error)?;
+    let caller = authorize(
+        request,
+        &app.config.operator_group,
+        &app.config.operator_roles,
+    )
+    .map_err(auth_error)?;
     let content_type = request
         .headers()
         .get(CONTENT_TYPE)

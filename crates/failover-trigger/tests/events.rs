@@ -25,7 +25,10 @@ type TestApp = App<
 >;
 
 fn app() -> (TestApp, CallLog) {
-    let config = stop_testkit::standby_config(&[]);
+    let config = stop_testkit::standby_config(&[(
+        "OPERATOR_ROLE_ARNS",
+        "arn:aws:iam::111122223333:role/dr-operator",
+    )]);
     let log = CallLog::default();
     let app = App {
         config,
@@ -95,7 +98,7 @@ async fn failover_flips_both_switches_and_records_the_caller() {
     assert_eq!(body["decided"], true);
     assert_eq!(body["decision"]["epoch"], 1);
     assert_eq!(body["decision"]["active_region"], "us-west-2");
-    assert_eq!(body["decision"]["actor"], "cognito:alice");
+    assert_eq!(body["decision"]["actor"], "alice@example.com");
     assert_eq!(body["decision"]["mode"], "ungraceful");
     assert_eq!(log.count("stop.publish(orders, 1)"), 1);
     assert_eq!(log.count("arc.update_states"), 1);
@@ -266,9 +269,13 @@ async fn reprotect_refuses_bad_input_and_a_move_that_has_no_writer_yet() {
     // No identity, a malformed body, no reason: refused before any port.
     for (body, user, status) in [
         (r#"{"reason":"x"}"#, None, 401),
-        ("{not json", Some("alice"), 400),
-        (r#"{"reason":"  "}"#, Some("alice"), 400),
-        (r#"{"reason":"x","mode":"graceful"}"#, Some("alice"), 400),
+        ("{not json", Some("alice@example.com"), 400),
+        (r#"{"reason":"  "}"#, Some("alice@example.com"), 400),
+        (
+            r#"{"reason":"x","mode":"graceful"}"#,
+            Some("alice@example.com"),
+            400,
+        ),
     ] {
         let response = handle(&app, reprotect_request(body, user)).await;
         assert_eq!(
@@ -282,7 +289,7 @@ async fn reprotect_refuses_bad_input_and_a_move_that_has_no_writer_yet() {
     // Nothing moved yet: the deployed pair is protected, nothing to do.
     let response = handle(
         &app,
-        reprotect_request(r#"{"reason":"drill"}"#, Some("alice")),
+        reprotect_request(r#"{"reason":"drill"}"#, Some("alice@example.com")),
     )
     .await;
     assert_eq!(response.status(), 200);
@@ -294,7 +301,7 @@ async fn reprotect_refuses_bad_input_and_a_move_that_has_no_writer_yet() {
     let t = datetime!(2026-11-22 03:00 UTC);
     let mut moving = stop_core::Decision::initial("orders", &"us-east-1".parse().unwrap(), t).next(
         "us-west-2".parse().unwrap(),
-        "cognito:alice",
+        "alice@example.com",
         "drill",
         stop_core::Mode::Graceful,
         t,
@@ -303,7 +310,7 @@ async fn reprotect_refuses_bad_input_and_a_move_that_has_no_writer_yet() {
     app.decisions.store(&moving).await.unwrap();
     let response = handle(
         &app,
-        reprotect_request(r#"{"reason":"drill"}"#, Some("alice")),
+        reprotect_request(r#"{"reason":"drill"}"#, Some("alice@example.com")),
     )
     .await;
     assert_eq!(response.status(), 409, "{}", body_text(&response));
@@ -319,7 +326,7 @@ async fn reprotect_after_a_promotion_is_recorded_once() {
     let mut promoted = stop_core::Decision::initial("orders", &"us-east-1".parse().unwrap(), t)
         .next(
             "us-west-2".parse().unwrap(),
-            "cognito:alice",
+            "alice@example.com",
             "drill",
             stop_core::Mode::Graceful,
             t,
@@ -334,14 +341,14 @@ async fn reprotect_after_a_promotion_is_recorded_once() {
     app.decisions.store(&promoted).await.unwrap();
     let first = handle(
         &app,
-        reprotect_request(r#"{"reason":"recovered"}"#, Some("alice")),
+        reprotect_request(r#"{"reason":"recovered"}"#, Some("alice@example.com")),
     )
     .await;
     assert_eq!(first.status(), 200, "{}", body_text(&first));
     assert_eq!(body_json(&first)["requested"], true);
     let again = handle(
         &app,
-        reprotect_request(r#"{"reason":"again"}"#, Some("alice")),
+        reprotect_request(r#"{"reason":"again"}"#, Some("alice@example.com")),
     )
     .await;
     assert_eq!(
@@ -362,7 +369,7 @@ async fn reprotect_after_a_promotion_is_recorded_once() {
         None,
         Some("application/json"),
         br#"{"reason":"back","mode":"graceful","override_safety":true}"#,
-        Some("alice"),
+        Some("alice@example.com"),
     )
     .unwrap();
     let refused = handle(&app, failback).await;

@@ -112,9 +112,10 @@ pub fn for_method(method: &Method, mut response: Response<Body>) -> Response<Bod
 }
 
 /// The REST API proxy event API Gateway sends for an HTTP request, parsed as
-/// the runtime parses it. `operator` signs the caller in as a Cognito user of
-/// the `operators` group, as the API's authorizer would; for local servers,
-/// the drill and benchmarks, never for a deployed API.
+/// the runtime parses it. `operator` (an email address) signs the caller in
+/// as a Cognito user of the `operators` group with that verified email, as the
+/// API's authorizer would; for local servers, the drill and benchmarks, never
+/// for a deployed API.
 pub fn proxy_request(
     method: &str,
     path: &str,
@@ -134,7 +135,12 @@ pub fn proxy_request(
     };
     let authorizer = match operator {
         Some(user) => {
-            serde_json::json!({"claims": {"cognito:username": user, "cognito:groups": "operators"}})
+            serde_json::json!({"claims": {
+                "sub": "00000000-0000-4000-8000-000000000000",
+                "email": user,
+                "email_verified": "true",
+                "cognito:groups": "operators"
+            }})
         }
         None => serde_json::json!({}),
     };

@@ -11,14 +11,53 @@ use stop_core::ports::{Clock, Database, DecisionStore, Secrets};
 use stop_core::rewriter::{Rewrite, RewriteError, Rewriter};
 
 /// An RDS event notification (the SNS message body); other fields are ignored.
+/// "Event Source" is the kind of resource (`db-instance`, `db-cluster`,
+/// `db-snapshot`, …): a snapshot named like the database is not the database.
+/// <https://docs.aws.amazon.com/lambda/latest/dg/services-rds.html>
 #[derive(Debug, Clone, Deserialize)]
 pub struct RdsEvent {
+    #[serde(rename = "Event Source", default)]
+    pub event_source: Option<String>,
     #[serde(rename = "Source ID")]
     pub source_id: String,
     #[serde(rename = "Source ARN", default)]
     pub source_arn: Option<String>,
     #[serde(rename = "Event Message", default)]
     pub message: Option<String>,
+}
+
+/// Our database's resources: (identifier, the RDS event source kind, the ARN
+/// resource type).
+fn our_resources(config: &Config) -> Vec<(&str, &'static str, &'static str)> {
+    match &config.database {
+        Some(DatabaseConfig::RdsReplica { replica_id, .. }) => {
+            vec![(replica_id.as_str(), "db-instance", "db")]
+        }
+        Some(DatabaseConfig::AuroraGlobal {
+            global_cluster_id,
+            cluster_id,
+        }) => vec![
+            (
+                global_cluster_id.as_str(),
+                "global-cluster",
+                "global-cluster",
+            ),
+            (cluster_id.as_str(), "db-cluster", "cluster"),
+        ],
+        None => Vec::new(),
+    }
+}
+
+/// Whether `arn` is exactly `arn:<partition>:rds:<region>:<account>:<kind>:<id>`
+/// in this Region (or Region-less, as a global cluster's ARN is), compared
+/// field by field: a Region that shows up elsewhere in the string is not it.
+/// <https://docs.aws.amazon.com/IAM/latest/UserGuide/reference-arns.html>
+fn is_our_arn(arn: &str, region: &str, kind: &str, id: &str) -> bool {
+    let parts: Vec<&str> = arn.split(':').collect();
+    matches!(
+        parts.as_slice(),
+        ["arn", _, "rds", r, _, k, i] if (*r == region || (r.is_empty() && kind == "global-cluster")) && *k == kind && *i == id
+    )
 }
 
 /// What the function was asked to do.
@@ -40,38 +79,69 @@ pub enum Report {
 /// Reads the invocation payload: SNS-delivered RDS events, an EventBridge
 /// schedule, or a direct invoke (any other JSON object).
 pub fn trigger(payload: &Value, config: &Config) -> Trigger {
-    let ours: Vec<&str> = match &config.database {
-        Some(DatabaseConfig::RdsReplica { replica_id, .. }) => vec![replica_id.as_str()],
-        Some(DatabaseConfig::AuroraGlobal {
-            global_cluster_id,
-            cluster_id,
-        }) => vec![global_cluster_id.as_str(), cluster_id.as_str()],
-        None => Vec::new(),
+    let ours = our_resources(config);
+    let names: Vec<&str> = ours.iter().map(|(id, _, _)| *id).collect();
+    let region = config.region.as_str();
+    let Some(object) = payload.as_object() else {
+        return Trigger::Ignore("the payload is not a JSON object".to_owned());
     };
-    if payload.get("Records").is_none() {
-        return match payload.get("detail-type").and_then(Value::as_str) {
-            Some("Scheduled Event") => Trigger::Run("schedule".to_owned()),
-            _ if payload.is_object() => Trigger::Run("direct invoke".to_owned()),
-            _ => Trigger::Ignore("the payload is not a JSON object".to_owned()),
+    if object.get("detail-type").and_then(Value::as_str) == Some("Scheduled Event") {
+        return Trigger::Run("schedule".to_owned());
+    }
+    // An EventBridge event that is not our schedule: an RDS event runs the
+    // pass only when it is about our database, in this Region.
+    let from_aws = object
+        .get("source")
+        .and_then(Value::as_str)
+        .is_some_and(|s| s.starts_with("aws."));
+    if object.contains_key("detail-type") || from_aws {
+        let detail = object.get("detail");
+        let field = |name: &str| detail.and_then(|d| d.get(name)).and_then(Value::as_str);
+        let source = object.get("source").and_then(Value::as_str);
+        let kind = field("SourceType").map(|t| t.to_ascii_lowercase().replace('_', "-"));
+        let matched = source == Some("aws.rds")
+            && ours.iter().any(|(id, event_source, arn_kind)| {
+                field("SourceIdentifier") == Some(*id)
+                    && kind.as_deref() == Some(*event_source)
+                    && field("SourceArn").is_some_and(|arn| is_our_arn(arn, region, arn_kind, id))
+            });
+        return if matched {
+            Trigger::Run(format!(
+                "EventBridge RDS event for {}: {}",
+                field("SourceIdentifier").unwrap_or_default(),
+                field("Message").unwrap_or_default()
+            ))
+        } else {
+            Trigger::Ignore(format!(
+                "an EventBridge event ({}) that is not about {} in {region}",
+                source.unwrap_or("no source"),
+                names.join(" or ")
+            ))
         };
+    }
+    if !object.contains_key("Records") {
+        return Trigger::Run("direct invoke".to_owned());
     }
     let sns: SnsEvent = match serde_json::from_value(payload.clone()) {
         Ok(sns) => sns,
         Err(e) => return Trigger::Ignore(format!("not an SNS delivery: {e}")),
     };
-    let own_region = format!(":{}:", config.region);
     for record in &sns.records {
         let Ok(event) = serde_json::from_str::<RdsEvent>(&record.sns.message) else {
             continue;
         };
-        // A global resource's ARN has no Region (`arn:aws:rds::…:global-cluster:…`):
-        // it belongs to every Region of the pair.
-        // <https://docs.aws.amazon.com/IAM/latest/UserGuide/reference-arns.html>
-        let in_region = event
-            .source_arn
-            .as_deref()
-            .is_none_or(|arn| arn.contains(&own_region) || arn.split(':').nth(3) == Some(""));
-        if ours.contains(&event.source_id.as_str()) && in_region {
+        let matched = ours.iter().any(|(id, event_source, arn_kind)| {
+            event.source_id == *id
+                && event
+                    .event_source
+                    .as_deref()
+                    .is_none_or(|s| s == *event_source)
+                && event
+                    .source_arn
+                    .as_deref()
+                    .is_none_or(|arn| is_our_arn(arn, region, arn_kind, id))
+        });
+        if matched {
             return Trigger::Run(format!(
                 "RDS event for {}: {}",
                 event.source_id,
@@ -80,10 +150,9 @@ pub fn trigger(payload: &Value, config: &Config) -> Trigger {
         }
     }
     Trigger::Ignore(format!(
-        "{} SNS record(s), none an RDS event for {} in {}",
+        "{} SNS record(s), none an RDS event for {} in {region}",
         sns.records.len(),
-        ours.join(" or "),
-        config.region
+        names.join(" or "),
     ))
 }
 

@@ -143,7 +143,7 @@ pub struct Scenario {
     pub expect_primary_writing: Option<(i64, i64)>,
 }
 
-const OPERATOR: &str = "alice";
+const OPERATOR: &str = "alice@example.com";
 
 fn press(direction: Direction, mode: Mode) -> Action {
     Action::Press {

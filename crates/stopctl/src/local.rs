@@ -25,6 +25,9 @@ use tokio::sync::Mutex;
 
 use crate::render::{Style, say};
 
+/// The operator `stopctl local` signs in, by the verified email the audit log names.
+pub const LOCAL_OPERATOR: &str = "operator@stop.local";
+
 const OPERATOR_ROUTES: &[&str] = &[
     "/console",
     "/status",
@@ -95,7 +98,7 @@ async fn serve(
         query.as_deref(),
         content_type.as_deref(),
         &body,
-        operator.then_some("local-operator"),
+        operator.then_some(LOCAL_OPERATOR),
     );
     let response = match request {
         Ok(request) if operator => live.lock().await.operator_api(request).await,
@@ -147,7 +150,7 @@ pub async fn run(
         say(&format!(
             "demo endpoint  http://{addr}/   (the failover name: curl it, or `stopctl watch http://{addr}/`)\n\
          writes         curl -X POST http://{addr}/write   (refused with 503 while a move is under way)\n\
-         console        http://{addr}/console   (signed in as local-operator; its readiness panel shows the scheduled checks)\n\
+         console        http://{addr}/console   (signed in as operator@stop.local; its readiness panel shows the scheduled checks)\n\
          outage         curl -X POST http://{addr}/local/primary/dark   (the detector fails over within about 90 s; /local/primary/restore brings it back)\n\
          partition      curl -X POST http://{addr}/local/primary/isolate   (cut off from the standby and the witness; its own writes, curl -X POST http://{addr}/regional/primary/write, get 503 within the {lease} s lease; /local/primary/heal joins it again)\n\
          virtual time runs {speed}× the wall clock; cooldown {cooldown_s} s; Ctrl-C to stop\n\n"

@@ -192,10 +192,7 @@ fn the_local_world_fails_over_from_the_cli_and_the_watch_sees_it() {
     assert_eq!(press.status.code(), Some(0));
     let outcome = json(&press);
     assert_eq!(outcome["body"]["decision"]["epoch"], 1);
-    assert_eq!(
-        outcome["body"]["decision"]["actor"],
-        "cognito:local-operator"
-    );
+    assert_eq!(outcome["body"]["decision"]["actor"], "operator@stop.local");
 
     // Route 53 follows the routing control within seconds of virtual time.
     let watch = stopctl(&[

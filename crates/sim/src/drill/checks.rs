@@ -544,7 +544,7 @@ impl WorldFacts {
         let failbacks_by_operators = history
             .iter()
             .filter(|d| d.epoch > 0 && d.active_region == w.primary)
-            .all(|d| d.actor.starts_with("cognito:"));
+            .all(|d| d.actor.contains('@'));
         let calls_to_primary = w.calls_to(&w.primary);
         let writer_region = match drill.scenario.db {
             // The writer the record names, if RDS agrees it takes writes.
