@@ -1,5 +1,5 @@
 use failover_trigger::{App, handle};
-use lambda_http::{Error, service_fn};
+use lambda_http::Error;
 use stop_aws::decisions::fenced_decisions;
 use stop_aws::routing::ArcRoutingControls;
 use stop_aws::state::SsmStateStore;
@@ -42,8 +42,6 @@ async fn main() -> Result<(), Error> {
         config,
     };
     let app = &app;
-    lambda_http::run(service_fn(move |request| async move {
-        Ok::<_, Error>(handle(app, request).await)
-    }))
-    .await
+    // A malformed envelope gets 400 before the handler, never a panic.
+    stop_http::envelope::run(move |request| handle(app, request)).await
 }

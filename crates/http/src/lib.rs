@@ -1,6 +1,8 @@
 //! What every API Gateway function of stop answers the same way: JSON bodies,
 //! JSON errors, 404 and 405, and the request path without the stage.
 
+pub mod envelope;
+
 use std::fmt::Display;
 
 use lambda_http::http::header::{ALLOW, CACHE_CONTROL, CONTENT_TYPE, HeaderValue};

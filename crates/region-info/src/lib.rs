@@ -10,17 +10,13 @@
 //! while a move is under way. A user's own application follows the same
 //! contract (docs/design.md).
 
-pub mod writer;
-
 use lambda_http::http::{Method, StatusCode};
 use lambda_http::{Body, Request, Response};
 use serde::Serialize;
 use stop_core::Config;
 use stop_core::fence::Fence;
-use stop_core::ports::{Clock, Secrets, StateStore};
+use stop_core::ports::{Clock, StateStore};
 use stop_http::{error, for_method, json, method_not_allowed, not_found, route_path};
-
-use crate::writer::WriterHost;
 
 /// What `GET /` answers, fixed at start-up.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -42,11 +38,11 @@ impl RegionInfo {
     }
 }
 
-/// The function: what it says about itself, and where its database secret points
-/// when one is configured.
-pub struct App<S, T, C> {
+/// The function: what it says about itself, and its write fence. It holds no
+/// database credential and names no database host: it is the internet-facing
+/// function, and neither is any client's business.
+pub struct App<T, C> {
     pub info: RegionInfo,
-    pub writer: Option<WriterHost<S, C>>,
     /// The write fence: a lease read from a quorum of the fence record's copies.
     pub fence: Fence<T, C>,
 }
@@ -62,16 +58,6 @@ struct Accepted<'a> {
 }
 
 #[derive(Serialize)]
-struct Root<'a> {
-    #[serde(flatten)]
-    info: &'a RegionInfo,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    writer_host: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    writer_error: Option<String>,
-}
-
-#[derive(Serialize)]
 struct Health<'a> {
     status: &'static str,
     region: &'a str,
@@ -81,10 +67,7 @@ const READ_ONLY: &[Method] = &[Method::GET, Method::HEAD];
 const WRITE: &[Method] = &[Method::POST];
 
 /// Answers one request. Never fails: every outcome is an HTTP response.
-pub async fn handle<S: Secrets, T: StateStore, C: Clock>(
-    app: &App<S, T, C>,
-    request: Request,
-) -> Response<Body> {
+pub async fn handle<T: StateStore, C: Clock>(app: &App<T, C>, request: Request) -> Response<Body> {
     let info = &app.info;
     let method = request.method().clone();
     let path = route_path(&request).to_owned();
@@ -92,25 +75,7 @@ pub async fn handle<S: Secrets, T: StateStore, C: Clock>(
         "/" | "/health" if !READ_ONLY.contains(&method) => {
             method_not_allowed(&method, &path, READ_ONLY)
         }
-        "/" => {
-            let writer = match &app.writer {
-                Some(writer) => Some(writer.get().await),
-                None => None,
-            };
-            let (writer_host, writer_error) = match writer {
-                Some(Ok(host)) => (Some(host), None),
-                Some(Err(why)) => (None, Some(why)),
-                None => (None, None),
-            };
-            json(
-                StatusCode::OK,
-                &Root {
-                    info,
-                    writer_host,
-                    writer_error,
-                },
-            )
-        }
+        "/" => json(StatusCode::OK, info),
         "/write" if !WRITE.contains(&method) => method_not_allowed(&method, &path, WRITE),
         "/write" => write(app, request.body().len()).await,
         "/health" => json(
@@ -130,7 +95,7 @@ pub async fn handle<S: Secrets, T: StateStore, C: Clock>(
 /// lease on a record that makes it active with writes open; a cold, stale
 /// or unreadable fence refuses (503, `Retry-After`). The demo stores
 /// nothing: the answer is what a client of a real application would get.
-async fn write<S, T: StateStore, C: Clock>(app: &App<S, T, C>, body_len: usize) -> Response<Body> {
+async fn write<T: StateStore, C: Clock>(app: &App<T, C>, body_len: usize) -> Response<Body> {
     if body_len > MAX_WRITE_BYTES {
         return error(
             StatusCode::PAYLOAD_TOO_LARGE,

@@ -6,17 +6,16 @@
 use std::sync::Arc;
 
 use lambda_http::http::StatusCode;
-use region_info::writer::WriterHost;
 use region_info::{App, RegionInfo};
 use stop_core::decision::{Decision, Mode};
 use stop_core::fence::{Copies, Fence, FenceRecord, Timing};
-use stop_core::memory::{CallLog, ManualClock, MemorySecrets, MemoryStateStore};
+use stop_core::memory::{CallLog, ManualClock, MemoryStateStore};
 use stop_core::ports::PortError;
 use stop_testkit::{Expected, body_json, body_text, sample, samples};
 use time::macros::datetime;
 
 type Copy = Arc<MemoryStateStore>;
-type TestApp = App<MemorySecrets, Copy, Arc<ManualClock>>;
+type TestApp = App<Copy, Arc<ManualClock>>;
 
 const T0: time::OffsetDateTime = datetime!(2026-11-22 03:00 UTC);
 const REGIONS: [&str; 3] = ["us-east-1", "us-west-2", "eu-west-1"];
@@ -69,7 +68,6 @@ fn info_on(region: &str, role: &str, copies: &[Copy], clock: Arc<ManualClock>) -
             role: role.into(),
             version: "0.1.0".into(),
         },
-        writer: None,
         fence: Fence::new(&config, Copies::new(&config, stores), clock),
     }
 }
@@ -80,16 +78,6 @@ fn info_with(region: &str, role: &str, copies: &[Copy]) -> TestApp {
 
 fn info() -> TestApp {
     info_with("us-west-2", "SECONDARY", &deployed(&CallLog::default()))
-}
-
-fn with_secret(secret: &str, log: &CallLog) -> TestApp {
-    let secrets = MemorySecrets::new(log.clone());
-    secrets.add("orders/db", secret, None);
-    let clock = Arc::new(ManualClock::new(datetime!(2026-11-22 03:00 UTC)));
-    App {
-        writer: Some(WriterHost::new(secrets, clock, "orders/db")),
-        ..info()
-    }
 }
 
 async fn handle(
@@ -175,56 +163,17 @@ async fn unknown_paths_get_a_json_404_that_names_the_path() {
 }
 
 #[tokio::test]
-async fn root_names_the_writer_host_and_nothing_else_of_the_secret() {
+async fn root_names_the_region_and_no_database() {
+    // The internet-facing function holds no database credential and names no
+    // host: it says which Region answered, and nothing more.
     let log = CallLog::default();
-    let app = with_secret(
-        r#"{"host":"orders-replica.abc.us-west-2.rds.amazonaws.com","port":5432,"password":"pw-secret"}"#,
-        &log,
-    );
+    let app = info_with("us-west-2", "SECONDARY", &deployed(&log));
     let response = handle(&app, sample("region-info", "get-root.json")).await;
     let body = body_json(&response);
-    assert_eq!(
-        body["writer_host"],
-        "orders-replica.abc.us-west-2.rds.amazonaws.com"
-    );
     assert_eq!(body["region"], "us-west-2");
-    assert!(!body_text(&response).contains("pw-secret"));
-    assert!(!body_text(&response).contains("5432"));
-
-    // Cached: a client polling every second costs one read per five seconds.
-    handle(&app, sample("region-info", "get-root.json")).await;
-    assert_eq!(log.count("secrets.get_current"), 1);
-    // Health never reads the secret.
-    handle(&app, sample("region-info", "get-health.json")).await;
-    assert_eq!(log.count("secrets.get_current"), 1);
-}
-
-#[tokio::test]
-async fn an_unreadable_secret_is_reported_without_detail() {
-    let log = CallLog::default();
-    let app = with_secret("{}", &log);
-    let response = handle(&app, sample("region-info", "get-root.json")).await;
-    assert_eq!(response.status(), 200);
-    assert_eq!(
-        body_json(&response)["writer_error"],
-        "the secret has no host field"
-    );
-
-    let failing = MemorySecrets::new(log.clone());
-    failing.add("orders/db", "{}", None);
-    failing.faults.push(PortError::Unavailable(
-        "secretsmanager:GetSecretValue: timed out".into(),
-    ));
-    let app = App {
-        writer: Some(WriterHost::new(
-            failing,
-            Arc::new(ManualClock::new(datetime!(2026-11-22 03:00 UTC))),
-            "orders/db",
-        )),
-        ..info()
-    };
-    let body = body_json(&handle(&app, sample("region-info", "get-root.json")).await);
-    assert_eq!(body["writer_error"], "the database secret is unavailable");
+    let keys: Vec<&String> = body.as_object().unwrap().keys().collect();
+    assert_eq!(keys, ["region", "role", "service", "version"], "{body}");
+    assert!(log.calls().is_empty(), "{:?}", log.calls());
 }
 
 // ------------------------------------------------------------ the write fence

@@ -355,7 +355,7 @@ pub fn library() -> Vec<Scenario> {
         Scenario {
             script: vec![(
                 60,
-                Action::PressTogether(("alice", Failover), ("bob", Failover)),
+                Action::PressTogether(("alice@example.com", Failover), ("bob@example.com", Failover)),
             )],
             expect_answers: &[200, 200],
             ..base(

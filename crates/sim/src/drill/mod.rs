@@ -128,7 +128,7 @@ type Decisions = Fenced<SimDecisionStore, SimStateStore, SimClock>;
 type Trigger = TriggerApp<Decisions, SimStopSwitch, SimRoutingControls, SimClock, SimStateStore>;
 type Promoter = PromoterApp<Decisions, SimDatabase, SimCapacity, SimStopSwitch, SimClock>;
 type Rewriter = RewriterApp<Decisions, SimDatabase, SimSecrets, SimClock>;
-type Info = region_info::App<SimSecrets, SimFenceCopy, SimClock>;
+type Info = region_info::App<SimFenceCopy, SimClock>;
 
 /// `region-info` sandboxes per Region: each client is served by one of them,
 /// so a cold start or a lease is per sandbox, as in Lambda.
@@ -881,7 +881,6 @@ fn sandboxes(
         let copies = stop_core::fence::Copies::new(&config, stores);
         region_info::App {
             info: region_info::RegionInfo::from_config(&config),
-            writer: None,
             fence: stop_core::fence::Fence::new(&config, copies, SimClock(sim.clone())),
         }
     };
