@@ -36,9 +36,24 @@ test("failover and failback from the console", { timeout: 60_000 }, async () => 
     page.on("pageerror", (e) => errors.push(String(e)));
     await page.goto(url);
 
+    // Signed out: the API answers 401 and the page offers the sign-in, which
+    // goes through the user pool's authorize endpoint (the code flow with
+    // PKCE) and back; no token ever rides in the URL.
+    const signIn = page.locator("#sign-in");
+    await signIn.waitFor();
+    const authorize = page.waitForRequest((r) => r.url().includes("/local/oauth2/authorize"));
+    await signIn.click();
+    const asked = new URL((await authorize).url());
+    assert.equal(asked.searchParams.get("response_type"), "code");
+    assert.equal(asked.searchParams.get("code_challenge_method"), "S256");
+    assert.ok(asked.searchParams.get("state") && asked.searchParams.get("nonce"));
+    assert.match(asked.searchParams.get("code_challenge"), /^[A-Za-z0-9_-]{43}$/);
+
     const active = page.locator("#active-orders");
     await active.waitFor();
     assert.match(await active.textContent(), /us-east-1 \(primary\)/);
+    assert.equal(new URL(page.url()).search, "", "the code is gone from the address bar");
+    assert.doesNotMatch(page.url(), /token|code=/);
     // The readiness panel: the scheduled run's report, or that none ran yet
     // (virtual time barely moves here).
     assert.match(await page.locator("#readiness").textContent(),
@@ -80,6 +95,26 @@ test("failover and failback from the console", { timeout: 60_000 }, async () => 
     const recent = await page.locator("#service-orders table").nth(3).locator("td:first-child").allTextContents();
     assert.deepEqual(recent.slice(0, 2), ["2", "1"]);
     assert.deepEqual(errors, []);
+  } finally {
+    await browser.close();
+    child.kill();
+  }
+});
+
+test("a forged sign-in callback is refused and signs nobody in", { timeout: 60_000 }, async () => {
+  const { child, url } = await startServer();
+  const browser = await chromium.launch({
+    executablePath: browserPath,
+    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+           "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+  });
+  try {
+    const page = await browser.newPage();
+    // A link planted by someone else: a code and state this tab never asked for.
+    await page.goto(url + "?code=stolen&state=forged");
+    await page.waitForFunction(() => document.querySelector("#banner")?.textContent.includes("Sign-in refused"));
+    await page.locator("#sign-in").waitFor();
+    assert.equal(await page.evaluate(() => sessionStorage.getItem("stop-token")), null);
   } finally {
     await browser.close();
     child.kill();

@@ -29,10 +29,34 @@ use crate::auth::{AuthError, Caller, authorize};
 /// The console: plain HTML and JS, no build step.
 const CONSOLE_HTML: &str = include_str!("console.html");
 
-/// The Cognito hosted UI sign-in URL, from the API stage's variables
-/// `cognitoDomain` and `cognitoClientId` (the template sets them: the function
-/// cannot know its own API's URL without a dependency cycle).
-pub fn login_url(request: &Request) -> Option<String> {
+/// Where the console signs an operator in: Cognito's authorize and token
+/// endpoints and the app client, for the authorization code flow with PKCE.
+/// <https://docs.aws.amazon.com/cognito/latest/developerguide/authorization-endpoint.html>
+/// <https://docs.aws.amazon.com/cognito/latest/developerguide/token-endpoint.html>
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SignIn {
+    pub authorize: String,
+    pub token: String,
+    pub client_id: String,
+}
+
+impl SignIn {
+    /// The origin the console's `fetch` of the token endpoint goes to, for the
+    /// page's `connect-src`.
+    fn token_origin(&self) -> &str {
+        let rest = self
+            .token
+            .split_once("://")
+            .map_or(self.token.as_str(), |(_, r)| r);
+        let host_len = rest.find('/').unwrap_or(rest.len());
+        &self.token[..self.token.len() - rest.len() + host_len]
+    }
+}
+
+/// The sign-in endpoints from the API stage's variables `cognitoDomain` and
+/// `cognitoClientId` (the template sets them: the function cannot know its
+/// own API's URL without a dependency cycle).
+pub fn sign_in(request: &Request) -> Option<SignIn> {
     let variables = request.stage_variables_ref()?;
     let domain = variables.first("cognitoDomain")?;
     let client = variables.first("cognitoClientId")?;
@@ -41,19 +65,41 @@ pub fn login_url(request: &Request) -> Option<String> {
             && s.chars()
                 .all(|c| c.is_ascii_alphanumeric() || c == extra || c == '.')
     };
-    (plain(domain, '-') && plain(client, '_')).then(|| {
-        format!(
-            "https://{domain}/oauth2/authorize?client_id={client}&response_type=token&scope=openid"
-        )
+    (plain(domain, '-') && plain(client, '_')).then(|| SignIn {
+        authorize: format!("https://{domain}/oauth2/authorize"),
+        token: format!("https://{domain}/oauth2/token"),
+        client_id: client.to_owned(),
     })
 }
 
-/// The console page, with the Cognito hosted UI sign-in URL if there is one.
-pub fn console_page(login_url: Option<&str>) -> String {
-    let login = serde_json::to_string(&login_url).unwrap_or_else(|_| "null".to_owned());
+/// The console page, with where it signs in, if anywhere.
+pub fn console_page(sign_in: Option<&SignIn>) -> String {
+    let auth = serde_json::to_string(&sign_in).unwrap_or_else(|_| "null".to_owned());
     // JSON in a script: keep "</script>" and friends from closing it early.
-    let login = login.replace('<', "\\u003c");
-    CONSOLE_HTML.replace("__LOGIN_URL__", &login)
+    let auth = auth.replace('<', "\\u003c");
+    CONSOLE_HTML.replace("__SIGN_IN__", &auth)
+}
+
+/// The console page's answer: the page, and a policy that lets its script
+/// talk to this API and to the token endpoint only.
+pub fn console_response(sign_in: Option<&SignIn>) -> Response<Body> {
+    let mut page = with_body(
+        StatusCode::OK,
+        "text/html; charset=utf-8",
+        console_page(sign_in),
+    );
+    let connect = match sign_in {
+        Some(s) => format!("'self' {}", s.token_origin()),
+        None => "'self'".to_owned(),
+    };
+    let policy = format!(
+        "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; \
+         connect-src {connect}; form-action 'none'; frame-ancestors 'none'; base-uri 'none'"
+    );
+    if let Ok(value) = lambda_http::http::HeaderValue::from_str(&policy) {
+        page.headers_mut().insert("content-security-policy", value);
+    }
+    page
 }
 
 /// The function's configuration and ports, built once per container.
@@ -104,16 +150,7 @@ where
     let path = route_path(&request).to_owned();
     let response = match path.as_str() {
         "/" | "/console" if READ_ONLY.contains(&method) => {
-            let page_html = console_page(login_url(&request).as_deref());
-            let mut page = with_body(StatusCode::OK, "text/html; charset=utf-8", page_html);
-            page.headers_mut().insert(
-                "content-security-policy",
-                lambda_http::http::HeaderValue::from_static(
-                    "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; \
-                     connect-src 'self'; form-action 'none'; frame-ancestors 'none'; base-uri 'none'",
-                ),
-            );
-            page
+            console_response(sign_in(&request).as_ref())
         }
         "/status" if READ_ONLY.contains(&method) => status(app, &request).await,
         "/failover" if method == Method::POST => press(app, &request, Direction::Failover).await,

@@ -233,18 +233,38 @@ async fn the_console_is_locked_down_and_signs_in_through_the_stages_cognito() {
         .unwrap();
     assert!(csp.contains("default-src 'none'") && csp.contains("frame-ancestors 'none'"));
     let page = body_text(&response);
-    assert!(page.contains("const LOGIN_URL = null;"));
+    assert!(page.contains("const SIGN_IN = null;"));
     assert!(page.contains("id=\"confirm-button\"") && page.contains("id=\"reason\""));
 
-    let page = body_text(&handle(&app, sample("failover-trigger", "get-root-console.json")).await);
+    let response = handle(&app, sample("failover-trigger", "get-root-console.json")).await;
+    let page = body_text(&response);
     assert!(page.contains(
-        r#"const LOGIN_URL = "https://orders-stop-111122223333.auth.us-west-2.amazoncognito.com/oauth2/authorize?client_id=3n4b5urk1ft4fl3mg5e62d9ado&response_type=token&scope=openid";"#
-    ), "the stage variables name the hosted UI");
+        r#"const SIGN_IN = {"authorize":"https://orders-stop-111122223333.auth.us-west-2.amazoncognito.com/oauth2/authorize","token":"https://orders-stop-111122223333.auth.us-west-2.amazoncognito.com/oauth2/token","client_id":"3n4b5urk1ft4fl3mg5e62d9ado"};"#
+    ), "the stage variables name the user pool's endpoints");
+    // The code flow, never the implicit one: no token ever rides in the URL.
+    assert!(
+        page.contains("code_challenge_method: \"S256\"") && !page.contains("response_type=token")
+    );
+    // The page's script may talk to this API and to the token endpoint only.
+    let csp = response.headers()["content-security-policy"]
+        .to_str()
+        .unwrap();
+    assert!(
+        csp.contains(
+            "connect-src 'self' https://orders-stop-111122223333.auth.us-west-2.amazoncognito.com;"
+        ),
+        "{csp}"
+    );
 }
 
 #[test]
-fn a_login_url_cannot_break_out_of_the_script() {
-    let page = console_page(Some("https://x.example/login?a=1</script><script>alert(1)"));
+fn sign_in_endpoints_cannot_break_out_of_the_script() {
+    let hostile = failover_trigger::SignIn {
+        authorize: "https://x.example/login?a=1</script><script>alert(1)".into(),
+        token: "https://x.example/token".into(),
+        client_id: "c".into(),
+    };
+    let page = console_page(Some(&hostile));
     assert!(!page.contains("a=1</script>"));
     assert!(page.contains(r"a=1\u003c/script>"));
 }

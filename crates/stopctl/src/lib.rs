@@ -3,6 +3,7 @@
 pub mod local;
 pub mod remote;
 pub mod render;
+pub mod signin;
 
 /// Exit codes a script can rely on.
 pub mod exit {

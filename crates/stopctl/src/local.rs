@@ -24,6 +24,7 @@ use tokio::net::TcpListener;
 use tokio::sync::Mutex;
 
 use crate::render::{Style, say};
+use crate::signin::{self, StandIn};
 
 /// The operator `stopctl local` signs in, by the verified email the audit log names.
 pub const LOCAL_OPERATOR: &str = "operator@stop.local";
@@ -36,22 +37,92 @@ const OPERATOR_ROUTES: &[&str] = &[
     "/reprotect",
 ];
 
+/// The largest request body `stopctl local` reads; the operator API's own
+/// limit is 4096 bytes, so this leaves room and no more.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// A plain JSON error for a request refused before it reaches the world.
+fn refuse(status: u16, code: &str, message: &str) -> hyper::Response<Full<Bytes>> {
+    let body = serde_json::json!({"error": {"code": code, "message": message}}).to_string();
+    let mut out = hyper::Response::new(Full::new(Bytes::from(body)));
+    *out.status_mut() =
+        hyper::StatusCode::from_u16(status).unwrap_or(hyper::StatusCode::BAD_REQUEST);
+    out.headers_mut().insert(
+        "content-type",
+        hyper::header::HeaderValue::from_static("application/json"),
+    );
+    out
+}
+
+/// Whether `host` (the request's Host header) names this loopback server: a
+/// web page the developer visits cannot drive the simulation through a DNS
+/// name rebound to 127.0.0.1, because its requests carry that name.
+pub fn is_loopback_host(host: Option<&str>, port: u16) -> bool {
+    let Some(host) = host else { return false };
+    ["127.0.0.1", "localhost", "[::1]"]
+        .iter()
+        .any(|name| host == format!("{name}:{port}"))
+}
+
 async fn serve(
     live: &Mutex<Live>,
+    stand_in: &StandIn,
+    port: u16,
     request: hyper::Request<Incoming>,
 ) -> hyper::Response<Full<Bytes>> {
+    let host = request
+        .headers()
+        .get(hyper::header::HOST)
+        .and_then(|v| v.to_str().ok());
+    if !is_loopback_host(host, port) {
+        return refuse(
+            421,
+            "misdirected",
+            "stopctl local answers only requests addressed to 127.0.0.1 or localhost",
+        );
+    }
     let method = request.method().as_str().to_owned();
     let path = request.uri().path().to_owned();
     let query = request.uri().query().map(str::to_owned);
+    let authorization = request
+        .headers()
+        .get(hyper::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
     let content_type = request
         .headers()
         .get("content-type")
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
-    let body = match request.into_body().collect().await {
+    let limited = http_body_util::Limited::new(request.into_body(), MAX_BODY_BYTES);
+    let body = match limited.collect().await {
         Ok(collected) => collected.to_bytes(),
-        Err(_) => Bytes::new(),
+        Err(_) => {
+            return refuse(
+                413,
+                "too_large",
+                &format!("the body is over {MAX_BODY_BYTES} bytes"),
+            );
+        }
     };
+    // The user pool's stand-in, and the console page that signs in through it.
+    match (method.as_str(), path.as_str()) {
+        ("GET", signin::AUTHORIZE_PATH) => {
+            return answer(stand_in.authorize(query.as_deref().unwrap_or_default()));
+        }
+        ("POST", signin::TOKEN_PATH) => {
+            return answer(stand_in.token(&String::from_utf8_lossy(&body)));
+        }
+        ("GET" | "HEAD", "/console") => {
+            let sign_in = failover_trigger::SignIn {
+                authorize: signin::AUTHORIZE_PATH.to_owned(),
+                token: signin::TOKEN_PATH.to_owned(),
+                client_id: signin::CLIENT_ID.to_owned(),
+            };
+            return hyper_response(failover_trigger::console_response(Some(&sign_in)));
+        }
+        _ => {}
+    }
     // The simulation's own controls: ways to make the primary fail.
     if method == "POST" {
         let control = match path.trim_end_matches('/') {
@@ -89,6 +160,14 @@ async fn serve(
             })
     });
     let operator = OPERATOR_ROUTES.contains(&path.trim_end_matches('/'));
+    // As API Gateway's Cognito authorizer: no valid token, 401, nothing run.
+    if operator && !stand_in.signed_in(authorization.as_deref()) {
+        return refuse(
+            401,
+            "unauthenticated",
+            "sign in: this API needs an operator's token",
+        );
+    }
     let routed = regional
         .as_ref()
         .map_or(path.as_str(), |(_, rest)| rest.as_str());
@@ -113,6 +192,11 @@ async fn serve(
             err,
         ),
     };
+    hyper_response(response)
+}
+
+/// A handler's response as hyper sends it.
+fn hyper_response(response: lambda_http::Response<Body>) -> hyper::Response<Full<Bytes>> {
     let (parts, body) = response.into_parts();
     let bytes = match body {
         Body::Text(text) => Bytes::from(text),
@@ -122,6 +206,33 @@ async fn serve(
     let mut out = hyper::Response::new(Full::new(bytes));
     *out.status_mut() = parts.status;
     *out.headers_mut() = parts.headers;
+    out
+}
+
+/// The stand-in's answer: JSON, or a redirect.
+fn answer(answer: signin::Answer) -> hyper::Response<Full<Bytes>> {
+    let mut out = hyper::Response::new(Full::new(Bytes::from(answer.body)));
+    *out.status_mut() =
+        hyper::StatusCode::from_u16(answer.status).unwrap_or(hyper::StatusCode::BAD_REQUEST);
+    let headers = out.headers_mut();
+    headers.insert(
+        "cache-control",
+        hyper::header::HeaderValue::from_static("no-store"),
+    );
+    match answer
+        .location
+        .and_then(|l| hyper::header::HeaderValue::from_str(&l).ok())
+    {
+        Some(location) => {
+            headers.insert(hyper::header::LOCATION, location);
+        }
+        None => {
+            headers.insert(
+                "content-type",
+                hyper::header::HeaderValue::from_static("application/json"),
+            );
+        }
+    }
     out
 }
 
@@ -141,16 +252,19 @@ pub async fn run(
         .map_err(|e| format!("cannot listen on 127.0.0.1:{port}: {e}"))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     let lease = live.lock().await.lease_s();
+    let stand_in = Arc::new(StandIn::new(&format!("http://{addr}")));
+    let token = stand_in.cli_token.clone();
     if as_json {
         say(&format!(
             "{}\n",
-            serde_json::json!({"demo": format!("http://{addr}/"), "console": format!("http://{addr}/console"), "speed": speed, "cooldown_s": cooldown_s})
+            serde_json::json!({"demo": format!("http://{addr}/"), "console": format!("http://{addr}/console"), "token": token, "speed": speed, "cooldown_s": cooldown_s})
         ));
     } else {
         say(&format!(
             "demo endpoint  http://{addr}/   (the failover name: curl it, or `stopctl watch http://{addr}/`)\n\
          writes         curl -X POST http://{addr}/write   (refused with 503 while a move is under way)\n\
-         console        http://{addr}/console   (signed in as operator@stop.local; its readiness panel shows the scheduled checks)\n\
+         console        http://{addr}/console   (signs in as operator@stop.local through a stand-in for the user pool: the code flow with PKCE, no password or MFA here)\n\
+         CLI            export STOP_API=http://{addr} STOP_TOKEN={token}   (then stopctl status, failover, failback, reprotect)\n\
          outage         curl -X POST http://{addr}/local/primary/dark   (the detector fails over within about 90 s; /local/primary/restore brings it back)\n\
          partition      curl -X POST http://{addr}/local/primary/isolate   (cut off from the standby and the witness; its own writes, curl -X POST http://{addr}/regional/primary/write, get 503 within the {lease} s lease; /local/primary/heal joins it again)\n\
          virtual time runs {speed}× the wall clock; cooldown {cooldown_s} s; Ctrl-C to stop\n\n"
@@ -186,16 +300,26 @@ pub async fn run(
         }
     });
 
+    let port = addr.port();
     let accept = async {
         loop {
-            let Ok((stream, _)) = listener.accept().await else {
-                continue;
+            let stream = match listener.accept().await {
+                Ok((stream, _)) => stream,
+                Err(error) => {
+                    // Out of file descriptors and the like: wait instead of
+                    // spinning on the same error.
+                    say(&format!("accept: {error}; retrying in 100 ms\n"));
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
             };
             let live = Arc::clone(&live);
+            let stand_in = Arc::clone(&stand_in);
             tokio::spawn(async move {
                 let service = service_fn(move |request| {
                     let live = Arc::clone(&live);
-                    async move { Ok::<_, hyper::Error>(serve(&live, request).await) }
+                    let stand_in = Arc::clone(&stand_in);
+                    async move { Ok::<_, hyper::Error>(serve(&live, &stand_in, port, request).await) }
                 });
                 let _ = http1::Builder::new()
                     .serve_connection(TokioIo::new(stream), service)

@@ -137,6 +137,12 @@ impl Drop for Local {
 
 /// `stopctl local` on a free port, 60× faster than the wall clock.
 fn local() -> (Local, String) {
+    let (server, url, _) = local_with_token();
+    (server, url)
+}
+
+/// [`local`], with the operator token it printed for the CLI.
+fn local_with_token() -> (Local, String, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_stopctl"))
         .args([
             "local",
@@ -151,31 +157,58 @@ fn local() -> (Local, String) {
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
+    let mut reader = BufReader::new(child.stdout.take().unwrap());
     let mut first = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut first)
-        .unwrap();
+    reader.read_line(&mut first).unwrap();
     let url = first
         .split_whitespace()
         .find(|w| w.starts_with("http://"))
         .unwrap()
         .trim_end_matches('/')
         .to_owned();
-    (Local(child), url)
+    let token = loop {
+        let mut line = String::new();
+        assert!(
+            reader.read_line(&mut line).unwrap() > 0,
+            "no STOP_TOKEN line"
+        );
+        if let Some(token) = line
+            .split_whitespace()
+            .find_map(|w| w.strip_prefix("STOP_TOKEN="))
+        {
+            break token.to_owned();
+        }
+    };
+    // Keep reading, so the server never blocks on a full pipe.
+    std::thread::spawn(move || std::io::copy(&mut reader, &mut std::io::sink()));
+    (Local(child), url, token)
 }
 
 #[test]
 fn the_local_world_fails_over_from_the_cli_and_the_watch_sees_it() {
-    let (_server, url) = local();
+    let (_server, url, token) = local_with_token();
+    // Without the token the operator API answers 401 and nothing moves.
+    let anonymous = stopctl(&["--json", "status", "--api", &url]);
+    assert_ne!(anonymous.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&anonymous.stdout).contains("401"));
     let watch = stopctl(&["--json", "watch", &format!("{url}/"), "--count", "1"]);
     assert_eq!(watch.status.code(), Some(0));
     assert_eq!(json(&watch)["region"], "us-east-1");
 
-    let status = stopctl(&["--json", "status", "--api", &url]);
+    let status = stopctl(&["--json", "status", "--api", &url, "--token", &token]);
     assert_eq!(status.status.code(), Some(0));
     assert_eq!(json(&status)["body"]["services"][0]["decision"]["epoch"], 0);
 
-    let dry = stopctl(&["failover", "--api", &url, "--reason", "test", "--dry-run"]);
+    let dry = stopctl(&[
+        "failover",
+        "--api",
+        &url,
+        "--token",
+        &token,
+        "--reason",
+        "test",
+        "--dry-run",
+    ]);
     assert_eq!(dry.status.code(), Some(0));
     assert!(String::from_utf8_lossy(&dry.stdout).contains("dry run"));
 
@@ -184,6 +217,8 @@ fn the_local_world_fails_over_from_the_cli_and_the_watch_sees_it() {
         "failover",
         "--api",
         &url,
+        "--token",
+        &token,
         "--reason",
         "cli test",
         "--mode",
@@ -213,7 +248,9 @@ fn the_local_world_fails_over_from_the_cli_and_the_watch_sees_it() {
     assert_eq!(last["region"], "us-west-2");
 
     // Failing back at once is refused by the cooldown: exit 1, the reason said.
-    let back = stopctl(&["failback", "--api", &url, "--reason", "too soon"]);
+    let back = stopctl(&[
+        "failback", "--api", &url, "--token", &token, "--reason", "too soon",
+    ]);
     assert_eq!(back.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&back.stdout).contains("409 anti-flap cooldown"));
 }
@@ -290,12 +327,19 @@ fn a_missing_or_malformed_env_file_is_a_usage_error() {
 
 /// One raw HTTP/1.1 POST to the local world: its status line and body.
 fn post_raw(url: &str, path: &str) -> (String, String) {
+    let addr = url.trim_start_matches("http://").to_owned();
+    post_as(url, path, &addr, "")
+}
+
+/// A raw POST with its own Host header and body.
+fn post_as(url: &str, path: &str, host: &str, body: &str) -> (String, String) {
     use std::io::{Read, Write};
     let addr = url.trim_start_matches("http://");
     let mut stream = std::net::TcpStream::connect(addr).unwrap();
     write!(
         stream,
-        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+        "POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
     )
     .unwrap();
     let mut answer = String::new();
@@ -320,4 +364,19 @@ fn the_local_world_isolates_the_primary_and_serves_each_regions_own_endpoint() {
     assert!(body.contains(r#""primary_isolated":true"#), "{body}");
     let (_, body) = post_raw(&url, "/local/primary/heal");
     assert!(body.contains(r#""primary_isolated":false"#), "{body}");
+}
+
+#[test]
+fn the_local_world_refuses_other_hosts_and_huge_bodies_and_changes_nothing() {
+    let (_server, url) = local();
+    // A page on evil.example rebound to 127.0.0.1 sends its own Host.
+    let (status, body) = post_as(&url, "/local/primary/dark", "evil.example:80", "");
+    assert!(status.contains(" 421 "), "{status}");
+    assert!(body.contains("misdirected"), "{body}");
+    let addr = url.trim_start_matches("http://").to_owned();
+    let (status, _) = post_as(&url, "/failover", &addr, &"x".repeat(70 * 1024));
+    assert!(status.contains(" 413 "), "{status}");
+    // Nothing moved: the primary still takes writes, nothing was decided.
+    let (status, _) = post_raw(&url, "/regional/primary/write");
+    assert!(status.contains(" 200 "), "{status}");
 }
