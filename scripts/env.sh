@@ -1,6 +1,6 @@
 # Sourced by the scripts in this folder: puts every tool the project needs in place,
 # installing what a fresh machine lacks, and caches builds outside the clone.
-#   STOP_CACHE        where the venv and the cargo target dir live (~/.cache/stop)
+#   STOP_CACHE        where the venvs (tools, checkov) and the cargo target dir live (~/.cache/stop)
 #   CARGO_TARGET_DIR  kept if set, else $STOP_CACHE/target
 
 set -euo pipefail
@@ -46,6 +46,31 @@ ensure_venv() {
     cp "$ROOT/requirements-dev.txt" "$stamp"
   fi
   export PATH=$VENV/bin:$PATH
+}
+
+# checkov in a venv of its own ($STOP_CACHE/venv-checkov, from the pinned
+# requirements-checkov.txt): its dependency pins would fight cfn-lint's and the
+# SAM CLI's in the tools venv. Reinstalls when the requirements file changes;
+# puts checkov on PATH.
+CHECKOV_VENV=$STOP_CACHE/venv-checkov
+
+ensure_checkov() {
+  local stamp=$CHECKOV_VENV/.requirements
+  if [ ! -x "$CHECKOV_VENV/bin/python" ]; then
+    say "creating the checkov venv in $CHECKOV_VENV"
+    mkdir -p "$STOP_CACHE"
+    python3 -m venv "$CHECKOV_VENV" 2>/dev/null || {
+      rm -rf "$CHECKOV_VENV"
+      apt_install python3-venv
+      python3 -m venv "$CHECKOV_VENV"
+    }
+  fi
+  if ! cmp -s "$ROOT/requirements-checkov.txt" "$stamp"; then
+    say "installing checkov from requirements-checkov.txt"
+    "$CHECKOV_VENV/bin/pip" install --quiet --disable-pip-version-check -r "$ROOT/requirements-checkov.txt"
+    cp "$ROOT/requirements-checkov.txt" "$stamp"
+  fi
+  export PATH=$CHECKOV_VENV/bin:$PATH
 }
 
 # moto server (an AWS protocol emulator) on a free loopback port, for the
