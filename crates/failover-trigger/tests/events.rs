@@ -438,3 +438,39 @@ async fn status_shows_the_last_readiness_report_and_answers_without_one() {
     assert!(status["readiness"].is_null());
     assert!(status["readiness_error"].as_str().unwrap().contains("ssm"));
 }
+
+#[tokio::test]
+async fn a_hostile_corpus_gets_no_panic_no_5xx_and_changes_nothing_it_refuses() {
+    let mut refused = 0;
+    for seed in 1..=4 {
+        for (name, event) in stop_testkit::hostile("failover-trigger", seed, 500) {
+            let (app, log) = app();
+            // As the deployed function: the envelope check, then the handler.
+            let Ok(request) = stop_http::envelope::request(event) else {
+                refused += 1;
+                continue;
+            };
+            let response = handle(&app, request).await;
+            let status = response.status().as_u16();
+            assert!(status < 500, "{name}: {status} {}", body_text(&response));
+            if status >= 400 {
+                refused += 1;
+                let writes: Vec<String> = log
+                    .calls()
+                    .into_iter()
+                    .filter(|c| {
+                        c.contains("store") || c.contains("publish") || c.contains("update")
+                    })
+                    .collect();
+                assert!(
+                    writes.is_empty(),
+                    "{name}: refused with {status} but wrote {writes:?}"
+                );
+            }
+        }
+    }
+    assert!(
+        refused > 1000,
+        "the corpus should be mostly refused: {refused}"
+    );
+}

@@ -306,3 +306,30 @@ async fn a_big_body_is_refused_before_the_fence_is_read() {
     assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
     assert_eq!(log.count("state.load"), 0);
 }
+
+#[tokio::test]
+async fn a_hostile_corpus_gets_no_panic_no_5xx_but_the_fence_and_writes_nothing_it_refuses() {
+    for seed in 1..=4 {
+        for (name, event) in stop_testkit::hostile("region-info", seed, 500) {
+            let log = CallLog::default();
+            let app = info_with("us-east-1", "PRIMARY", &deployed(&log));
+            let Ok(request) = stop_http::envelope::request(event) else {
+                continue;
+            };
+            let response = handle(&app, request).await;
+            let status = response.status().as_u16();
+            // 503 is the fence's own answer (a write it cannot let through).
+            assert!(
+                status < 500 || (status == 503 && body_text(&response).contains("writes_fenced")),
+                "{name}: {status} {}",
+                body_text(&response)
+            );
+            let writes: Vec<String> = log
+                .calls()
+                .into_iter()
+                .filter(|c| c.contains("save"))
+                .collect();
+            assert!(writes.is_empty(), "{name}: region-info wrote {writes:?}");
+        }
+    }
+}

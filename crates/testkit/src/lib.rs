@@ -265,3 +265,151 @@ pub fn fenced_memory<C: stop_core::ports::Clock>(
         clock,
     }
 }
+
+/// A hostile corpus the samples never showed: `count` events made from the
+/// samples of `function` by seeded mutations of the envelope, the headers,
+/// the identity and the body. Deterministic for a seed; a new seed is a new
+/// corpus.
+pub fn hostile(function: &str, seed: u64, count: usize) -> Vec<(String, Value)> {
+    let bases: Vec<(String, Value)> = samples(function)
+        .into_iter()
+        .filter_map(|s| Some((s.file, serde_json::from_str(&s.raw).ok()?)))
+        .filter(|(_, v): &(String, Value)| v.get("httpMethod").is_some())
+        .collect();
+    assert!(!bases.is_empty(), "no API Gateway samples for {function}");
+    let mut state = seed.wrapping_mul(6_364_136_223_846_793_005) | 1;
+    let mut next = move || {
+        // xorshift64*: enough spread for choosing mutations.
+        state ^= state >> 12;
+        state ^= state << 25;
+        state ^= state >> 27;
+        state.wrapping_mul(2_685_821_657_736_338_717)
+    };
+    const STRINGS: &[&str] = &[
+        "",
+        " ",
+        "\u{0}",
+        "\u{202e}evil\u{202c}",
+        "\u{200b}",
+        "é",
+        "😀",
+        "..%2f..%2fetc%2fpasswd",
+        "/../../etc/passwd",
+        "%00",
+        "%",
+        "a b",
+        "<script>alert(1)</script>",
+        "${jndi:ldap://x}",
+        "\r\nX-Injected: 1",
+        "null",
+        "[]",
+        "{}",
+        "1e400",
+        "-1",
+        "18446744073709551616",
+        "arn:aws:sts::999999999999:assumed-role/dr-operator/x",
+        "arn:aws:sts::111122223333:assumed-role/dr-operator",
+        "operators,admins",
+        "[operators",
+    ];
+    let values = |n: u64| -> Value {
+        match n % 9 {
+            0 => Value::Null,
+            1 => Value::Bool(n % 2 == 0),
+            2 => serde_json::json!(n as i64 - (1 << 40)),
+            3 => serde_json::json!(f64::MAX),
+            4 => serde_json::json!([STRINGS[(n as usize / 9) % STRINGS.len()]]),
+            5 => serde_json::json!({"k": STRINGS[(n as usize / 9) % STRINGS.len()]}),
+            6 => Value::String("x".repeat((n % 70_000) as usize)),
+            _ => Value::String(STRINGS[(n as usize / 9) % STRINGS.len()].to_owned()),
+        }
+    };
+    let bodies = |n: u64| -> String {
+        match n % 10 {
+            0 => "[".repeat(10_000),
+            1 => r#"{"reason":"r","reason":"dup","mode":"graceful"}"#.to_owned(),
+            2 => format!(r#"{{"reason":"{}","mode":"graceful"}}"#, "\u{202e}".repeat(3)),
+            3 => r#"{"reason":"drill","mode":"graceful","service":"../orders"}"#.to_owned(),
+            4 => r#"{"reason":12,"mode":["graceful"]}"#.to_owned(),
+            5 => "\u{feff}{\"reason\":\"bom\"}".to_owned(),
+            6 => "x".repeat(5000),
+            7 => r#"{"reason":"drill","mode":"graceful","dry_run":"yes"}"#.to_owned(),
+            8 => r#"{"reason":"drill","mode":"ungraceful","accept_data_loss":true,"override_safety":true,"extra":1}"#.to_owned(),
+            _ => String::from_utf8_lossy(&n.to_le_bytes()).into_owned(),
+        }
+    };
+    (0..count)
+        .map(|i| {
+            let (file, base) = &bases[(next() as usize) % bases.len()];
+            let mut event = base.clone();
+            let mut done = Vec::new();
+            for _ in 0..1 + next() % 3 {
+                let pick = next();
+                let value = values(next());
+                let text = STRINGS[(next() as usize) % STRINGS.len()];
+                let what = match pick % 12 {
+                    0 => {
+                        event["path"] = Value::String(format!("/{text}"));
+                        "path"
+                    }
+                    1 => {
+                        event["headers"]["Host"] = value;
+                        "Host"
+                    }
+                    2 => {
+                        event["headers"]["X-Forwarded-Proto"] = Value::String(text.to_owned());
+                        "X-Forwarded-Proto"
+                    }
+                    3 => {
+                        event["headers"]["Content-Type"] = Value::String(text.to_owned());
+                        "Content-Type"
+                    }
+                    4 => {
+                        event["body"] = Value::String(bodies(next()));
+                        "body"
+                    }
+                    5 => {
+                        event["isBase64Encoded"] = Value::Bool(true);
+                        "isBase64Encoded"
+                    }
+                    6 => {
+                        event["httpMethod"] = Value::String(text.to_owned());
+                        "httpMethod"
+                    }
+                    7 => {
+                        if let Some(claims) = event
+                            .pointer_mut("/requestContext/authorizer/claims")
+                            .and_then(Value::as_object_mut)
+                        {
+                            let key = ["email", "email_verified", "cognito:groups", "sub"]
+                                [(next() % 4) as usize];
+                            claims.insert(key.to_owned(), value);
+                        }
+                        "claims"
+                    }
+                    8 => {
+                        event["requestContext"]["identity"]["userArn"] = value;
+                        "userArn"
+                    }
+                    9 => {
+                        event["queryStringParameters"] = serde_json::json!({"service": text});
+                        event["multiValueQueryStringParameters"] =
+                            serde_json::json!({"service": [text]});
+                        "query"
+                    }
+                    10 => {
+                        event["requestContext"]["authorizer"] = value;
+                        "authorizer"
+                    }
+                    _ => {
+                        event["stageVariables"] =
+                            serde_json::json!({"cognitoDomain": text, "cognitoClientId": text});
+                        "stageVariables"
+                    }
+                };
+                done.push(what);
+            }
+            (format!("#{i} {file} with {}", done.join(", ")), event)
+        })
+        .collect()
+}
