@@ -9,12 +9,12 @@ use time::OffsetDateTime;
 
 use crate::config::Region;
 
-/// How a failover treats the Region it leaves.
-
 /// The largest epoch a decision may have: 2^53 - 1, the largest integer a
 /// JSON number keeps exactly in JavaScript (the console). No real history
 /// comes near it; [`crate::decide::decide`] refuses to go past it.
 pub const MAX_EPOCH: u64 = (1 << 53) - 1;
+
+/// How a failover treats the Region it leaves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Mode {

@@ -492,6 +492,15 @@ impl<D: DecisionStore, S: StopSwitch, C: Clock> Detector<'_, D, S, C> {
     }
 }
 
+/// What a witness's rounds share: where its report goes, for which service,
+/// and the least time between two failures it counts.
+#[derive(Debug, Clone, Copy)]
+pub struct Witness<'a> {
+    pub report_name: &'a str,
+    pub service: &'a str,
+    pub spacing: time::Duration,
+}
+
 /// One round of a witness: its probe of the primary, counted into its report
 /// in the standby Region, and its metrics there. It decides nothing.
 /// `previous` is the report an earlier round of the same run returned; the
@@ -501,13 +510,16 @@ impl<D: DecisionStore, S: StopSwitch, C: Clock> Detector<'_, D, S, C> {
 pub async fn witness_round<T: StateStore, M: Metrics>(
     store: &T,
     metrics: &M,
-    report_name: &str,
-    service: &str,
+    witness: &Witness<'_>,
     probe: &Probe,
     now: OffsetDateTime,
     previous: Option<VantageReport>,
-    spacing: time::Duration,
 ) -> Result<VantageReport, PortError> {
+    let Witness {
+        report_name,
+        service,
+        spacing,
+    } = *witness;
     let previous = match previous {
         Some(report) => Some(report),
         None => store

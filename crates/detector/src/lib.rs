@@ -322,15 +322,18 @@ where
             Target::Primary,
             prober.probe(&settings.primary_url).await,
         );
+        let witness = stop_core::detector::Witness {
+            report_name,
+            service,
+            spacing: settings.detector_settings().spacing,
+        };
         let reported = witness_round(
             store,
             metrics,
-            report_name,
-            service,
+            &witness,
             &probe,
             clock.now(),
             previous.take(),
-            settings.detector_settings().spacing,
         )
         .await;
         let error = match reported {

@@ -68,6 +68,9 @@ pub enum Action {
     /// The standby Region's network loses (or regains) the primary; the
     /// witness still reaches it.
     StandbyCutOff(bool),
+    /// An anonymous flood of the primary's `/health`: every probe of it, from
+    /// every vantage point, gets 429 (or stops getting it).
+    FloodPrimaryHealth(bool),
     /// The standby's detector function stops (or starts again) running: a
     /// bad deploy, a throttled schedule.
     DetectorDown(bool),
@@ -188,7 +191,7 @@ fn base(id: u8, name: &'static str, summary: &'static str) -> Scenario {
 pub fn library() -> Vec<Scenario> {
     use Direction::{Failback, Failover};
     let unavailable = || PortError::Unavailable("InternalFailure (HTTP 500)".into());
-    vec![
+    let mut all: Vec<Scenario> = vec![
         Scenario {
             db: Db::AuroraGlobal,
             script: vec![(60, press(Failover, Mode::Graceful))],
@@ -382,7 +385,10 @@ pub fn library() -> Vec<Scenario> {
     .chain(data_tier_scenarios())
     .chain(detector_scenarios())
     .chain(fence_scenarios())
-    .collect()
+    .collect();
+    // In the order of their numbers, whichever group added them.
+    all.sort_by_key(|s| s.id);
+    all
 }
 
 /// The write fence's scenarios: faults that used to open the old writer
@@ -625,6 +631,15 @@ fn detector_scenarios() -> Vec<Scenario> {
                 vec![(60, Action::StandbyCutOff(true))],
             )
         },
+        quiet(
+            30,
+            "health-flood",
+            "anyone floods the primary's /health for ten minutes: every probe gets 429, which is no evidence; no failover",
+            vec![
+                (60, Action::FloodPrimaryHealth(true)),
+                (660, Action::FloodPrimaryHealth(false)),
+            ],
+        ),
         Scenario {
             expect_findings: &["detector heartbeat"],
             expect_heartbeat_alarm: true,

@@ -93,6 +93,9 @@ pub struct World {
     /// The standby Region's network cannot reach the primary's endpoints
     /// (everything else still works): its detector probes fail.
     pub standby_cut_off: bool,
+    /// Someone floods the primary's `/health`: API Gateway answers every probe
+    /// with 429 (no evidence either way).
+    pub primary_health_flooded: bool,
     /// The third Region: the detector's second vantage point and the fence
     /// record's third copy.
     pub witness: Region,
@@ -168,6 +171,7 @@ impl World {
             standby,
             dark: HashSet::new(),
             standby_cut_off: false,
+            primary_health_flooded: false,
             witness,
             isolated: HashSet::new(),
             caller_faults: Vec::new(),

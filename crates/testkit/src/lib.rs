@@ -315,7 +315,7 @@ pub fn hostile(function: &str, seed: u64, count: usize) -> Vec<(String, Value)> 
     let values = |n: u64| -> Value {
         match n % 9 {
             0 => Value::Null,
-            1 => Value::Bool(n % 2 == 0),
+            1 => Value::Bool(n.is_multiple_of(2)),
             2 => serde_json::json!(n as i64 - (1 << 40)),
             3 => serde_json::json!(f64::MAX),
             4 => serde_json::json!([STRINGS[(n as usize / 9) % STRINGS.len()]]),

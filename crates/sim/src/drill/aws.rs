@@ -167,13 +167,14 @@ impl Drill<'_> {
     /// path and publishes STOP = 1. Both publish their heartbeats.
     pub(super) async fn run_detector(&mut self) {
         use stop_core::detector::{Assessment, Detector, Probe, Seen, Settings, Target};
-        let (primary_dark, standby_dark, cut_off, witness_dark) = self.sim.with(|w| {
+        let (primary_dark, standby_dark, cut_off, witness_dark, flooded) = self.sim.with(|w| {
             (
                 // Cut off from the other Regions, the primary fails their probes too.
                 w.dark.contains(&w.primary) || w.isolated.contains(&w.primary),
                 w.dark.contains(&w.standby),
                 w.standby_cut_off,
                 w.dark.contains(&w.witness),
+                w.primary_health_flooded,
             )
         });
         if standby_dark {
@@ -181,7 +182,12 @@ impl Drill<'_> {
         }
         let store = SimStateStore(Bound::new(&self.sim, &self.standby));
         let metrics = SimMetrics(Bound::new(&self.sim, &self.standby));
-        let seen = |up: bool| if up { Seen::Up } else { Seen::Down };
+        // A flooded /health answers 429 to whoever reaches it.
+        let seen = |up: bool| match (up, flooded) {
+            (true, true) => Seen::NoEvidence,
+            (true, false) => Seen::Up,
+            (false, _) => Seen::Down,
+        };
         let witness = Probe::new(model::WITNESS_REGION, Target::Primary, seen(!primary_dark));
         let report_name =
             stop_core::detector::state_name(&self.trigger.config, model::WITNESS_REGION);
@@ -191,12 +197,14 @@ impl Drill<'_> {
         } else if let Err(error) = stop_core::detector::witness_round(
             &store,
             &metrics,
-            &report_name,
-            SERVICE,
+            &stop_core::detector::Witness {
+                report_name: &report_name,
+                service: SERVICE,
+                spacing: Settings::spacing_for(std::time::Duration::from_secs(30)),
+            },
             &witness,
             now,
             None,
-            Settings::spacing_for(std::time::Duration::from_secs(30)),
         )
         .await
         {

@@ -653,6 +653,15 @@ impl<'s> Drill<'s> {
                     format!("the replica falls {seconds} s behind its source"),
                 );
             }
+            Action::FloodPrimaryHealth(on) => {
+                self.sim.with(|w| w.primary_health_flooded = on);
+                let what = if on {
+                    "someone floods the primary's /health: every probe gets 429"
+                } else {
+                    "the flood of the primary's /health stops"
+                };
+                self.log(PRIMARY, what.to_owned());
+            }
             Action::StandbyCutOff(cut) => {
                 self.sim.with(|w| w.standby_cut_off = cut);
                 let what = if cut {
