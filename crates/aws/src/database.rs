@@ -104,14 +104,19 @@ async fn replica_lag(
             _ => Ok(None),
         };
     };
-    // -1 (or any negative, or NaN): replication is not active; no reading.
-    if value.is_nan() || *value < 0.0 {
-        return Ok(None);
-    }
     let Ok(at) = time::OffsetDateTime::from_unix_timestamp(at.secs()) else {
         return Ok(None);
     };
+    // -1 (or any negative, or NaN): replication is not active; not a lag.
+    if value.is_nan() || *value < 0.0 {
+        return Ok(Some(LagSample {
+            seconds: 0,
+            replicating: false,
+            at,
+        }));
+    }
     Ok(Some(LagSample {
+        replicating: true,
         // Whole seconds, rounded up: never report less lag than measured.
         seconds: value.ceil() as u32,
         at,
@@ -134,6 +139,12 @@ impl Database for RdsDatabase {
             .ok_or_else(|| PortError::NotFound(format!("DB instance {instance_id}")))?;
         Ok(ReplicaStatus {
             instance_id: instance_id.to_owned(),
+            replication: instance
+                .status_infos()
+                .iter()
+                .find(|info| info.status_type() == Some("read replication"))
+                .and_then(|info| info.status())
+                .map(str::to_owned),
             arn: instance.db_instance_arn().unwrap_or_default().to_owned(),
             // For a cross-Region replica this is the source's ARN.
             source: instance
@@ -625,6 +636,7 @@ mod tests {
             assert_eq!(
                 sample,
                 Some(LagSample {
+                    replicating: true,
                     seconds: 3,
                     at: datetime!(2026-11-22 03:04 UTC)
                 })
@@ -649,6 +661,7 @@ mod tests {
                 assert_eq!(
                     sample,
                     Some(LagSample {
+                        replicating: true,
                         seconds: 0,
                         at: datetime!(2026-11-22 03:04 UTC)
                     })
@@ -657,12 +670,19 @@ mod tests {
         }
 
         #[tokio::test]
-        async fn minus_one_is_no_sample_even_after_older_readings() {
+        async fn minus_one_is_not_replicating_even_after_older_readings() {
             let stopped = answering(&[
                 (datetime!(2026-11-22 03:04 UTC), -1.0),
                 (datetime!(2026-11-22 03:03 UTC), 5.0),
             ]);
-            assert_eq!(lag_of(&stopped).await.unwrap(), None);
+            assert_eq!(
+                lag_of(&stopped).await.unwrap(),
+                Some(LagSample {
+                    seconds: 0,
+                    replicating: false,
+                    at: datetime!(2026-11-22 03:04 UTC)
+                })
+            );
         }
 
         #[tokio::test]

@@ -95,7 +95,10 @@ impl DecisionStore for SsmDecisionStore {
                         return Err(PortError::Rejected(format!(
                             "{name} version {} is not a decision record this binary can read ({error}); \
                              refusing to fall back to an older version: deploy the same stop version \
-                             in both stacks, or put the last good value back with ssm put-parameter --overwrite",
+                             in both stacks; if it was edited by hand, delete the parameter and put the \
+                             last good decision back at once (Parameter Store keeps the last 100 versions, \
+                             so an overwrite leaves the bad one in the history; meanwhile the fence \
+                             record's copies keep every reader refusing)",
                             version.version()
                         )));
                     }

@@ -478,6 +478,7 @@ mod data_tier {
         let database = MemoryDatabase::new(CallLog::default());
         database.add_instance(ReplicaStatus {
             instance_id: "orders-replica".into(),
+            replication: None,
             arn: "arn:aws:rds:us-west-2:111122223333:db:orders-replica".into(),
             source: None,
             status: "available".into(),

@@ -72,6 +72,33 @@ pub fn promote_refusal(instance: &ReplicaStatus) -> Option<PortError> {
     None
 }
 
+/// Whether a standalone instance takes writes: `available`, or
+/// `backing-up`, the first automated backup a promotion starts. RDS keeps
+/// serving through a backup ("storage I/O might be suspended briefly while
+/// the backup process initializes (typically under a few seconds)"), so the
+/// fence need not stay closed for the hours a first backup of a large
+/// database can take.
+/// <https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_ManagingAutomatedBackups.html>
+/// <https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/accessing-monitoring.html>
+pub fn takes_writes(instance: &ReplicaStatus) -> bool {
+    instance.source.is_none() && matches!(instance.status.as_str(), "available" | "backing-up")
+}
+
+/// Why RDS would refuse `SwitchoverGlobalCluster` sent to `called_in`'s
+/// endpoint, if it would: AWS's procedure sends it "in the AWS Region where
+/// the primary DB cluster of the Aurora global database is running" (a
+/// failover, by contrast, goes to the secondary's Region).
+/// <https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/aurora-global-database-disaster-recovery.html>
+pub fn switchover_refusal(called_in: &str, writer_cluster_arn: Option<&str>) -> Option<PortError> {
+    let writer_region = writer_cluster_arn.and_then(|arn| arn.split(':').nth(3));
+    (writer_region != Some(called_in)).then(|| {
+        PortError::Rejected(format!(
+            "InvalidGlobalClusterStateFault: SwitchoverGlobalCluster goes to the primary cluster's Region ({}), not {called_in}",
+            writer_region.unwrap_or("unknown")
+        ))
+    })
+}
+
 /// `DescribeSecret`'s `PrimaryRegion` names the Region of the secret's
 /// primary; a secret is a replica only when that is another Region.
 /// <https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_DescribeSecret.html>

@@ -77,9 +77,11 @@ pub enum Seen {
     Up,
     /// No answer, a timeout, a TLS or connection failure, or a 5xx.
     Down,
-    /// An answer that says nothing about the Region: a 429 (anyone can empty
-    /// a throttle bucket) or another 4xx. Neither counts a failure nor
-    /// clears one, so a flood at any rate fails nothing over.
+    /// An answer that says nothing about the Region being down: a 429
+    /// (anyone can empty a throttle bucket) or another 4xx. It counts no
+    /// failure and breaks the row (failures must be in a row, and this is an
+    /// answer), so a flood at any rate, mixed with real timeouts, fails
+    /// nothing over; it arms nothing either.
     NoEvidence,
 }
 
@@ -202,7 +204,7 @@ impl State {
 
     /// Takes in one round of probes seen at `now`. A failure counts only from
     /// an armed vantage point, and only `settings.spacing` after the last one
-    /// it counted; a probe with no evidence changes nothing.
+    /// it counted; a probe with no evidence breaks the row.
     pub fn observe(&mut self, probes: &[Probe], now: OffsetDateTime, settings: Settings) {
         for probe in probes {
             let vantage = &probe.vantage;
@@ -227,9 +229,13 @@ impl State {
                     *count = count.saturating_add(1);
                     self.failure_counted_at.insert(vantage.clone(), now);
                 }
-                (Target::Primary, Seen::NoEvidence) => {}
-                // A standby that cannot say it is healthy is not: failing
-                // over to it would not help.
+                (Target::Primary, Seen::NoEvidence) => {
+                    self.primary_failures.insert(vantage.clone(), 0);
+                    self.failure_counted_at.remove(vantage);
+                }
+                // A flood of the standby's /health must not hold a failover
+                // back: its 429 leaves the last word on the standby as it was.
+                (Target::Standby, Seen::NoEvidence) => {}
                 (Target::Standby, seen) => self.standby_healthy = Some(seen == Seen::Up),
             }
         }
@@ -449,12 +455,16 @@ impl<D: DecisionStore, S: StopSwitch, C: Clock> Detector<'_, D, S, C> {
                 })
             }),
         };
+        // A state that could not be read is not overwritten: a transient SSM
+        // error must not wipe the arming for good (the next run reads it again).
+        let mut keep = true;
         let mut state: State = match loaded {
             Ok(Some(state)) => state,
             Ok(None) => State::default(),
             Err(e) => {
                 // Without its memory the count starts again: slower, never hastier.
-                notes.problems.push(format!("{own}: {e}"));
+                notes.problems.push(format!("{own}: {e} (not overwritten)"));
+                keep = false;
                 State::default()
             }
         };
@@ -473,15 +483,17 @@ impl<D: DecisionStore, S: StopSwitch, C: Clock> Detector<'_, D, S, C> {
         }
         let outcome = self.run(&mut state, probes).await;
         state.last_round = Some(self.clock.now());
-        match serde_json::to_string(&state) {
-            Ok(text) => {
-                if let Err(e) = store.save(&own, &text).await {
-                    notes.problems.push(format!("{own}: {e}"));
+        if keep {
+            match serde_json::to_string(&state) {
+                Ok(text) => {
+                    if let Err(e) = store.save(&own, &text).await {
+                        notes.problems.push(format!("{own}: {e}"));
+                    }
                 }
+                Err(e) => notes.problems.push(format!("{own}: {e}")),
             }
-            Err(e) => notes.problems.push(format!("{own}: {e}")),
+            *kept = Some(state);
         }
-        *kept = Some(state);
         if let Err(e) = metrics
             .put(&round_metrics(&self.config.service, probes))
             .await
@@ -543,7 +555,8 @@ pub async fn witness_round<T: StateStore, M: Metrics>(
         primary_failures: match probe.seen {
             Seen::Up => 0,
             Seen::Down if armed => failures.saturating_add(1),
-            Seen::Down | Seen::NoEvidence => failures,
+            Seen::Down => failures,
+            Seen::NoEvidence => 0,
         },
         armed,
         at: now,
@@ -709,17 +722,31 @@ mod tests {
     }
 
     #[test]
-    fn no_evidence_neither_counts_nor_clears() {
+    fn no_evidence_counts_nothing_and_breaks_the_row() {
+        // A flood of 429s mixed with the odd real timeout: never three in a row.
         let (mut state, t) = armed();
-        state.observe(&round(false, false, true), t + STEP, Settings::default());
         let throttled = [
             Probe::new("us-west-2", Target::Primary, Seen::NoEvidence),
-            probe("us-west-2", Target::Standby, true),
+            Probe::new("eu-west-1", Target::Primary, Seen::NoEvidence),
+            Probe::new("us-west-2", Target::Standby, Seen::NoEvidence),
         ];
-        for i in 2..=50 {
-            state.observe(&throttled, t + STEP * i, Settings::default());
+        for i in 1..=60 {
+            if i % 5 == 0 {
+                state.observe(
+                    &round(false, false, true),
+                    t + STEP * i,
+                    Settings::default(),
+                );
+            } else {
+                state.observe(&throttled, t + STEP * i, Settings::default());
+            }
+            assert!(!matches!(
+                state.assess(Settings::default()),
+                Assessment::PrimaryDown { .. }
+            ));
         }
-        assert_eq!(state.primary_failures["us-west-2"], 1);
+        // The standby's own 429s left its last word (healthy) alone.
+        assert_eq!(state.standby_healthy, Some(true));
     }
 
     #[test]

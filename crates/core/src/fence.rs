@@ -496,17 +496,30 @@ impl<D: DecisionStore, T: StateStore, C: Clock> DecisionStore for Fenced<D, T, C
             .into_iter()
             .filter(|region| *region != self.copies.quorum.primary)
             .collect();
+        let mut unread = Vec::new();
+        let mut read_one = false;
         for (region, read) in self.copies.read_in(service, outside).await {
-            if let Ok(copy) = read
-                && copy.epoch > 0
-            {
-                return Err(PortError::Rejected(format!(
-                    "the decision record of {service} is missing, but the fence record's copy in {region} \
-                     holds epoch {} (active {}): the record was deleted; put the last decision back \
-                     (the trigger's audit log has each one as a JSON line) before acting",
-                    copy.epoch, copy.active_region
-                )));
+            match read {
+                Ok(copy) if copy.epoch > 0 => {
+                    return Err(PortError::Rejected(format!(
+                        "the decision record of {service} is missing, but the fence record's copy in {region} \
+                         holds epoch {} (active {}): the record was deleted; put the last decision back \
+                         (the trigger's audit log has each one as a JSON line) before acting",
+                        copy.epoch, copy.active_region
+                    )));
+                }
+                Ok(_) => read_one = true,
+                Err(why) => unread.push(format!("{region}: {why}")),
             }
+        }
+        // A copy at epoch 0 outside the primary is the evidence that nothing
+        // was decided: a failover commits to every copy outside the primary.
+        if !read_one {
+            return Err(PortError::Unavailable(format!(
+                "the decision record of {service} is empty and no fence record copy outside the primary \
+                 could be read to confirm nothing was decided ({})",
+                unread.join("; ")
+            )));
         }
         Ok(history)
     }

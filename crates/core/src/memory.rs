@@ -355,6 +355,7 @@ impl Database for MemoryDatabase {
             replica_id.to_owned(),
             ReplicaStatus {
                 instance_id: replica_id.to_owned(),
+                replication: None,
                 arn: format!("arn:aws:rds:memory:000000000000:db:{replica_id}"),
                 source: Some(source_arn.to_owned()),
                 status: "available".to_owned(),

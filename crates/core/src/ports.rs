@@ -188,6 +188,11 @@ pub struct ReplicaStatus {
     pub source: Option<String>,
     /// RDS's status string: available, modifying, rebooting, …
     pub status: String,
+    /// The replica's `StatusInfos` entry of type "read replication":
+    /// replicating, replication stop point set or reached, error, stopped or
+    /// terminated; `None` when RDS gives none (not a replica, or not yet).
+    /// <https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_DBInstanceStatusInfo.html>
+    pub replication: Option<String>,
     pub replica_lag_seconds: Option<u32>,
     pub endpoint: Option<(String, u16)>,
 }
@@ -207,7 +212,12 @@ pub struct GlobalClusterStatus {
 /// <https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/rds-metrics.html>
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct LagSample {
+    /// Seconds behind the source; 0 when not `replicating`.
     pub seconds: u32,
+    /// False when the datapoint is -1: "replication is not active" (stopped,
+    /// broken, or the replica promoted), which is no lag reading at all.
+    /// <https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_ReadRepl.Monitoring.html>
+    pub replicating: bool,
     /// The start of the minute the datapoint covers.
     #[serde(with = "time::serde::rfc3339")]
     pub at: OffsetDateTime,

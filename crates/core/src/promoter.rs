@@ -473,14 +473,16 @@ where
         };
         let fenced_at = committed_at + self.decisions.timing().cut_wait();
         match target.replica_lag(&copy.id).await? {
-            Some(sample) if sample.at >= fenced_at && sample.seconds == 0 => Ok((
-                StepState::Done,
-                format!(
-                    "{} had applied every write: ReplicaLag 0 s for the minute from {}",
-                    copy.id,
-                    clock_time(sample.at)
-                ),
-            )),
+            Some(sample) if sample.at >= fenced_at && sample.replicating && sample.seconds == 0 => {
+                Ok((
+                    StepState::Done,
+                    format!(
+                        "{} had applied every write: ReplicaLag 0 s for the minute from {}",
+                        copy.id,
+                        clock_time(sample.at)
+                    ),
+                ))
+            }
             Some(sample) => Ok((
                 StepState::InProgress,
                 format!(
@@ -557,13 +559,16 @@ where
         let target = self.database_in(&copy.region);
         let instance = target.describe_instance(&copy.id).await?;
         let Some(source) = &instance.source else {
-            if instance.status != "available" {
+            if !crate::aws_rules::takes_writes(&instance) {
                 return Ok((
                     StepState::InProgress,
                     format!("{} is standalone, status {}", copy.id, instance.status),
                 ));
             }
-            return Ok((StepState::Done, format!("{copy} is the writer (promoted)")));
+            return Ok((
+                StepState::Done,
+                format!("{copy} is the writer (promoted, {})", instance.status),
+            ));
         };
         let other = if &copy.region == self.config.standby_region() {
             self.config.primary_region()
@@ -691,7 +696,16 @@ where
         }
         match decision.mode {
             Mode::Graceful => {
-                target
+                // A switchover goes to the current primary cluster's Region;
+                // both are up on a graceful move.
+                // (`crate::aws_rules::switchover_refusal` has the page.)
+                let writer_region = global
+                    .writer_cluster_arn
+                    .as_deref()
+                    .and_then(|arn| arn.split(':').nth(3))
+                    .and_then(|r| r.parse::<Region>().ok())
+                    .unwrap_or_else(|| self.other_region(decision));
+                self.database_in(&writer_region)
                     .switchover_global_cluster(global_cluster_id, &ours)
                     .await?;
                 // The old writer becomes a secondary of the new one.
@@ -790,12 +804,34 @@ where
                             }
                             let source = target.describe_instance(&writer.id).await?;
                             let id = copy_name(&self.config.service, &other, decision.epoch);
-                            other_db.create_replica(&source.arn, &id).await?;
                             let copy = DbRef {
                                 region: other.clone(),
-                                id,
+                                id: id.clone(),
                             };
-                            let detail = format!("creating {copy}, a read replica of {writer}");
+                            let detail = match other_db.create_replica(&source.arn, &id).await {
+                                Ok(()) => format!("creating {copy}, a read replica of {writer}"),
+                                // A lost answer, a duplicate run or an overlap created
+                                // it already: adopt it if it copies the writer.
+                                Err(PortError::Rejected(why))
+                                    if why.contains("DBInstanceAlreadyExists") =>
+                                {
+                                    let existing = other_db.describe_instance(&id).await?;
+                                    let copies_writer = existing.source.as_deref().is_some_and(|s| {
+                                        s == source.arn || s == writer.id
+                                    });
+                                    if !copies_writer {
+                                        return Ok((
+                                            StepState::Failed,
+                                            format!(
+                                                "refused: {copy} exists but is not a read replica of {writer} (source {}); delete it or rename the service",
+                                                existing.source.as_deref().unwrap_or("none")
+                                            ),
+                                        ));
+                                    }
+                                    format!("adopted {copy}, already a read replica of {writer} (status {})", existing.status)
+                                }
+                                Err(other) => return Err(other),
+                            };
                             decision.data.copy = Some(copy);
                             Ok((StepState::InProgress, detail))
                         }

@@ -464,7 +464,15 @@ where
                         return;
                     }
                 };
-                let replicating = replica.source.is_some() && replica.status == "available";
+                // RDS's own word on replication, where it gives one: error,
+                // stopped or terminated is a replica in name only.
+                // <https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_DBInstanceStatusInfo.html>
+                let broken = replica
+                    .replication
+                    .as_deref()
+                    .filter(|state| matches!(*state, "error" | "stopped" | "terminated"));
+                let replicating =
+                    replica.source.is_some() && replica.status == "available" && broken.is_none();
                 findings.add(
                     "read replica",
                     replicating,
@@ -476,16 +484,27 @@ where
                             .source
                             .as_deref()
                             .map_or("standalone (no longer a replica)".to_owned(), |s| {
-                                format!("replicating {s}")
+                                match broken {
+                                    Some(state) => format!("a replica of {s}, replication {state}"),
+                                    None => format!("replicating {s}"),
+                                }
                             }),
                     ),
                     Some(if replica.source.is_none() {
                         "it was promoted outside stop: create a new read replica of the primary here and point DbReplicaId at it".to_owned()
+                    } else if let Some(state) = broken {
+                        format!("replication is {state}: see the replica's RDS events for why; a stopped or broken replica must be recreated (stopctl reprotect after a move, or a new read replica of the primary)")
                     } else {
                         format!("wait for {} to be available; RDS events say why it is not", replica.instance_id)
                     }),
                 );
                 match self.database.replica_lag(replica_id).await {
+                    Ok(Some(sample)) if !sample.replicating => findings.add(
+                        "replica lag",
+                        false,
+                        "ReplicaLag reads -1: replication is not active, so an unplanned failover now loses everything since it stopped".into(),
+                        Some(format!("check {replica_id}'s replication state and RDS events; recreate the replica if it is stopped or in error")),
+                    ),
                     Ok(Some(sample)) => findings.add(
                         "replica lag",
                         sample.seconds <= max_lag,

@@ -266,7 +266,7 @@ where
                     },
                 };
                 let instance = port.describe_instance(&candidate.id).await?;
-                if instance.source.is_some() || instance.status != "available" {
+                if !crate::aws_rules::takes_writes(&instance) {
                     return Ok(None);
                 }
                 Ok(instance

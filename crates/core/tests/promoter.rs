@@ -15,6 +15,7 @@ use stop_core::memory::{
 };
 use stop_core::ports::{
     Capacity, Clock, DecisionStore, GlobalClusterStatus, GroupCapacity, LagSample, PortError,
+    ReplicaStatus,
 };
 use stop_core::promoter::{Promoter, PromoterSettings, StepReport, Verdict};
 use time::macros::datetime;
@@ -39,7 +40,8 @@ struct World {
     capacity: MemoryCapacity,
     /// The STOP metric: 1 published, as a real alarm's data says.
     stop: MemoryStopSwitch,
-    /// The primary Region's database: only a failback or a re-protect may call it.
+    /// The primary Region's database: only a failback, a re-protect or a
+    /// graceful move (a switchover goes to the primary cluster's Region) may call it.
     peer_log: CallLog,
     peer_database: MemoryDatabase,
     clock: Arc<ManualClock>,
@@ -454,7 +456,8 @@ fn aurora_world(mode_extra: &[(&str, &str)]) -> World {
     ];
     vars.extend_from_slice(mode_extra);
     let world = World::new(config(&vars));
-    world.database.add_global(GlobalClusterStatus {
+    // A global database answers DescribeGlobalClusters in both Regions.
+    let global = GlobalClusterStatus {
         global_cluster_id: "orders-global".into(),
         writer_cluster_arn: Some("arn:aws:rds:us-east-1:111122223333:cluster:orders-use1".into()),
         member_cluster_arns: vec![
@@ -462,7 +465,9 @@ fn aurora_world(mode_extra: &[(&str, &str)]) -> World {
             "arn:aws:rds:us-west-2:111122223333:cluster:orders-usw2".into(),
         ],
         status: "available".into(),
-    });
+    };
+    world.database.add_global(global.clone());
+    world.peer_database.add_global(global);
     world
 }
 
@@ -490,11 +495,27 @@ async fn aurora_graceful_decision_switches_over() {
     world.promoter().reconcile(&mut current).await.unwrap();
     assert_eq!(
         world
-            .log
+            .peer_log
             .count("rds.switchover_global_cluster(orders-global"),
         1
     );
+    assert_eq!(world.log.count("rds.switchover_global_cluster"), 0);
     assert_eq!(world.log.count("rds.failover_global_cluster"), 0);
+    // Sent where the primary cluster runs, as AWS's procedure says: the
+    // primary Region's endpoint moved the writer, the standby's did not.
+    let writer = |db: &stop_core::memory::MemoryDatabase| {
+        db.globals.lock().unwrap()["orders-global"]
+            .writer_cluster_arn
+            .clone()
+    };
+    assert_eq!(
+        writer(&world.peer_database).as_deref(),
+        Some("arn:aws:rds:us-west-2:111122223333:cluster:orders-usw2")
+    );
+    assert_eq!(
+        writer(&world.database).as_deref(),
+        Some("arn:aws:rds:us-east-1:111122223333:cluster:orders-use1")
+    );
 }
 
 // ------------------------------------------- never two writers, no lost write
@@ -541,6 +562,7 @@ async fn a_graceful_move_promotes_only_once_the_replica_has_drained_after_the_fe
     let decision = switched(operator_failover(now, Mode::Graceful));
     world.decisions.store(&decision).await.unwrap();
     let minute = |m: i64| LagSample {
+        replicating: true,
         seconds: 0,
         at: now + time::Duration::minutes(m),
     };
@@ -555,6 +577,7 @@ async fn a_graceful_move_promotes_only_once_the_replica_has_drained_after_the_fe
     world.database.set_lag(
         "orders-replica",
         LagSample {
+            replicating: true,
             seconds: 2,
             ..minute(1)
         },
@@ -620,6 +643,79 @@ async fn a_reprotect_creates_a_copy_in_the_old_region_and_is_protected_once_it_r
         current.data.copy.as_ref().unwrap().id,
         "orders-us-east-1-e1"
     );
+}
+
+#[tokio::test]
+async fn a_copy_created_but_not_recorded_is_adopted_not_retried_for_ever() {
+    // A lost answer or a duplicate run: the copy exists, the record does not
+    // name it, and CreateDBInstanceReadReplica now answers DBInstanceAlreadyExists.
+    let world = World::new(config(&[]));
+    world.alarm_fires().await;
+    world.replica(|r| {
+        r.source = None;
+        // Promoted, taking writes through its first automated backup.
+        r.status = "backing-up".into();
+    });
+    world.promoter().on_schedule().await.unwrap();
+    let history = world.decisions.history("orders").await.unwrap();
+    let mut current = Decision::current(&history).unwrap().clone();
+    assert!(current.is_done(Step::Database), "backing-up takes writes");
+    world.peer_database.add_instance(ReplicaStatus {
+        instance_id: "orders-us-east-1-e1".into(),
+        replication: Some("replicating".into()),
+        arn: "arn:aws:rds:us-east-1:111122223333:db:orders-us-east-1-e1".into(),
+        source: Some("arn:aws:rds:us-west-2:111122223333:db:orders-replica".into()),
+        status: "creating".into(),
+        replica_lag_seconds: None,
+        endpoint: None,
+    });
+    current.record_step(
+        Step::Reprotect,
+        StepState::Pending,
+        world.clock.now(),
+        "asked",
+    );
+    world.decisions.store(&current).await.unwrap();
+    world.promoter().on_schedule().await.unwrap();
+    let history = world.decisions.history("orders").await.unwrap();
+    let current = Decision::current(&history).unwrap();
+    let step = current.step(Step::Reprotect).unwrap();
+    assert_eq!(step.state, StepState::InProgress, "{step:?}");
+    assert!(step.detail.contains("adopted"), "{step:?}");
+    assert_eq!(
+        current.data.copy.as_ref().unwrap().id,
+        "orders-us-east-1-e1"
+    );
+
+    // One with the same name that copies something else is refused, not adopted.
+    let world = World::new(config(&[]));
+    world.alarm_fires().await;
+    world.replica(|r| r.source = None);
+    world.promoter().on_schedule().await.unwrap();
+    let history = world.decisions.history("orders").await.unwrap();
+    let mut current = Decision::current(&history).unwrap().clone();
+    world.peer_database.add_instance(ReplicaStatus {
+        instance_id: "orders-us-east-1-e1".into(),
+        replication: None,
+        arn: "arn:aws:rds:us-east-1:111122223333:db:orders-us-east-1-e1".into(),
+        source: None,
+        status: "available".into(),
+        replica_lag_seconds: None,
+        endpoint: None,
+    });
+    current.record_step(
+        Step::Reprotect,
+        StepState::Pending,
+        world.clock.now(),
+        "asked",
+    );
+    world.decisions.store(&current).await.unwrap();
+    world.promoter().on_schedule().await.unwrap();
+    let history = world.decisions.history("orders").await.unwrap();
+    let current = Decision::current(&history).unwrap();
+    let step = current.step(Step::Reprotect).unwrap();
+    assert_eq!(step.state, StepState::Failed, "{step:?}");
+    assert!(current.data.copy.is_none());
 }
 
 #[test]

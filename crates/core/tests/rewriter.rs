@@ -31,6 +31,7 @@ impl World {
         let database = MemoryDatabase::new(log.clone());
         database.add_instance(ReplicaStatus {
             instance_id: "orders-replica".into(),
+            replication: None,
             arn: "arn:aws:rds:us-west-2:111122223333:db:orders-replica".into(),
             source: (!promoted).then(|| "arn:aws:rds:us-east-1:111122223333:db:orders".to_owned()),
             status: "available".into(),
@@ -159,6 +160,7 @@ async fn a_failback_points_both_regions_secrets_at_the_primary_copy() {
     const BACK: &str = "orders-us-east-1-e1.abc.us-east-1.rds.amazonaws.com";
     world.peer_database.add_instance(ReplicaStatus {
         instance_id: "orders-us-east-1-e1".into(),
+        replication: None,
         arn: "arn:aws:rds:us-east-1:111122223333:db:orders-us-east-1-e1".into(),
         source: None,
         status: "available".into(),

@@ -98,7 +98,13 @@ pub fn trigger(payload: &Value, config: &Config) -> Trigger {
         let detail = object.get("detail");
         let field = |name: &str| detail.and_then(|d| d.get(name)).and_then(Value::as_str);
         let source = object.get("source").and_then(Value::as_str);
-        let kind = field("SourceType").map(|t| t.to_ascii_lowercase().replace('_', "-"));
+        // EventBridge names the kinds DB_INSTANCE and CLUSTER where SNS says
+        // db-instance and db-cluster.
+        let kind = field("SourceType").map(|t| match t {
+            "DB_INSTANCE" => "db-instance".to_owned(),
+            "CLUSTER" => "db-cluster".to_owned(),
+            other => other.to_ascii_lowercase().replace('_', "-"),
+        });
         let matched = source == Some("aws.rds")
             && ours.iter().any(|(id, event_source, arn_kind)| {
                 field("SourceIdentifier") == Some(*id)

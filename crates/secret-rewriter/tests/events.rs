@@ -19,6 +19,7 @@ async fn app() -> (TestApp, CallLog) {
     let database = MemoryDatabase::new(log.clone());
     database.add_instance(ReplicaStatus {
         instance_id: "orders-replica".into(),
+        replication: None,
         arn: "arn:aws:rds:us-west-2:111122223333:db:orders-replica".into(),
         source: None,
         status: "available".into(),

@@ -238,7 +238,11 @@ impl Database for SimDatabase {
             } else {
                 0
             };
-            Ok(Some(LagSample { seconds, at }))
+            Ok(Some(LagSample {
+                seconds,
+                replicating: true,
+                at,
+            }))
         })
     }
 
@@ -259,6 +263,7 @@ impl Database for SimDatabase {
                     region: region.clone(),
                     status: ReplicaStatus {
                         instance_id: id.to_owned(),
+                        replication: None,
                         arn: format!("arn:aws:rds:{region}:{}:db:{id}", crate::events::ACCOUNT),
                         source: Some(source_arn.to_owned()),
                         status: "creating".into(),
@@ -381,6 +386,14 @@ impl SimDatabase {
                     "InvalidGlobalClusterStateFault: {id} is {}",
                     global.status
                 )));
+            }
+            if !data_loss
+                && let Some(refusal) = stop_core::aws_rules::switchover_refusal(
+                    &region,
+                    global.writer_cluster_arn.as_deref(),
+                )
+            {
+                return Err(refusal);
             }
             if !global.member_cluster_arns.iter().any(|m| m == target) {
                 return Err(PortError::Rejected(format!("{target} is not a member of {id}")));

@@ -81,6 +81,21 @@ async fn serve(
             "stopctl local answers only requests addressed to 127.0.0.1 or localhost",
         );
     }
+    // A page elsewhere can still POST here (no-cors); its browser says so in
+    // Origin. curl and stopctl send none; the console sends its own.
+    let origin = request
+        .headers()
+        .get(hyper::header::ORIGIN)
+        .and_then(|v| v.to_str().ok());
+    if let Some(origin) = origin
+        && !is_loopback_host(origin.strip_prefix("http://"), port)
+    {
+        return refuse(
+            403,
+            "cross_origin",
+            "stopctl local refuses requests from other web pages",
+        );
+    }
     let method = request.method().as_str().to_owned();
     let path = request.uri().path().to_owned();
     let query = request.uri().query().map(str::to_owned);
@@ -97,11 +112,18 @@ async fn serve(
     let limited = http_body_util::Limited::new(request.into_body(), MAX_BODY_BYTES);
     let body = match limited.collect().await {
         Ok(collected) => collected.to_bytes(),
-        Err(_) => {
+        Err(error) if error.is::<http_body_util::LengthLimitError>() => {
             return refuse(
                 413,
                 "too_large",
                 &format!("the body is over {MAX_BODY_BYTES} bytes"),
+            );
+        }
+        Err(error) => {
+            return refuse(
+                400,
+                "bad_request",
+                &format!("the body could not be read: {error}"),
             );
         }
     };
@@ -252,7 +274,7 @@ pub async fn run(
         .map_err(|e| format!("cannot listen on 127.0.0.1:{port}: {e}"))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     let lease = live.lock().await.lease_s();
-    let stand_in = Arc::new(StandIn::new(&format!("http://{addr}")));
+    let stand_in = Arc::new(StandIn::new(&format!("http://{addr}"))?);
     let token = stand_in.cli_token.clone();
     if as_json {
         say(&format!(

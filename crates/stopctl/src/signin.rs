@@ -68,13 +68,12 @@ impl Answer {
     }
 }
 
-fn random_text(bytes: usize) -> String {
+/// `bytes` from the OS's generator, as base64url; `None` if it fails (then
+/// there is no safe token to give).
+fn random_text(bytes: usize) -> Option<String> {
     let mut buffer = vec![0u8; bytes];
-    // The OS's generator; if it fails there is no safe token to give.
-    if getrandom::fill(&mut buffer).is_err() {
-        buffer.iter_mut().for_each(|b| *b = 0);
-    }
-    URL_SAFE_NO_PAD.encode(buffer)
+    getrandom::fill(&mut buffer).ok()?;
+    Some(URL_SAFE_NO_PAD.encode(buffer))
 }
 
 /// `a=1&b=2` as pairs, percent-decoded (`+` as a space, as forms send it).
@@ -85,13 +84,14 @@ pub fn form(query: &str) -> HashMap<String, String> {
 }
 
 impl StandIn {
-    pub fn new(origin: &str) -> Self {
-        StandIn {
+    pub fn new(origin: &str) -> Result<Self, String> {
+        let token = random_text(24).ok_or("the OS's random generator failed: no token to give")?;
+        Ok(StandIn {
             callback: format!("{origin}/console"),
             codes: Mutex::default(),
             tokens: Mutex::default(),
-            cli_token: format!("local.{}", random_text(24)),
-        }
+            cli_token: format!("local.{token}"),
+        })
     }
 
     /// GET /local/oauth2/authorize: a redirect back to the console with a
@@ -118,7 +118,9 @@ impl StandIn {
         if get("state").is_empty() || get("nonce").is_empty() {
             return Answer::error(400, "invalid_request", "state and nonce are required");
         }
-        let code = random_text(24);
+        let Some(code) = random_text(24) else {
+            return Answer::error(500, "server_error", "no random code");
+        };
         if let Ok(mut codes) = self.codes.lock() {
             codes.retain(|_, p| p.issued.elapsed() < CODE_LIFETIME);
             codes.insert(
@@ -176,7 +178,9 @@ impl StandIn {
                 "code_verifier does not match the code_challenge",
             );
         }
-        let token = self.id_token(&pending.nonce);
+        let Some(token) = self.id_token(&pending.nonce) else {
+            return Answer::error(500, "server_error", "no random token");
+        };
         if let Ok(mut tokens) = self.tokens.lock() {
             tokens.retain(|_, issued| issued.elapsed() < TOKEN_LIFETIME);
             tokens.insert(token.clone(), Instant::now());
@@ -186,7 +190,7 @@ impl StandIn {
             location: None,
             body: serde_json::json!({
                 "id_token": token,
-                "access_token": random_text(24),
+                "access_token": random_text(24).unwrap_or_default(),
                 "token_type": "Bearer",
                 "expires_in": TOKEN_LIFETIME.as_secs(),
             })
@@ -196,7 +200,7 @@ impl StandIn {
 
     /// An ID token shaped as Cognito's (a JWT), unsigned: only this process
     /// accepts it, by looking it up.
-    fn id_token(&self, nonce: &str) -> String {
+    fn id_token(&self, nonce: &str) -> Option<String> {
         let exp =
             time::OffsetDateTime::now_utc().unix_timestamp() + TOKEN_LIFETIME.as_secs() as i64;
         let header = URL_SAFE_NO_PAD.encode(r#"{"alg":"none","typ":"JWT"}"#);
@@ -209,13 +213,13 @@ impl StandIn {
             "aud": CLIENT_ID,
             "nonce": nonce,
             "exp": exp,
-            "jti": random_text(12),
+            "jti": random_text(12)?,
         });
-        format!(
+        Some(format!(
             "{header}.{}.{}",
             URL_SAFE_NO_PAD.encode(claims.to_string()),
-            random_text(16)
-        )
+            random_text(16)?
+        ))
     }
 
     /// Whether `authorization` (the header's value) is a token this run
@@ -275,7 +279,7 @@ mod tests {
 
     #[test]
     fn a_code_is_traded_once_and_only_with_its_verifier() {
-        let stand_in = StandIn::new(ORIGIN);
+        let stand_in = StandIn::new(ORIGIN).unwrap();
         let verifier = "v".repeat(43);
         let code = authorize(&stand_in, &verifier);
         // Someone who saw the code but not the verifier gets nothing, and
@@ -304,7 +308,7 @@ mod tests {
 
     #[test]
     fn the_authorize_endpoint_refuses_what_cognito_refuses() {
-        let stand_in = StandIn::new(ORIGIN);
+        let stand_in = StandIn::new(ORIGIN).unwrap();
         for query in [
             "response_type=token&client_id=stop-local&redirect_uri=http%3A%2F%2F127.0.0.1%3A8080%2Fconsole&state=s&nonce=n&code_challenge=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa&code_challenge_method=S256",
             "response_type=code&client_id=stop-local&redirect_uri=https%3A%2F%2Fevil.example%2F&state=s&nonce=n&code_challenge=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa&code_challenge_method=S256",

@@ -333,12 +333,17 @@ fn post_raw(url: &str, path: &str) -> (String, String) {
 
 /// A raw POST with its own Host header and body.
 fn post_as(url: &str, path: &str, host: &str, body: &str) -> (String, String) {
+    post_with(url, path, host, "", body)
+}
+
+/// A raw POST with its own Host header, extra header lines and body.
+fn post_with(url: &str, path: &str, host: &str, headers: &str, body: &str) -> (String, String) {
     use std::io::{Read, Write};
     let addr = url.trim_start_matches("http://");
     let mut stream = std::net::TcpStream::connect(addr).unwrap();
     write!(
         stream,
-        "POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        "POST {path} HTTP/1.1\r\nHost: {host}\r\n{headers}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
     )
     .unwrap();
@@ -376,6 +381,16 @@ fn the_local_world_refuses_other_hosts_and_huge_bodies_and_changes_nothing() {
     let addr = url.trim_start_matches("http://").to_owned();
     let (status, _) = post_as(&url, "/failover", &addr, &"x".repeat(70 * 1024));
     assert!(status.contains(" 413 "), "{status}");
+    // A page elsewhere POSTing with no-cors: the right Host, its own Origin.
+    let (status, body) = post_with(
+        &url,
+        "/local/primary/dark",
+        &addr,
+        "Origin: https://evil.example\r\n",
+        "",
+    );
+    assert!(status.contains(" 403 "), "{status}");
+    assert!(body.contains("cross_origin"), "{body}");
     // Nothing moved: the primary still takes writes, nothing was decided.
     let (status, _) = post_raw(&url, "/regional/primary/write");
     assert!(status.contains(" 200 "), "{status}");

@@ -70,6 +70,7 @@ const NOW: time::OffsetDateTime = time::macros::datetime!(2026-11-24 03:00 UTC);
 
 fn lag(seconds: u32) -> stop_core::ports::LagSample {
     stop_core::ports::LagSample {
+        replicating: true,
         seconds,
         at: NOW - time::Duration::minutes(1),
     }
@@ -384,4 +385,37 @@ async fn a_missing_or_unreadable_fence_copy_and_a_risky_quorum_are_findings() {
     let available = finding(&findings, "write fence quorum");
     assert!(!available.ok, "{available:?}");
     assert!(available.detail.contains("lost"), "{available:?}");
+}
+
+#[tokio::test]
+async fn a_replica_in_error_or_with_lag_minus_one_is_not_ready() {
+    // RDS's replication state says error: a replica in name only.
+    let p = ports();
+    p.database
+        .instances
+        .lock()
+        .unwrap()
+        .get_mut("orders-replica")
+        .unwrap()
+        .replication = Some("error".into());
+    let findings = check(&p).await;
+    let replica = finding(&findings, "read replica");
+    assert!(
+        !replica.ok && replica.detail.contains("replication error"),
+        "{replica:?}"
+    );
+
+    // ReplicaLag -1: replication is not active, which is no "unknown".
+    let p = ports();
+    p.database.set_lag(
+        "orders-replica",
+        stop_core::ports::LagSample {
+            seconds: 0,
+            replicating: false,
+            at: NOW - time::Duration::minutes(1),
+        },
+    );
+    let findings = check(&p).await;
+    let lag = finding(&findings, "replica lag");
+    assert!(!lag.ok && lag.detail.contains("-1"), "{lag:?}");
 }

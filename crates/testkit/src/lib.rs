@@ -62,6 +62,7 @@ pub const REPLICA_SOURCE: &str = "arn:aws:rds:us-east-1:111122223333:db:orders";
 pub fn orders_replica(lag_seconds: u32) -> stop_core::ports::ReplicaStatus {
     stop_core::ports::ReplicaStatus {
         instance_id: "orders-replica".into(),
+        replication: None,
         arn: "arn:aws:rds:us-west-2:111122223333:db:orders-replica".into(),
         source: Some(REPLICA_SOURCE.into()),
         status: "available".into(),

@@ -179,7 +179,7 @@ impl Drill<'_> {
             on_failover == 0,
             format!(
                 "{on_failover} calls to {PRIMARY} services before any failback or re-protect \
-                 (ARC's cluster endpoints aside)"
+                 (ARC's cluster endpoints and a graceful move's switchover aside)"
             ),
         );
         let dns = self.dns_answer();

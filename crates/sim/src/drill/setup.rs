@@ -143,6 +143,7 @@ pub(super) fn initial_world(
             region: primary.clone(),
             status: ReplicaStatus {
                 instance_id: "orders-primary".into(),
+                replication: None,
                 arn: format!("arn:aws:rds:{PRIMARY}:{ACCOUNT}:db:orders-primary"),
                 source: None,
                 status: "available".into(),
@@ -162,6 +163,7 @@ pub(super) fn initial_world(
             region: standby.clone(),
             status: ReplicaStatus {
                 instance_id: "orders-replica".into(),
+                replication: None,
                 arn: format!("arn:aws:rds:{STANDBY}:{ACCOUNT}:db:orders-replica"),
                 source: Some(format!("arn:aws:rds:{PRIMARY}:{ACCOUNT}:db:orders-primary")),
                 status: "available".into(),
