@@ -11,7 +11,8 @@ export SAM_CLI_TELEMETRY=0
 export AWS_DEFAULT_REGION=${AWS_DEFAULT_REGION:-us-east-1}
 VENV=$STOP_CACHE/venv
 
-say() { printf '\n\033[1m==> %s\033[0m\n' "$*" >&2; }
+# Each stage's header says how long the script has run, so a log shows where the time goes.
+say() { printf '\n\033[1m==> [%4d s] %s\033[0m\n' "$SECONDS" "$*" >&2; }
 
 ensure_rust() {
   command -v cargo >/dev/null || { echo "cargo not found: install Rust with rustup first" >&2; exit 1; }
