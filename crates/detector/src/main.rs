@@ -132,7 +132,8 @@ async fn witness() -> Result<(), Error> {
         .parse()
         .map_err(refuse)?;
     let namespace = var("STOP_METRIC_NAMESPACE").unwrap_or_else(|| "StopPattern".to_owned());
-    let prefix = var("DECISION_PREFIX").unwrap_or_else(|| "/stop".to_owned());
+    // The same variable as every other function's Config.
+    let prefix = var("DECISION_PARAMETER_PREFIX").unwrap_or_else(|| "/stop".to_owned());
     let settings =
         ProbeSettings::from_lookup(Job::ProbeWitness, own.as_str(), var).map_err(refuse)?;
     let prober = HttpProber::new(PROBE_TIMEOUT).map_err(refuse)?;
