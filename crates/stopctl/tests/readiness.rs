@@ -351,7 +351,6 @@ async fn a_report_that_cannot_be_kept_is_still_published_and_the_run_fails() {
     assert!(err.to_string().contains("connect timeout"), "{err}");
     // The alarm still gets its datapoint.
     assert_eq!(metrics.values("Ready"), vec![1.0]);
-
 }
 
 #[tokio::test]
