@@ -147,7 +147,14 @@ where
     T: StateStore,
 {
     let method = request.method().clone();
-    let path = route_path(&request).to_owned();
+    let full = route_path(&request).to_owned();
+    // /iam/<route> is <route> for SigV4 callers (AWS_IAM authorization in the
+    // template); who may press is still decided by `authorize`.
+    let path = full
+        .strip_prefix("/iam")
+        .filter(|rest| ["/status", "/failover", "/failback", "/reprotect"].contains(rest))
+        .unwrap_or(&full)
+        .to_owned();
     let response = match path.as_str() {
         "/" | "/console" if READ_ONLY.contains(&method) => {
             console_response(sign_in(&request).as_ref())
