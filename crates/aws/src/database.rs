@@ -232,6 +232,15 @@ impl Database for RdsDatabase {
                 .filter_map(|m| m.db_cluster_arn())
                 .map(str::to_owned)
                 .collect(),
+            synchronized: members
+                .iter()
+                .filter(|m| {
+                    m.synchronization_status()
+                        .is_some_and(|s| s.as_str() == "connected")
+                })
+                .filter_map(|m| m.db_cluster_arn())
+                .map(str::to_owned)
+                .collect(),
             status: global.status().unwrap_or("unknown").to_owned(),
         })
     }

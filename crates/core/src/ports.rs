@@ -203,6 +203,13 @@ pub struct GlobalClusterStatus {
     pub global_cluster_id: String,
     pub writer_cluster_arn: Option<String>,
     pub member_cluster_arns: Vec<String>,
+    /// The members whose `SynchronizationStatus` is `connected`: replicating.
+    /// Right after a managed failover AWS lists the old primary as a secondary
+    /// while it is still being rebuilt (`pending-resync`), so membership alone
+    /// is no protection.
+    /// <https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_GlobalClusterMember.html>
+    #[serde(default)]
+    pub synchronized: Vec<String>,
     /// RDS's status string, e.g. available, failing-over, switching-over.
     pub status: String,
 }

@@ -760,9 +760,12 @@ where
                 let outcome = async {
                     let global = target.describe_global_cluster(global_cluster_id).await?;
                     let here = format!(":{other}:");
+                    // A secondary again, and replicating: listed alone it may
+                    // still be rebuilding (pending-resync).
                     let rejoined = global.member_cluster_arns.iter().any(|arn| {
                         arn.contains(&here)
                             && global.writer_cluster_arn.as_deref() != Some(arn.as_str())
+                            && global.synchronized.contains(arn)
                     });
                     if rejoined && global.status == "available" {
                         decision.data.protected = true;

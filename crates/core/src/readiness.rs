@@ -540,10 +540,12 @@ where
                 .await
             {
                 Ok(g) => {
-                    let member = g
-                        .member_cluster_arns
-                        .iter()
-                        .any(|a| a.ends_with(&format!(":cluster:{cluster_id}")));
+                    // A member that replicates: connected, not pending-resync.
+                    let member = g.member_cluster_arns.iter().any(|a| {
+                        a.ends_with(&format!(":cluster:{cluster_id}"))
+                            && (g.synchronized.contains(a)
+                                || g.writer_cluster_arn.as_deref() == Some(a.as_str()))
+                    });
                     findings.add(
                         "Aurora global database",
                         member && g.status == "available",
@@ -551,12 +553,12 @@ where
                             "{} is {}; {cluster_id} {}",
                             g.global_cluster_id,
                             g.status,
-                            if member { "is a member" } else { "is NOT a member" }
+                            if member { "is a replicating member" } else { "is NOT a replicating member" }
                         ),
                         Some(if member {
                             format!("wait for {global_cluster_id} to be available")
                         } else {
-                            format!("add {cluster_id} to {global_cluster_id} as a secondary cluster, or fix DbClusterId")
+                            format!("add {cluster_id} to {global_cluster_id} as a secondary cluster and wait for it to be connected (not pending-resync), or fix DbClusterId")
                         }),
                     );
                 }

@@ -464,6 +464,7 @@ fn aurora_world(mode_extra: &[(&str, &str)]) -> World {
             "arn:aws:rds:us-east-1:111122223333:cluster:orders-use1".into(),
             "arn:aws:rds:us-west-2:111122223333:cluster:orders-usw2".into(),
         ],
+        synchronized: vec!["arn:aws:rds:us-west-2:111122223333:cluster:orders-usw2".into()],
         status: "available".into(),
     };
     world.database.add_global(global.clone());
@@ -483,6 +484,37 @@ async fn aurora_ungraceful_fails_over_allowing_data_loss_never_a_bare_failover()
     // Now the writer: nothing more to do.
     world.alarm_fires().await;
     assert_eq!(world.log.count("rds.failover_global_cluster"), 1);
+}
+
+#[tokio::test]
+async fn a_listed_old_primary_protects_only_once_it_replicates() {
+    // After FailoverGlobalCluster AWS lists the old primary as a secondary
+    // while Aurora rebuilds it (pending-resync): not protected until connected.
+    let world = aurora_world(&[]);
+    world.alarm_fires().await;
+    world.alarm_fires().await;
+    for _ in 0..3 {
+        world.promoter().on_schedule().await.unwrap();
+    }
+    let protected = || async {
+        let history = world.decisions.history("orders").await.unwrap();
+        Decision::current(&history).unwrap().data.protected
+    };
+    assert!(!protected().await, "listed, pending-resync: no copy yet");
+    world
+        .database
+        .globals
+        .lock()
+        .unwrap()
+        .get_mut("orders-global")
+        .unwrap()
+        .synchronized
+        .push("arn:aws:rds:us-east-1:111122223333:cluster:orders-use1".into());
+    world.promoter().on_schedule().await.unwrap();
+    assert!(
+        protected().await,
+        "connected: a replicating secondary again"
+    );
 }
 
 #[tokio::test]

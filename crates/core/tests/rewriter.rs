@@ -331,6 +331,7 @@ async fn aurora_points_at_the_cluster_writer_endpoint() {
         global_cluster_id: "orders-global".into(),
         writer_cluster_arn: Some("arn:aws:rds:us-west-2:111122223333:cluster:orders-usw2".into()),
         member_cluster_arns: vec![],
+        synchronized: vec![],
         status: "available".into(),
     });
     world.database.cluster_endpoints.lock().unwrap().insert(

@@ -50,11 +50,41 @@ where
     .await
 }
 
+/// Why an event is not a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    /// Not shaped as API Gateway's REST proxy event at all.
+    NotAnEvent(String),
+    /// API Gateway's shape, with a field `lambda_http` cannot take: 400.
+    Malformed(String),
+}
+
+impl std::fmt::Display for Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Refusal::NotAnEvent(why) | Refusal::Malformed(why) => f.write_str(why),
+        }
+    }
+}
+
 /// The request in `event`, or why it cannot be one.
-pub fn request(event: Value) -> Result<Request, String> {
-    let event: ApiGatewayProxyRequest = serde_json::from_value(event)
-        .map_err(|e| format!("not an API Gateway REST proxy event: {e}"))?;
-    check(&event)?;
+pub fn request(event: Value) -> Result<Request, Refusal> {
+    let shaped = event.get("httpMethod").is_some() && event.get("requestContext").is_some();
+    let parsed: Result<ApiGatewayProxyRequest, _> = serde_json::from_value(event);
+    let event = match parsed {
+        Ok(event) => event,
+        Err(e) if shaped => {
+            return Err(Refusal::Malformed(format!(
+                "not an API Gateway REST proxy event: {e}"
+            )));
+        }
+        Err(e) => {
+            return Err(Refusal::NotAnEvent(format!(
+                "not an API Gateway REST proxy event: {e}"
+            )));
+        }
+    };
+    check(&event).map_err(Refusal::Malformed)?;
     Ok(LambdaRequest::ApiGatewayV1(event).into())
 }
 
@@ -205,9 +235,18 @@ mod tests {
             (Value::String("hello".into()), "not an API Gateway"),
         ];
         for (event, why) in cases {
-            let err = request(event).unwrap_err();
+            let err = request(event).unwrap_err().to_string();
             assert!(err.contains(why), "{why}: {err}");
         }
+        // Not API Gateway's shape at all: an invocation error, no HTTP answer.
+        assert!(matches!(
+            request(serde_json::json!({"hello": "x", "path": 42})),
+            Err(Refusal::NotAnEvent(_))
+        ));
+        assert!(matches!(
+            request(with("/httpMethod", "GET / HTTP/1.1".into())),
+            Err(Refusal::Malformed(_))
+        ));
     }
 
     #[test]

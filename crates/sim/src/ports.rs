@@ -407,9 +407,10 @@ impl SimDatabase {
             if data_loss {
                 let now = w.now;
                 let old = global.writer_cluster_arn.clone().unwrap_or_default();
-                // The old writer leaves the global database until its Region
-                // is back and Aurora rebuilds it as a secondary.
-                global.member_cluster_arns.retain(|m| m != &old);
+                // AWS lists the old writer as a secondary at once, but it
+                // replicates (connected) only once its Region is back and
+                // Aurora has rebuilt it: pending-resync until then.
+                global.synchronized.retain(|m| m != &old);
                 if let Some(old_region) = old.split(':').nth(3).and_then(|r| r.parse::<Region>().ok()) {
                     w.cuts.push((now, old_region));
                 }

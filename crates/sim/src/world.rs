@@ -360,7 +360,10 @@ impl World {
                 Some(at) if at <= now => {
                     self.rejoining = None;
                     if let Some(global) = &mut self.global {
-                        global.member_cluster_arns.push(arn.clone());
+                        if !global.member_cluster_arns.contains(&arn) {
+                            global.member_cluster_arns.push(arn.clone());
+                        }
+                        global.synchronized.push(arn.clone());
                     }
                     let standby = self.standby.to_string();
                     self.log(
@@ -371,9 +374,20 @@ impl World {
                 _ => {}
             }
         }
+        let failing_over = self.rejoining.is_some();
         if let Some(moving) = self.writer_move.take_if(|m| m.done_at <= now)
             && let Some(global) = &mut self.global
         {
+            // After a switchover the old writer is a connected secondary at
+            // once; after a failover it waits for its rejoin (pending-resync).
+            if !failing_over {
+                global.synchronized = global
+                    .member_cluster_arns
+                    .iter()
+                    .filter(|m| **m != moving.target_arn)
+                    .cloned()
+                    .collect();
+            }
             global.writer_cluster_arn = Some(moving.target_arn);
             global.status = "available".into();
             finished.push(global.global_cluster_id.clone());

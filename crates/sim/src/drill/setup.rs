@@ -184,6 +184,7 @@ pub(super) fn initial_world(
             cluster_arn(PRIMARY, "orders-east"),
             cluster_arn(STANDBY, "orders-west"),
         ],
+        synchronized: vec![cluster_arn(STANDBY, "orders-west")],
         status: "available".into(),
     });
     for (id, region) in [("orders-west", STANDBY), ("orders-east", PRIMARY)] {
