@@ -40,7 +40,10 @@ where
         let response = match request(payload) {
             // Boxed: the handler's future is deep, and the runtime's is deeper.
             Ok(request) => Box::pin(handler(request.with_lambda_context(context))).await,
-            Err(why) => {
+            // Not from API Gateway at all (a direct invoke of something else):
+            // an invocation error, as the runtime gives, and no HTTP answer.
+            Err(Refusal::NotAnEvent(why)) => return Err(Error::from(why)),
+            Err(Refusal::Malformed(why)) => {
                 lambda_http::tracing::warn!(%why, "malformed API Gateway event refused");
                 error(StatusCode::BAD_REQUEST, "bad_request", why)
             }
