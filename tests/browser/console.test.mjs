@@ -23,13 +23,18 @@ async function startServer() {
   return { child, url: match[0] };
 }
 
-test("failover and failback from the console", { timeout: 60_000 }, async () => {
-  const { child, url } = await startServer();
-  const browser = await chromium.launch({
+// Debian's chromium, headless, with nothing of its own on the network.
+function launch() {
+  return chromium.launch({
     executablePath: browserPath,
     args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
            "--disable-background-networking", "--disable-component-update", "--disable-sync"],
   });
+}
+
+test("failover and failback from the console", { timeout: 60_000 }, async () => {
+  const { child, url } = await startServer();
+  const browser = await launch();
   try {
     const page = await browser.newPage();
     const errors = [];
@@ -103,11 +108,7 @@ test("failover and failback from the console", { timeout: 60_000 }, async () => 
 
 test("a forged sign-in callback is refused and signs nobody in", { timeout: 60_000 }, async () => {
   const { child, url } = await startServer();
-  const browser = await chromium.launch({
-    executablePath: browserPath,
-    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-           "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-  });
+  const browser = await launch();
   try {
     const page = await browser.newPage();
     // A link planted by someone else: a code and state this tab never asked for.

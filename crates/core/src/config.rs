@@ -214,20 +214,31 @@ pub struct OperatorRole {
     pub name: String,
 }
 
+/// `arn:<partition>:<service>::<account>:<resource>` (a global service's ARN,
+/// with no Region): its partition, account and resource.
+fn global_arn<'a>(arn: &'a str, service: &str) -> Option<(&'a str, &'a str, &'a str)> {
+    let mut parts = arn.splitn(6, ':');
+    match (
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+    ) {
+        (Some("arn"), Some(partition), Some(s), Some(""), Some(account), Some(resource))
+            if s == service =>
+        {
+            Some((partition, account, resource))
+        }
+        _ => None,
+    }
+}
+
 impl OperatorRole {
     /// `arn:<partition>:iam::<12 digits>:role/[path/]<name>`.
     pub fn parse(arn: &str) -> Option<Self> {
-        let mut parts = arn.splitn(6, ':');
-        let (Some("arn"), Some(partition), Some("iam"), Some(""), Some(account), Some(resource)) = (
-            parts.next(),
-            parts.next(),
-            parts.next(),
-            parts.next(),
-            parts.next(),
-            parts.next(),
-        ) else {
-            return None;
-        };
+        let (partition, account, resource) = global_arn(arn, "iam")?;
         let name = resource.strip_prefix("role/")?.rsplit('/').next()?;
         let plain = |s: &str| {
             !s.is_empty()
@@ -248,15 +259,7 @@ impl OperatorRole {
 
     /// Whether `caller_arn` (API Gateway's `identity.userArn`) is a session of this role.
     pub fn allows(&self, caller_arn: &str) -> bool {
-        let mut parts = caller_arn.splitn(6, ':');
-        let (Some("arn"), Some(partition), Some("sts"), Some(""), Some(account), Some(resource)) = (
-            parts.next(),
-            parts.next(),
-            parts.next(),
-            parts.next(),
-            parts.next(),
-            parts.next(),
-        ) else {
+        let Some((partition, account, resource)) = global_arn(caller_arn, "sts") else {
             return false;
         };
         let Some((name, session)) = resource
