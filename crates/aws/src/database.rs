@@ -3,7 +3,7 @@
 
 use aws_sdk_rds::Client;
 use stop_core::ports::{
-    Database, GlobalClusterStatus, LagSample, PortError, PortResult, ReplicaStatus,
+    Database, GlobalClusterStatus, LagSample, NewReplica, PortError, PortResult, ReplicaStatus,
 };
 
 use crate::{LazyClient, port_error};
@@ -159,6 +159,24 @@ impl Database for RdsDatabase {
             endpoint: instance
                 .endpoint()
                 .and_then(|e| Some((e.address()?.to_owned(), u16::try_from(e.port()?).ok()?))),
+            engine: instance.engine().unwrap_or_default().to_owned(),
+            storage_encrypted: instance.storage_encrypted() == Some(true),
+            multi_az: instance.multi_az() == Some(true),
+            subnet_group: instance
+                .db_subnet_group()
+                .and_then(|g| g.db_subnet_group_name())
+                .map(str::to_owned),
+            security_group_ids: instance
+                .vpc_security_groups()
+                .iter()
+                .filter_map(|g| g.vpc_security_group_id())
+                .map(str::to_owned)
+                .collect(),
+            parameter_group: instance
+                .db_parameter_groups()
+                .first()
+                .and_then(|g| g.db_parameter_group_name())
+                .map(str::to_owned),
         })
     }
 
@@ -191,15 +209,46 @@ impl Database for RdsDatabase {
     /// Called in the Region the copy goes to, with the source's ARN: a
     /// cross-Region read replica.
     /// <https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_CreateDBInstanceReadReplica.html>
-    async fn create_replica(&self, source_arn: &str, replica_id: &str) -> PortResult<()> {
+    /// The copy goes into the application's network: its subnet group and
+    /// security groups, its parameter group where the engine takes one at
+    /// creation, Multi-AZ as asked, and encrypted with this Region's key. The
+    /// caller needs kms:CreateGrant and kms:DescribeKey on that key.
+    /// <https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/Overview.Encryption.Keys.html>
+    async fn create_replica(&self, replica: &NewReplica) -> PortResult<()> {
         self.client
             .get()
             .create_db_instance_read_replica()
-            .db_instance_identifier(replica_id)
-            .source_db_instance_identifier(source_arn)
+            .db_instance_identifier(&replica.id)
+            .source_db_instance_identifier(&replica.source_arn)
+            .set_db_subnet_group_name(replica.subnet_group.clone())
+            .set_vpc_security_group_ids(
+                (!replica.security_group_ids.is_empty())
+                    .then(|| replica.security_group_ids.clone()),
+            )
+            .set_db_parameter_group_name(replica.parameter_group.clone())
+            .set_kms_key_id(replica.kms_key_arn.clone())
+            .multi_az(replica.multi_az)
             .send()
             .await
             .map_err(|e| port_error("rds:CreateDBInstanceReadReplica", e))?;
+        Ok(())
+    }
+
+    /// <https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_ModifyDBInstance.html>
+    async fn set_parameter_group(
+        &self,
+        instance_id: &str,
+        parameter_group: &str,
+    ) -> PortResult<()> {
+        self.client
+            .get()
+            .modify_db_instance()
+            .db_instance_identifier(instance_id)
+            .db_parameter_group_name(parameter_group)
+            .apply_immediately(true)
+            .send()
+            .await
+            .map_err(|e| port_error("rds:ModifyDBInstance", e))?;
         Ok(())
     }
 
@@ -509,11 +558,26 @@ mod tests {
             .match_requests(|r| {
                 r.db_instance_identifier() == Some("orders-east")
                     && r.source_db_instance_identifier() == Some(SOURCE)
+                    && r.db_subnet_group_name() == Some("orders-db")
+                    && r.vpc_security_group_ids() == ["sg-0a1b2c3d4e5f60718"]
+                    && r.kms_key_id() == Some(KEY)
+                    && r.multi_az() == Some(true)
+                    && r.db_parameter_group_name().is_none()
             })
             .then_output(|| CreateDbInstanceReadReplicaOutput::builder().build());
+        const KEY: &str =
+            "arn:aws:kms:us-east-1:111122223333:key/0b7c54a6-1d2e-4f3a-8b9c-0d1e2f3a4b5c";
         let client = mock_client!(aws_sdk_rds, [&create]);
         RdsDatabase::new(client)
-            .create_replica(SOURCE, "orders-east")
+            .create_replica(&NewReplica {
+                id: "orders-east".into(),
+                source_arn: SOURCE.into(),
+                subnet_group: Some("orders-db".into()),
+                security_group_ids: vec!["sg-0a1b2c3d4e5f60718".into()],
+                parameter_group: None,
+                kms_key_arn: Some(KEY.into()),
+                multi_az: true,
+            })
             .await
             .unwrap();
         assert_eq!(create.num_calls(), 1);
@@ -535,10 +599,15 @@ mod tests {
         let client = mock_client!(aws_sdk_rds, RuleMode::Sequential, [&exists], |c| c
             .retry_config(aws_config::retry::RetryConfig::disabled()));
         let err = RdsDatabase::new(client)
-            .create_replica(
-                "arn:aws:rds:us-west-2:111122223333:db:orders",
-                "orders-east",
-            )
+            .create_replica(&NewReplica {
+                id: "orders-east".into(),
+                source_arn: "arn:aws:rds:us-west-2:111122223333:db:orders".into(),
+                subnet_group: None,
+                security_group_ids: Vec::new(),
+                parameter_group: None,
+                kms_key_arn: None,
+                multi_az: false,
+            })
             .await
             .unwrap_err();
         assert!(

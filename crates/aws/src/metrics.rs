@@ -58,11 +58,107 @@ impl Metrics for CloudWatchMetrics {
     }
 }
 
+/// Route 53's view of a health check: `AWS/Route53` `HealthCheckStatus` by
+/// `HealthCheckId`, the Minimum of each minute, from CloudWatch in us-east-1,
+/// the only Region that holds Route 53's metrics. A read off the failover path
+/// (readiness only), from a client of its own.
+/// <https://docs.aws.amazon.com/Route53/latest/DeveloperGuide/monitoring-cloudwatch.html>
+/// <https://docs.aws.amazon.com/Route53/latest/DeveloperGuide/monitoring-health-checks.html>
+pub struct Route53HealthMetric {
+    client: LazyClient<Client>,
+}
+
+/// Where Route 53's metrics are: "Change the current region to US East (N.
+/// Virginia). Route 53 metrics are not available if you select any other region".
+pub const ROUTE53_METRICS_REGION: &str = "us-east-1";
+
+impl Route53HealthMetric {
+    /// `client` must be bound to [`ROUTE53_METRICS_REGION`].
+    pub fn new(client: impl Into<LazyClient<Client>>) -> Self {
+        Route53HealthMetric {
+            client: client.into(),
+        }
+    }
+}
+
+impl stop_core::ports::HealthChecks for Route53HealthMetric {
+    async fn status(
+        &self,
+        health_check_id: &str,
+    ) -> PortResult<Option<stop_core::ports::HealthReading>> {
+        use aws_sdk_cloudwatch::primitives::DateTime;
+        use aws_sdk_cloudwatch::types::{Metric, MetricDataQuery, MetricStat, ScanBy, StatusCode};
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        let query = MetricDataQuery::builder()
+            .id("health")
+            .metric_stat(
+                MetricStat::builder()
+                    .metric(
+                        Metric::builder()
+                            .namespace("AWS/Route53")
+                            .metric_name("HealthCheckStatus")
+                            .dimensions(
+                                Dimension::builder()
+                                    .name("HealthCheckId")
+                                    .value(health_check_id)
+                                    .build(),
+                            )
+                            .build(),
+                    )
+                    .period(60)
+                    .stat("Minimum")
+                    .build(),
+            )
+            .build();
+        let data = self
+            .client
+            .get()
+            .get_metric_data()
+            .metric_data_queries(query)
+            .start_time(DateTime::from_secs(now - 600))
+            .end_time(DateTime::from_secs(now + 60))
+            .scan_by(ScanBy::TimestampDescending)
+            .send()
+            .await
+            .map_err(|e| port_error("cloudwatch:GetMetricData", e))?;
+        let Some(result) = data.metric_data_results().first() else {
+            return Ok(None);
+        };
+        let newest = result
+            .timestamps()
+            .iter()
+            .zip(result.values())
+            .max_by_key(|(at, _)| (at.secs(), at.subsec_nanos()));
+        let Some((at, value)) = newest else {
+            return match result.status_code() {
+                Some(StatusCode::InternalError) => {
+                    Err(stop_core::ports::PortError::Unavailable(format!(
+                        "cloudwatch:GetMetricData: InternalError for HealthCheckStatus of {health_check_id}"
+                    )))
+                }
+                Some(StatusCode::Forbidden) => Err(stop_core::ports::PortError::Rejected(format!(
+                    "cloudwatch:GetMetricData: Forbidden for HealthCheckStatus of {health_check_id}"
+                ))),
+                _ => Ok(None),
+            };
+        };
+        let Ok(at) = time::OffsetDateTime::from_unix_timestamp(at.secs()) else {
+            return Ok(None);
+        };
+        Ok(Some(stop_core::ports::HealthReading {
+            // The minute's Minimum: 1 only if no checker saw it unhealthy.
+            healthy: *value >= 1.0,
+            at,
+        }))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use aws_sdk_cloudwatch::operation::put_metric_data::PutMetricDataOutput;
     use aws_smithy_mocks::{RuleMode, mock, mock_client};
+    use stop_core::ports::HealthChecks;
 
     #[tokio::test]
     async fn every_datum_goes_in_one_call_with_its_dimensions() {
@@ -88,5 +184,50 @@ mod tests {
         );
         metrics.put(&data).await.unwrap();
         assert_eq!(put.num_calls(), 1);
+    }
+
+    fn health_answer(
+        values: &[f64],
+    ) -> aws_sdk_cloudwatch::operation::get_metric_data::GetMetricDataOutput {
+        use aws_sdk_cloudwatch::primitives::DateTime;
+        use aws_sdk_cloudwatch::types::MetricDataResult;
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        let mut result = MetricDataResult::builder().id("health");
+        for (i, v) in values.iter().enumerate() {
+            result = result
+                .timestamps(DateTime::from_secs(now - 60 * i64::try_from(i).unwrap()))
+                .values(*v);
+        }
+        aws_sdk_cloudwatch::operation::get_metric_data::GetMetricDataOutput::builder()
+            .metric_data_results(result.build())
+            .build()
+    }
+
+    #[tokio::test]
+    async fn route53s_view_is_the_newest_minutes_minimum_of_healthcheckstatus() {
+        for (values, healthy) in [
+            (&[1.0, 0.0][..], Some(true)),
+            (&[0.0, 1.0][..], Some(false)),
+            (&[][..], None),
+        ] {
+            let get = mock!(Client::get_metric_data)
+                .match_requests(|r| {
+                    let stat = r.metric_data_queries()[0].metric_stat().unwrap();
+                    let metric = stat.metric().unwrap();
+                    metric.namespace() == Some("AWS/Route53")
+                        && metric.metric_name() == Some("HealthCheckStatus")
+                        && metric.dimensions()[0].name() == Some("HealthCheckId")
+                        && metric.dimensions()[0].value() == Some("hc-1")
+                        && stat.stat() == Some("Minimum")
+                })
+                .then_output(move || health_answer(values));
+            let health = Route53HealthMetric::new(mock_client!(
+                aws_sdk_cloudwatch,
+                RuleMode::Sequential,
+                [&get]
+            ));
+            let reading = health.status("hc-1").await.unwrap();
+            assert_eq!(reading.map(|r| r.healthy), healthy, "{values:?}");
+        }
     }
 }

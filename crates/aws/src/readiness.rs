@@ -8,6 +8,7 @@ use stop_core::readiness::{Expectations, Standby};
 use crate::capacity::AutoScalingCapacity;
 use crate::database::RdsDatabase;
 use crate::decisions::SsmDecisionStore;
+use crate::metrics::{ROUTE53_METRICS_REGION, Route53HealthMetric};
 use crate::routing::ArcRoutingControls;
 use crate::secrets::SecretsManagerSecrets;
 use crate::state::SsmStateStore;
@@ -22,6 +23,8 @@ pub struct StandbyReaders {
     pub capacity: AutoScalingCapacity,
     pub secrets: SecretsManagerSecrets,
     pub state: SsmStateStore,
+    /// CloudWatch in us-east-1, where Route 53's metrics are.
+    pub health: Route53HealthMetric,
 }
 
 impl StandbyReaders {
@@ -53,6 +56,12 @@ impl StandbyReaders {
                 aws_sdk_secretsmanager::Client::new,
             )),
             state: SsmStateStore::new(LazyClient::from_sdk(sdk, aws_sdk_ssm::Client::new)),
+            health: Route53HealthMetric::new({
+                let conf = aws_sdk_cloudwatch::config::Builder::from(sdk)
+                    .region(aws_config::Region::new(ROUTE53_METRICS_REGION))
+                    .build();
+                LazyClient::new(move || aws_sdk_cloudwatch::Client::from_conf(conf))
+            }),
         }
     }
 
@@ -72,6 +81,7 @@ impl StandbyReaders {
         SecretsManagerSecrets,
         SsmStateStore,
         SystemClock,
+        Route53HealthMetric,
     > {
         Standby {
             config,
@@ -83,6 +93,7 @@ impl StandbyReaders {
             secrets: &self.secrets,
             state: &self.state,
             clock: &SystemClock,
+            health: &self.health,
             expect,
         }
     }

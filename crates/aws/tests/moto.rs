@@ -166,7 +166,7 @@ mod data_tier {
     use stop_core::decision::{Decision, Mode, Step, StepState};
     use stop_core::memory::{CallLog, ManualClock, MemoryDatabase, MemoryStopSwitch};
     use stop_core::ports::StopSwitch;
-    use stop_core::ports::{Database, DecisionStore, PortError, ReplicaStatus};
+    use stop_core::ports::{Database, DecisionStore, NewReplica, PortError, ReplicaStatus};
     use stop_core::promoter::Promoter;
     use stop_core::rewriter::{Rewrite, Rewriter};
     use time::macros::datetime;
@@ -416,7 +416,18 @@ mod data_tier {
 
         let wire = Wire::default();
         let west = RdsDatabase::new(rds("us-west-2", Some(wire.clone())));
-        west.create_replica(&source_arn, &replica_id).await.unwrap();
+        let key = "arn:aws:kms:us-west-2:123456789012:key/0b7c54a6-1d2e-4f3a-8b9c-0d1e2f3a4b5c";
+        west.create_replica(&NewReplica {
+            id: replica_id.clone(),
+            source_arn: source_arn.clone(),
+            subnet_group: Some("orders-db".into()),
+            security_group_ids: vec!["sg-0a1b2c3d4e5f60718".into(), "sg-0123456789abcdef0".into()],
+            parameter_group: None,
+            kms_key_arn: Some(key.into()),
+            multi_az: true,
+        })
+        .await
+        .unwrap();
 
         let creates: Vec<String> = wire
             .0
@@ -427,6 +438,27 @@ mod data_tier {
             .cloned()
             .collect();
         assert_eq!(creates.len(), 1, "{creates:?}");
+        // The copy goes inside the application's network, encrypted with
+        // this Region's key: the placement is on the wire, as RDS's Query API
+        // names it.
+        for wanted in [
+            "DBSubnetGroupName=orders-db",
+            "VpcSecurityGroupIds.VpcSecurityGroupId.1=sg-0a1b2c3d4e5f60718",
+            "VpcSecurityGroupIds.VpcSecurityGroupId.2=sg-0123456789abcdef0",
+            "KmsKeyId=arn%3Aaws%3Akms%3Aus-west-2",
+            "MultiAZ=true",
+        ] {
+            assert!(
+                creates[0].contains(wanted),
+                "{wanted} not in {}",
+                creates[0]
+            );
+        }
+        assert!(
+            !creates[0].contains("DBParameterGroupName"),
+            "{}",
+            creates[0]
+        );
 
         let replica = west.describe_instance(&replica_id).await.unwrap();
         assert_eq!(replica.instance_id, replica_id);
@@ -487,6 +519,7 @@ mod data_tier {
                 "orders-replica.abc.us-west-2.rds.amazonaws.com".into(),
                 5432,
             )),
+            ..Default::default()
         });
         let secrets = SecretsManagerSecrets::new(sm.clone());
         let clock = ManualClock::new(now);

@@ -4,7 +4,7 @@
 //! apply these, so the three cannot drift apart. Each cites its page.
 
 use crate::decision::Decision;
-use crate::ports::{GroupCapacity, PortError, PortResult, ReplicaStatus, Sensitive};
+use crate::ports::{GroupCapacity, NewReplica, PortError, PortResult, ReplicaStatus, Sensitive};
 
 /// An SSM Standard parameter holds at most 4 KB; a larger `PutParameter` is a
 /// `ValidationException`.
@@ -70,6 +70,49 @@ pub fn promote_refusal(instance: &ReplicaStatus) -> Option<PortError> {
         )));
     }
     None
+}
+
+/// Whether RDS refuses a cross-Region `CreateDBInstanceReadReplica` of
+/// `source` into `region`:
+/// - an encrypted source needs a key of the destination Region: "If you create
+///   an encrypted read replica in a different Amazon Web Services Region, then
+///   you must specify a KMS key identifier for the destination Amazon Web
+///   Services Region. KMS keys are specific to the Amazon Web Services Region
+///   that they are created in" (AWS answers InvalidParameterCombination);
+/// - a DB parameter group at creation is "only supported for MySQL DB
+///   instances for cross-Region read replicas", and for Db2 and Oracle.
+///
+/// <https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_CreateDBInstanceReadReplica.html>
+pub fn cross_region_replica_refusal(
+    source: &ReplicaStatus,
+    replica: &NewReplica,
+    region: &str,
+) -> Option<PortError> {
+    if source.storage_encrypted {
+        let key_here = replica
+            .kms_key_arn
+            .as_deref()
+            .is_some_and(|k| k.split(':').nth(3) == Some(region));
+        if !key_here {
+            return Some(PortError::Rejected(format!(
+                "InvalidParameterCombination: {} is encrypted; a cross-Region read replica needs KmsKeyId, a key in {region}",
+                source.instance_id
+            )));
+        }
+    }
+    if replica.parameter_group.is_some() && !takes_parameter_group_at_creation(&source.engine) {
+        return Some(PortError::Rejected(format!(
+            "InvalidParameterCombination: a DB parameter group is not supported at creation of a cross-Region read replica of {}",
+            source.engine
+        )));
+    }
+    None
+}
+
+/// MySQL, Db2 and Oracle: the engines whose cross-Region read replica takes
+/// `DBParameterGroupName` in the create call.
+pub fn takes_parameter_group_at_creation(engine: &str) -> bool {
+    engine == "mysql" || engine.starts_with("db2") || engine.starts_with("oracle")
 }
 
 /// Whether a standalone instance takes writes: `available`, or
@@ -140,6 +183,50 @@ pub fn put_secret_value(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rds_refuses_a_cross_region_copy_of_an_encrypted_source_without_a_key_there() {
+        let source = ReplicaStatus {
+            instance_id: "orders".into(),
+            engine: "postgres".into(),
+            storage_encrypted: true,
+            ..ReplicaStatus::default()
+        };
+        let copy = |key: Option<&str>, group: Option<&str>| NewReplica {
+            id: "orders-us-east-1-e1".into(),
+            source_arn: "arn:aws:rds:us-west-2:111122223333:db:orders".into(),
+            subnet_group: Some("orders-db".into()),
+            security_group_ids: vec!["sg-0a1b2c3d4e5f60718".into()],
+            parameter_group: group.map(str::to_owned),
+            kms_key_arn: key.map(str::to_owned),
+            multi_az: false,
+        };
+        let east = "arn:aws:kms:us-east-1:111122223333:key/k";
+        let west = "arn:aws:kms:us-west-2:111122223333:key/k";
+        let refused =
+            |c: &NewReplica, s: &ReplicaStatus| cross_region_replica_refusal(s, c, "us-east-1");
+        assert!(refused(&copy(None, None), &source).is_some(), "no key");
+        assert!(
+            refused(&copy(Some(west), None), &source).is_some(),
+            "the source Region's key"
+        );
+        assert!(refused(&copy(Some(east), None), &source).is_none());
+        let plain = ReplicaStatus {
+            storage_encrypted: false,
+            ..source.clone()
+        };
+        assert!(
+            refused(&copy(None, None), &plain).is_none(),
+            "unencrypted needs no key"
+        );
+        // A parameter group at creation: MySQL yes, PostgreSQL no.
+        assert!(refused(&copy(Some(east), Some("g")), &source).is_some());
+        let mysql = ReplicaStatus {
+            engine: "mysql".into(),
+            ..source
+        };
+        assert!(refused(&copy(Some(east), Some("g")), &mysql).is_none());
+    }
 
     #[test]
     fn a_secret_is_a_replica_only_of_another_region() {

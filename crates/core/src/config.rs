@@ -173,12 +173,78 @@ pub enum DatabaseConfig {
     RdsReplica {
         replica_id: String,
         backup_retention_days: u8,
+        /// Where a re-protect copy lands in the primary Region (after a failover).
+        primary_copy: Box<ReplicaPlacement>,
+        /// Where one lands in the standby Region (after a failback).
+        standby_copy: Box<ReplicaPlacement>,
     },
     /// An Aurora global database whose secondary cluster lives in this Region.
     AuroraGlobal {
         global_cluster_id: String,
         cluster_id: String,
     },
+}
+
+/// What `CreateDBInstanceReadReplica` needs to put a re-protect copy inside the
+/// application's network in one Region. Every value is Regional (a subnet
+/// group, a security group, a parameter group and a KMS key each live in one
+/// Region), so none can be copied from a source in the other Region.
+/// Unset, AWS puts the copy outside any VPC ("If no DB subnet group is
+/// specified, then the new DB instance isn't created in a VPC"), behind the
+/// VPC's default security group, with the engine's default parameter group, and
+/// refuses an encrypted source without a key of the destination Region.
+/// <https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_CreateDBInstanceReadReplica.html>
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ReplicaPlacement {
+    pub subnet_group: Option<String>,
+    pub security_group_ids: Vec<String>,
+    pub parameter_group: Option<String>,
+    /// A KMS key ARN in this Region, for a copy of an encrypted writer.
+    pub kms_key_arn: Option<String>,
+    /// `None`: as the source is.
+    pub multi_az: Option<bool>,
+    /// Values that were set but malformed (dropped above). Not a start-up
+    /// error: a wrong placement must not stop the promoter from moving the
+    /// database; re-protect and readiness refuse with these instead.
+    pub problems: Vec<String>,
+}
+
+impl ReplicaPlacement {
+    /// What is missing for a copy that a failback can use; empty when complete.
+    pub fn missing(&self, source_encrypted: bool) -> Vec<String> {
+        let mut missing: Vec<String> = self.problems.clone();
+        if self.subnet_group.is_none() {
+            missing.push("a DB subnet group".to_owned());
+        }
+        if self.security_group_ids.is_empty() {
+            missing.push("security groups".to_owned());
+        }
+        if self.parameter_group.is_none() {
+            missing.push("a DB parameter group".to_owned());
+        }
+        if source_encrypted && self.kms_key_arn.is_none() {
+            missing.push("a KMS key (the writer is encrypted)".to_owned());
+        }
+        missing
+    }
+}
+
+impl DatabaseConfig {
+    /// Where a re-protect copy in `region` goes.
+    pub fn placement_in(&self, config: &Config, region: &Region) -> Option<&ReplicaPlacement> {
+        match self {
+            DatabaseConfig::RdsReplica {
+                primary_copy,
+                standby_copy,
+                ..
+            } => Some(if region == config.primary_region() {
+                primary_copy
+            } else {
+                standby_copy
+            }),
+            DatabaseConfig::AuroraGlobal { .. } => None,
+        }
+    }
 }
 
 /// The standby Auto Scaling group and the capacity it must have once active.
@@ -350,6 +416,10 @@ impl Config {
                 "must differ from AWS_REGION",
             ));
         }
+        let (primary_region, standby_region) = match role {
+            Role::Primary => (&region, &peer_region),
+            Role::Secondary => (&peer_region, &region),
+        };
         let decision_prefix = env
             .optional("DECISION_PARAMETER_PREFIX")
             .unwrap_or_else(|| "/stop".to_owned());
@@ -479,7 +549,7 @@ impl Config {
             operator_group,
             operator_roles,
             cooldown_seconds,
-            database: database(&env)?,
+            database: database(&env, primary_region, standby_region)?,
             capacity: capacity(&env)?,
             secret_id: env.optional("DB_SECRET_ID"),
             primary_secret_id: env.optional("DB_PRIMARY_SECRET_ID"),
@@ -665,7 +735,11 @@ fn extra_services(env: &Env) -> Result<Vec<ServiceConfig>, ConfigError> {
     Ok(services)
 }
 
-fn database(env: &Env) -> Result<Option<DatabaseConfig>, ConfigError> {
+fn database(
+    env: &Env,
+    primary: &Region,
+    standby: &Region,
+) -> Result<Option<DatabaseConfig>, ConfigError> {
     const VAR: &str = "DB_KIND";
     match env.optional(VAR).as_deref() {
         None | Some("none") => Ok(None),
@@ -681,6 +755,8 @@ fn database(env: &Env) -> Result<Option<DatabaseConfig>, ConfigError> {
             Ok(Some(DatabaseConfig::RdsReplica {
                 replica_id: env.required("DB_REPLICA_ID", "the read replica in this Region")?,
                 backup_retention_days: days,
+                primary_copy: Box::new(placement(env, Placed::Primary, primary)),
+                standby_copy: Box::new(placement(env, Placed::Standby, standby)),
             }))
         }
         Some("aurora-global") => Ok(Some(DatabaseConfig::AuroraGlobal {
@@ -688,6 +764,111 @@ fn database(env: &Env) -> Result<Option<DatabaseConfig>, ConfigError> {
             cluster_id: env.required("DB_CLUSTER_ID", "this Region's member cluster")?,
         })),
         Some(other) => Err(invalid(VAR, other, "none, rds-replica or aurora-global")),
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Placed {
+    Primary,
+    Standby,
+}
+
+/// `DB_<PRIMARY|STANDBY>_COPY_SUBNET_GROUP`, `_SECURITY_GROUP_IDS`
+/// (comma-separated), `_PARAMETER_GROUP` and `_KMS_KEY_ARN` (a key of that
+/// Region), and `DB_COPY_MULTI_AZ` (true, false, or source).
+fn placement(env: &Env, side: Placed, region: &Region) -> ReplicaPlacement {
+    let vars: [&'static str; 4] = match side {
+        Placed::Primary => [
+            "DB_PRIMARY_COPY_SUBNET_GROUP",
+            "DB_PRIMARY_COPY_SECURITY_GROUP_IDS",
+            "DB_PRIMARY_COPY_PARAMETER_GROUP",
+            "DB_PRIMARY_COPY_KMS_KEY_ARN",
+        ],
+        Placed::Standby => [
+            "DB_STANDBY_COPY_SUBNET_GROUP",
+            "DB_STANDBY_COPY_SECURITY_GROUP_IDS",
+            "DB_STANDBY_COPY_PARAMETER_GROUP",
+            "DB_STANDBY_COPY_KMS_KEY_ARN",
+        ],
+    };
+    let [subnet_var, groups_var, parameters_var, key_var] = vars;
+    let mut problems = Vec::new();
+    // RDS names: letters, digits, hyphens, underscores, periods and spaces.
+    let rds_name = |var: &'static str, problems: &mut Vec<String>| match env.optional(var) {
+        None => None,
+        Some(v)
+            if v.len() <= 255
+                && v.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_. ".contains(c)) =>
+        {
+            Some(v)
+        }
+        Some(v) => {
+            problems.push(format!("{var}={v:?} is not an RDS name"));
+            None
+        }
+    };
+    let security_group_ids = match env.optional(groups_var) {
+        None => Vec::new(),
+        Some(v) => {
+            let ids: Vec<String> = v.split(',').map(|g| g.trim().to_owned()).collect();
+            let is_group = |g: &str| {
+                g.strip_prefix("sg-").is_some_and(|hex| {
+                    (8..=17).contains(&hex.len()) && hex.bytes().all(|b| b.is_ascii_hexdigit())
+                })
+            };
+            if ids.iter().all(|g| is_group(g)) {
+                ids
+            } else {
+                problems.push(format!(
+                    "{groups_var}={v:?} is not a list of security group IDs (sg-…)"
+                ));
+                Vec::new()
+            }
+        }
+    };
+    let kms_key_arn = match env.optional(key_var) {
+        None => None,
+        Some(v) => {
+            // arn:<partition>:kms:<region>:<account>:key/<id>: a key of the
+            // Region the copy goes to ("KMS keys are specific to the Amazon
+            // Web Services Region that they are created in").
+            let parts: Vec<&str> = v.splitn(6, ':').collect();
+            let ok = matches!(parts.as_slice(),
+                ["arn", partition, "kms", key_region, account, key]
+                    if partition.starts_with("aws")
+                        && *key_region == region.as_str()
+                        && account.len() == 12
+                        && key.starts_with("key/")
+                        && key.len() > 4);
+            if ok {
+                Some(v)
+            } else {
+                problems.push(format!("{key_var}={v:?} is not a KMS key ARN in {region}: a copy there is encrypted with a key of its own Region"));
+                None
+            }
+        }
+    };
+    let multi_az = match env.optional("DB_COPY_MULTI_AZ").as_deref() {
+        None | Some("source") => None,
+        Some("true") => Some(true),
+        Some("false") => Some(false),
+        Some(other) => {
+            problems.push(format!(
+                "DB_COPY_MULTI_AZ={other:?} is not true, false or source"
+            ));
+            None
+        }
+    };
+    let subnet_group = rds_name(subnet_var, &mut problems);
+    let parameter_group = rds_name(parameters_var, &mut problems);
+    ReplicaPlacement {
+        subnet_group,
+        security_group_ids,
+        parameter_group,
+        kms_key_arn,
+        multi_az,
+        problems,
     }
 }
 
@@ -951,6 +1132,61 @@ mod tests {
     }
 
     #[test]
+    fn a_copy_placement_is_read_per_region_and_a_bad_one_is_named_not_fatal() {
+        let cfg = config(&with(&[
+            ("DB_KIND", "rds-replica"),
+            ("DB_REPLICA_ID", "db-r"),
+            ("DB_PRIMARY_COPY_SUBNET_GROUP", "orders-db"),
+            (
+                "DB_PRIMARY_COPY_SECURITY_GROUP_IDS",
+                "sg-0a1b2c3d4e5f60718, sg-0123456789abcdef0",
+            ),
+            ("DB_PRIMARY_COPY_PARAMETER_GROUP", "orders-postgres16"),
+            (
+                "DB_PRIMARY_COPY_KMS_KEY_ARN",
+                "arn:aws:kms:us-east-1:111122223333:key/0b7c54a6-1d2e-4f3a-8b9c-0d1e2f3a4b5c",
+            ),
+            // A key of the wrong Region, and a group list that is not one.
+            (
+                "DB_STANDBY_COPY_KMS_KEY_ARN",
+                "arn:aws:kms:us-east-1:111122223333:key/0b7c54a6-1d2e-4f3a-8b9c-0d1e2f3a4b5c",
+            ),
+            ("DB_STANDBY_COPY_SECURITY_GROUP_IDS", "default"),
+            ("DB_COPY_MULTI_AZ", "true"),
+        ]))
+        .unwrap();
+        let database = cfg.database.clone().unwrap();
+        let primary = database.placement_in(&cfg, cfg.primary_region()).unwrap();
+        assert_eq!(primary.subnet_group.as_deref(), Some("orders-db"));
+        assert_eq!(primary.security_group_ids.len(), 2);
+        assert_eq!(primary.multi_az, Some(true));
+        assert!(
+            primary.missing(true).is_empty(),
+            "{:?}",
+            primary.missing(true)
+        );
+        let standby = database.placement_in(&cfg, cfg.standby_region()).unwrap();
+        assert!(standby.kms_key_arn.is_none() && standby.security_group_ids.is_empty());
+        let missing = standby.missing(true).join("; ");
+        assert!(
+            missing.contains("DB_STANDBY_COPY_KMS_KEY_ARN") && missing.contains("us-west-2"),
+            "{missing}"
+        );
+        assert!(
+            missing.contains("DB_STANDBY_COPY_SECURITY_GROUP_IDS"),
+            "{missing}"
+        );
+        assert!(missing.contains("a DB subnet group"), "{missing}");
+        // Unencrypted, no key is needed.
+        assert!(
+            !standby
+                .missing(false)
+                .join(";")
+                .contains("the writer is encrypted")
+        );
+    }
+
+    #[test]
     fn database_kinds() {
         let cfg = config(&with(&[
             ("DB_KIND", "rds-replica"),
@@ -961,7 +1197,9 @@ mod tests {
             cfg.database,
             Some(DatabaseConfig::RdsReplica {
                 replica_id: "db-r".into(),
-                backup_retention_days: 7
+                backup_retention_days: 7,
+                primary_copy: Box::default(),
+                standby_copy: Box::default(),
             })
         );
         let err = config(&with(&[("DB_KIND", "aurora-global")])).unwrap_err();

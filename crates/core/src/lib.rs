@@ -8,6 +8,7 @@
 
 pub mod alarm;
 pub mod aws_rules;
+pub mod cleanup;
 pub mod config;
 pub mod decide;
 pub mod decision;

@@ -113,6 +113,35 @@ impl DecisionStore for MemoryDecisionStore {
     }
 }
 
+/// Route 53 health checks' `HealthCheckStatus`, as CloudWatch answers.
+#[derive(Debug, Default)]
+pub struct MemoryHealthChecks {
+    pub log: CallLog,
+    pub faults: Faults,
+    pub readings: Mutex<HashMap<String, HealthReading>>,
+}
+
+impl MemoryHealthChecks {
+    pub fn new(log: CallLog) -> Self {
+        MemoryHealthChecks {
+            log,
+            ..Default::default()
+        }
+    }
+    pub fn set(&self, health_check_id: &str, reading: HealthReading) {
+        lock(&self.readings).insert(health_check_id.to_owned(), reading);
+    }
+}
+
+impl HealthChecks for MemoryHealthChecks {
+    async fn status(&self, health_check_id: &str) -> PortResult<Option<HealthReading>> {
+        self.log
+            .record(format!("cloudwatch.health_check_status({health_check_id})"));
+        self.faults.next()?;
+        Ok(lock(&self.readings).get(health_check_id).copied())
+    }
+}
+
 /// The STOP metric per service, with an alarm that evaluates instantly: ALARM at >= 1.
 #[derive(Debug, Default)]
 pub struct MemoryStopSwitch {
@@ -269,11 +298,22 @@ pub struct MemoryDatabase {
     pub cluster_endpoints: Mutex<HashMap<String, (String, u16)>>,
     /// `ReplicaLag` per replica, as CloudWatch would answer.
     pub lags: Mutex<HashMap<String, LagSample>>,
+    /// Instances in the other Region, by ARN, as RDS knows them when a copy
+    /// of one is asked for here (`knows_source`).
+    pub sources: Mutex<HashMap<String, ReplicaStatus>>,
+    /// This Region, where a copy's KMS key must be (`knows_source`).
+    pub region: Mutex<String>,
 }
 
 impl MemoryDatabase {
     pub fn set_lag(&self, instance_id: &str, sample: LagSample) {
         lock(&self.lags).insert(instance_id.to_owned(), sample);
+    }
+    /// Makes `source` (in the other Region) a known source of copies here, so
+    /// that `create_replica` checks it as RDS does (its encryption, its engine).
+    pub fn knows_source(&self, region: &str, source: ReplicaStatus) {
+        *lock(&self.region) = region.to_owned();
+        lock(&self.sources).insert(source.arn.clone(), source);
     }
     pub fn new(log: CallLog) -> Self {
         MemoryDatabase {
@@ -341,10 +381,26 @@ impl Database for MemoryDatabase {
         Ok(lock(&self.lags).get(instance_id).copied())
     }
 
-    async fn create_replica(&self, source_arn: &str, replica_id: &str) -> PortResult<()> {
-        self.log
-            .record(format!("rds.create_replica({source_arn}, {replica_id})"));
+    async fn create_replica(&self, replica: &NewReplica) -> PortResult<()> {
+        let (source_arn, replica_id) = (replica.source_arn.as_str(), replica.id.as_str());
+        self.log.record(format!(
+            "rds.create_replica({source_arn}, {replica_id}, subnets={}, groups={}, parameters={}, key={}, multi_az={})",
+            replica.subnet_group.as_deref().unwrap_or("-"),
+            replica.security_group_ids.join(";"),
+            replica.parameter_group.as_deref().unwrap_or("-"),
+            replica.kms_key_arn.as_deref().unwrap_or("-"),
+            replica.multi_az
+        ));
         self.faults.next()?;
+        let source = lock(&self.sources).get(source_arn).cloned();
+        if let Some(source) = &source {
+            let here = lock(&self.region).clone();
+            if let Some(refusal) =
+                crate::aws_rules::cross_region_replica_refusal(source, replica, &here)
+            {
+                return Err(refusal);
+            }
+        }
         let mut instances = lock(&self.instances);
         if instances.contains_key(replica_id) {
             return Err(PortError::Rejected(format!(
@@ -361,8 +417,34 @@ impl Database for MemoryDatabase {
                 status: "available".to_owned(),
                 replica_lag_seconds: Some(0),
                 endpoint: Some((format!("{replica_id}.memory"), 5432)),
+                engine: source
+                    .as_ref()
+                    .map(|s| s.engine.clone())
+                    .unwrap_or_default(),
+                storage_encrypted: replica.kms_key_arn.is_some(),
+                multi_az: replica.multi_az,
+                subnet_group: replica.subnet_group.clone(),
+                security_group_ids: replica.security_group_ids.clone(),
+                parameter_group: replica.parameter_group.clone(),
             },
         );
+        Ok(())
+    }
+
+    async fn set_parameter_group(
+        &self,
+        instance_id: &str,
+        parameter_group: &str,
+    ) -> PortResult<()> {
+        self.log.record(format!(
+            "rds.set_parameter_group({instance_id}, {parameter_group})"
+        ));
+        self.faults.next()?;
+        let mut instances = lock(&self.instances);
+        let instance = instances
+            .get_mut(instance_id)
+            .ok_or_else(|| PortError::NotFound(instance_id.to_owned()))?;
+        instance.parameter_group = Some(parameter_group.to_owned());
         Ok(())
     }
 

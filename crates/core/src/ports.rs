@@ -180,7 +180,7 @@ pub trait RoutingControls: Send + Sync {
 }
 
 /// An RDS instance as the promoter sees it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct ReplicaStatus {
     pub instance_id: String,
     pub arn: String,
@@ -195,6 +195,33 @@ pub struct ReplicaStatus {
     pub replication: Option<String>,
     pub replica_lag_seconds: Option<u32>,
     pub endpoint: Option<(String, u16)>,
+    /// `Engine`: postgres, mysql, mariadb, …
+    pub engine: String,
+    /// `StorageEncrypted`: a cross-Region copy then needs a key of its Region.
+    pub storage_encrypted: bool,
+    /// `MultiAZ`.
+    pub multi_az: bool,
+    /// `DBSubnetGroup.DBSubnetGroupName`, `VpcSecurityGroups`, the first of
+    /// `DBParameterGroups`: where the instance sits and how it is set.
+    /// <https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_DBInstance.html>
+    pub subnet_group: Option<String>,
+    pub security_group_ids: Vec<String>,
+    pub parameter_group: Option<String>,
+}
+
+/// One `CreateDBInstanceReadReplica` of a re-protect: the copy's name, its
+/// source in the other Region, and where it goes in this one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct NewReplica {
+    pub id: String,
+    pub source_arn: String,
+    pub subnet_group: Option<String>,
+    pub security_group_ids: Vec<String>,
+    /// Sent only where AWS takes it on a cross-Region copy (MySQL, Db2,
+    /// Oracle); otherwise applied by `ModifyDBInstance` once it is available.
+    pub parameter_group: Option<String>,
+    pub kms_key_arn: Option<String>,
+    pub multi_az: bool,
 }
 
 /// An Aurora global database as the promoter sees it.
@@ -265,10 +292,13 @@ pub trait Database: Send + Sync {
     ) -> impl Future<Output = PortResult<Option<LagSample>>> + Send;
     /// `CreateDBInstanceReadReplica` in this Region of the instance `source_arn`
     /// in another Region: re-protects a promoted writer.
-    fn create_replica(
+    fn create_replica(&self, replica: &NewReplica) -> impl Future<Output = PortResult<()>> + Send;
+    /// `ModifyDBInstance` with `DBParameterGroupName`, applied at once: the
+    /// parameter group a cross-Region copy of this engine cannot take at creation.
+    fn set_parameter_group(
         &self,
-        source_arn: &str,
-        replica_id: &str,
+        instance_id: &str,
+        parameter_group: &str,
     ) -> impl Future<Output = PortResult<()>> + Send;
     /// The writer endpoint of a cluster in this Region: host and port.
     fn cluster_writer_endpoint(
@@ -381,6 +411,32 @@ pub struct Datum {
 
 /// CloudWatch `PutMetricData` in the standby Region, in the stack's namespace:
 /// probe results, heartbeats, readiness.
+/// Route 53's own view of an endpoint: its health check's `HealthCheckStatus`
+/// metric ("1 indicates healthy, and 0 indicates unhealthy"), which Route 53
+/// sends to CloudWatch "at one-minute intervals", in US East (N. Virginia)
+/// only ("Route 53 metrics are not available if you select any other region").
+/// Read from CloudWatch, not `GetHealthCheckStatus`, which AWS says "doesn't
+/// support production use-cases with high query rates".
+/// <https://docs.aws.amazon.com/Route53/latest/DeveloperGuide/monitoring-cloudwatch.html>
+/// <https://docs.aws.amazon.com/Route53/latest/DeveloperGuide/monitoring-health-checks.html>
+pub trait HealthChecks: Send + Sync {
+    /// The newest one-minute Minimum of `HealthCheckStatus` in the last few
+    /// minutes; `None` when CloudWatch has no datapoint.
+    fn status(
+        &self,
+        health_check_id: &str,
+    ) -> impl Future<Output = PortResult<Option<HealthReading>>> + Send;
+}
+
+/// One minute of a Route 53 health check, as CloudWatch holds it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct HealthReading {
+    /// The minute's Minimum was 1: every checker saw it healthy.
+    pub healthy: bool,
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
+}
+
 pub trait Metrics: Send + Sync {
     fn put(&self, data: &[Datum]) -> impl Future<Output = PortResult<()>> + Send;
 }

@@ -22,7 +22,7 @@ use crate::config::{CapacityConfig, Config, DatabaseConfig, Region};
 use crate::decide::{Proposal, Refusal, current, decide};
 use crate::decision::{DbRef, Decision, Mode, Step, StepState};
 use crate::fence::{CommitError, Ledger};
-use crate::ports::{Capacity, Clock, Database, DecisionStore, PortError, StopSwitch};
+use crate::ports::{Capacity, Clock, Database, DecisionStore, NewReplica, PortError, StopSwitch};
 
 /// The promoter's own settings beside the shared configuration.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -791,7 +791,25 @@ where
                     match decision.data.copy.clone() {
                         Some(copy) if copy.region == other => {
                             let instance = other_db.describe_instance(&copy.id).await?;
+                            let wanted_group = database
+                                .placement_in(self.config, &other)
+                                .and_then(|p| p.parameter_group.as_deref());
                             if instance.status == "available" && instance.source.is_some() {
+                                // The group an engine could not take at creation,
+                                // applied before the copy counts as protection.
+                                if let Some(group) = wanted_group
+                                    // RDS keeps parameter group names in lower case.
+                                    && !instance
+                                        .parameter_group
+                                        .as_deref()
+                                        .is_some_and(|g| g.eq_ignore_ascii_case(group))
+                                {
+                                    other_db.set_parameter_group(&copy.id, group).await?;
+                                    return Ok((
+                                        StepState::InProgress,
+                                        format!("applying parameter group {group} to {copy}"),
+                                    ));
+                                }
                                 decision.data.protected = true;
                                 Ok((StepState::Done, format!("{copy} replicates {writer}")))
                             } else {
@@ -811,7 +829,35 @@ where
                                 region: other.clone(),
                                 id: id.clone(),
                             };
-                            let detail = match other_db.create_replica(&source.arn, &id).await {
+                            let placement = database
+                                .placement_in(self.config, &other)
+                                .cloned()
+                                .unwrap_or_default();
+                            // Refused before the call, which would build a copy
+                            // outside the application's network or fail on the key.
+                            let missing = placement.missing(source.storage_encrypted);
+                            if !missing.is_empty() {
+                                return Ok((
+                                    StepState::Failed,
+                                    format!(
+                                        "refused: a copy in {other} needs {}; set the stack's Db{}Copy* parameters and ask again",
+                                        missing.join(", "),
+                                        if &other == self.config.primary_region() { "Primary" } else { "Standby" }
+                                    ),
+                                ));
+                            }
+                            let request = NewReplica {
+                                id: id.clone(),
+                                source_arn: source.arn.clone(),
+                                subnet_group: placement.subnet_group.clone(),
+                                security_group_ids: placement.security_group_ids.clone(),
+                                parameter_group: placement.parameter_group.clone().filter(|_| {
+                                    crate::aws_rules::takes_parameter_group_at_creation(&source.engine)
+                                }),
+                                kms_key_arn: placement.kms_key_arn.clone(),
+                                multi_az: placement.multi_az.unwrap_or(source.multi_az),
+                            };
+                            let detail = match other_db.create_replica(&request).await {
                                 Ok(()) => format!("creating {copy}, a read replica of {writer}"),
                                 // A lost answer, a duplicate run or an overlap created
                                 // it already: adopt it if it copies the writer.

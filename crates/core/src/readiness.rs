@@ -13,8 +13,8 @@ use crate::config::{Config, DatabaseConfig};
 use crate::decision::Decision;
 use crate::detector::{State as DetectorState, VantageReport, state_name};
 use crate::ports::{
-    Capacity, Clock, Database, Datum, DecisionStore, Metrics, PortError, RoutingControls, Secrets,
-    StateStore, StopSwitch,
+    Capacity, Clock, Database, Datum, DecisionStore, HealthChecks, Metrics, PortError,
+    RoutingControls, Secrets, StateStore, StopSwitch,
 };
 use crate::switches::{ArcError, RetryPolicy, on_any_endpoint};
 use crate::units::human_duration;
@@ -104,6 +104,9 @@ pub struct Expectations {
     pub detector: bool,
     /// The witness Region, when one is deployed.
     pub witness: Option<String>,
+    /// The standby's Route 53 health check (`STANDBY_HEALTH_CHECK_ID`): if
+    /// Route 53 sees the standby unhealthy, STOP = 1 moves no traffic.
+    pub standby_health_check: Option<String>,
 }
 
 impl Default for Expectations {
@@ -112,6 +115,7 @@ impl Default for Expectations {
             max_lag_s: 60,
             detector: false,
             witness: None,
+            standby_health_check: None,
         }
     }
 }
@@ -135,6 +139,7 @@ impl Expectations {
             max_lag_s,
             detector,
             witness: get("WITNESS_REGION").map(|w| w.trim().to_owned()),
+            standby_health_check: get("STANDBY_HEALTH_CHECK_ID").map(|h| h.trim().to_owned()),
         })
     }
 }
@@ -142,6 +147,10 @@ impl Expectations {
 /// A detector round older than this is a missed heartbeat: it runs every
 /// minute, so three missed runs (the heartbeat alarm's window).
 pub const HEARTBEAT_FRESH_FOR: time::Duration = time::Duration::minutes(3);
+
+/// A `HealthCheckStatus` datapoint older than this is no view at all: Route
+/// 53 sends one a minute; CloudWatch shows it after a minute or two.
+pub const HEALTH_READING_FRESH_FOR: time::Duration = time::Duration::minutes(5);
 
 /// The findings so far.
 #[derive(Default)]
@@ -194,7 +203,7 @@ impl Unreachable for ArcError {
 }
 
 /// The standby Region's ports, as readiness reads them.
-pub struct Standby<'a, D, S, R, B, K, X, T, C> {
+pub struct Standby<'a, D, S, R, B, K, X, T, C, H> {
     pub config: &'a Config,
     pub decisions: &'a D,
     pub stop: &'a S,
@@ -205,10 +214,12 @@ pub struct Standby<'a, D, S, R, B, K, X, T, C> {
     /// The detector's state and the witness's report.
     pub state: &'a T,
     pub clock: &'a C,
+    /// Route 53's view of the standby (CloudWatch in us-east-1).
+    pub health: &'a H,
     pub expect: Expectations,
 }
 
-impl<D, S, R, B, K, X, T, C> Standby<'_, D, S, R, B, K, X, T, C>
+impl<D, S, R, B, K, X, T, C, H> Standby<'_, D, S, R, B, K, X, T, C, H>
 where
     D: DecisionStore,
     S: StopSwitch,
@@ -218,15 +229,18 @@ where
     X: Secrets,
     T: StateStore,
     C: Clock,
+    H: HealthChecks,
 {
     pub async fn check(&self) -> Report {
         let mut findings = Findings::default();
         let current = self.record(&mut findings).await;
         self.fence(&mut findings, current.as_ref()).await;
         self.switches(&mut findings, current.as_ref()).await;
-        self.database(&mut findings, current.as_ref()).await;
+        let encrypted = self.database(&mut findings, current.as_ref()).await;
+        self.placement(&mut findings, encrypted);
         self.group(&mut findings).await;
         self.secret(&mut findings).await;
+        self.route53(&mut findings).await;
         if self.expect.detector {
             self.detector(&mut findings).await;
         }
@@ -438,7 +452,93 @@ where
         }
     }
 
-    async fn database(&self, findings: &mut Findings, current: Option<&Decision>) {
+    /// Route 53's own view of the standby: the health check the failover
+    /// record's standby side carries. Unhealthy there, a failover sends no one
+    /// to the standby. No datapoint in the last minutes is no evidence: failed.
+    async fn route53(&self, findings: &mut Findings) {
+        let Some(id) = &self.expect.standby_health_check else {
+            return;
+        };
+        let check = "Route 53 sees the standby";
+        match self.health.status(id).await {
+            Ok(Some(reading)) => {
+                let age = self.clock.now() - reading.at;
+                let fresh = age <= HEALTH_READING_FRESH_FOR;
+                findings.add(
+                    check,
+                    reading.healthy && fresh,
+                    format!(
+                        "health check {id} was {} at {} ({} ago)",
+                        if reading.healthy { "healthy" } else { "UNHEALTHY" },
+                        reading.at,
+                        human_duration(i64::try_from(age.whole_milliseconds()).unwrap_or(i64::MAX))
+                    ),
+                    Some(if !fresh {
+                        format!("no recent HealthCheckStatus for {id} in us-east-1: check that the health check exists and has checkers")
+                    } else {
+                        format!("Route 53's checkers fail on the standby's /health: see health check {id}'s status per checker Region in the Route 53 console, and fix what they report before relying on a failover")
+                    }),
+                );
+            }
+            Ok(None) => findings.add(
+                check,
+                false,
+                format!("CloudWatch (us-east-1) has no HealthCheckStatus datapoint for {id} in the last minutes"),
+                Some(format!("check that health check {id} exists; a new one has data within a few minutes")),
+            ),
+            Err(e) => findings.failed(
+                check,
+                &e,
+                "grant cloudwatch:GetMetricData to the readiness role (the metric is read in us-east-1)",
+            ),
+        }
+    }
+
+    /// Whether a re-protect could build a copy a failback can use, in each
+    /// Region: inside the application's network, with its parameters, and
+    /// encrypted with that Region's key when the writer is encrypted (unknown
+    /// counts as encrypted: the key is then required).
+    fn placement(&self, findings: &mut Findings, encrypted: Option<bool>) {
+        let Some(database @ DatabaseConfig::RdsReplica { .. }) = &self.config.database else {
+            return;
+        };
+        let encrypted = encrypted.unwrap_or(true);
+        let mut gaps = Vec::new();
+        for (region, side) in [
+            (self.config.primary_region(), "DbPrimaryCopy"),
+            (self.config.standby_region(), "DbStandbyCopy"),
+        ] {
+            let missing = database
+                .placement_in(self.config, region)
+                .map(|p| p.missing(encrypted))
+                .unwrap_or_default();
+            if !missing.is_empty() {
+                gaps.push((region, side, missing));
+            }
+        }
+        findings.add(
+            "re-protect placement",
+            gaps.is_empty(),
+            if gaps.is_empty() {
+                "a re-protect copy in either Region lands in the application's subnets and security groups, with its parameter group and that Region's KMS key".to_owned()
+            } else {
+                gaps.iter()
+                    .map(|(region, _, missing)| format!("a copy in {region} lacks {}", missing.join(", ")))
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            },
+            Some(format!(
+                "set the stack parameters {}: without them RDS builds the copy outside the VPC, with default parameters, or refuses an encrypted writer",
+                gaps.iter()
+                    .map(|(_, side, _)| format!("{side}SubnetGroup, {side}SecurityGroupIds, {side}ParameterGroup and {side}KmsKeyArn"))
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            )),
+        );
+    }
+
+    /// Returns the standby replica's `StorageEncrypted` when it was read.
+    async fn database(&self, findings: &mut Findings, current: Option<&Decision>) -> Option<bool> {
         let max_lag = self.expect.max_lag_s;
         let standby = self.config.standby_region();
         let failed_over = current.is_some_and(|d| &d.active_region == standby);
@@ -461,7 +561,7 @@ where
                             &e,
                             "check DbReplicaId: it names the cross-Region read replica in this Region",
                         );
-                        return;
+                        return None;
                     }
                 };
                 // RDS's own word on replication, where it gives one: error,
@@ -530,23 +630,33 @@ where
                         "grant cloudwatch:GetMetricData to the readiness role",
                     ),
                 }
+                Some(replica.storage_encrypted)
             }
             Some(DatabaseConfig::AuroraGlobal {
                 global_cluster_id,
                 cluster_id,
-            }) => match self
-                .database
-                .describe_global_cluster(global_cluster_id)
-                .await
-            {
-                Ok(g) => {
-                    // A member that replicates: connected, not pending-resync.
-                    let member = g.member_cluster_arns.iter().any(|a| {
-                        a.ends_with(&format!(":cluster:{cluster_id}"))
-                            && (g.synchronized.contains(a)
-                                || g.writer_cluster_arn.as_deref() == Some(a.as_str()))
-                    });
-                    findings.add(
+            }) => {
+                self.aurora(findings, global_cluster_id, cluster_id).await;
+                None
+            }
+            _ => None,
+        }
+    }
+
+    async fn aurora(&self, findings: &mut Findings, global_cluster_id: &str, cluster_id: &str) {
+        match self
+            .database
+            .describe_global_cluster(global_cluster_id)
+            .await
+        {
+            Ok(g) => {
+                // A member that replicates: connected, not pending-resync.
+                let member = g.member_cluster_arns.iter().any(|a| {
+                    a.ends_with(&format!(":cluster:{cluster_id}"))
+                        && (g.synchronized.contains(a)
+                            || g.writer_cluster_arn.as_deref() == Some(a.as_str()))
+                });
+                findings.add(
                         "Aurora global database",
                         member && g.status == "available",
                         format!(
@@ -561,10 +671,8 @@ where
                             format!("add {cluster_id} to {global_cluster_id} as a secondary cluster and wait for it to be connected (not pending-resync), or fix DbClusterId")
                         }),
                     );
-                }
-                Err(e) => findings.failed("Aurora global database", &e, "check DbGlobalClusterId"),
-            },
-            _ => {}
+            }
+            Err(e) => findings.failed("Aurora global database", &e, "check DbGlobalClusterId"),
         }
     }
 

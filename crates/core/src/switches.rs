@@ -208,6 +208,75 @@ pub async fn drive_stop_metric(
     }))
 }
 
+/// What one republish did for one service: the value published, or why none.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Republished {
+    pub service: String,
+    /// `Ok(value)` published; `Err(why)` nothing published.
+    pub outcome: Result<f64, String>,
+}
+
+/// Publishes, for every service on the STOP path, the value its decision
+/// record holds: run every minute from the standby. The STOP alarm keeps its
+/// state through missing data (`TreatMissingData: ignore`), and the primary's
+/// health check reads the alarm with `InsufficientDataHealthStatus:
+/// LastKnownStatus`, which Route 53 advises against for a metric missing
+/// "for long periods (longer than a few hours)". A datapoint every minute
+/// keeps the alarm on evidence.
+/// <https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/alarms-and-missing-data.html>
+/// <https://docs.aws.amazon.com/Route53/latest/DeveloperGuide/health-checks-creating-values.html>
+///
+/// A record that cannot be read publishes nothing (the alarm keeps its state).
+/// The record is read again after publishing: a decision that landed in
+/// between gets its own value published too, so a stale value lasts at most
+/// the alarm's one-minute period (its statistic is the Maximum: a stale 1
+/// delays a failback by that minute; a stale 0 never delays a failover).
+pub async fn republish_stop(
+    config: &crate::config::Config,
+    decisions: &impl crate::ports::DecisionStore,
+    stop: &impl StopSwitch,
+) -> Vec<Republished> {
+    let standby = config.standby_region();
+    let decided = |history: &[crate::decision::Decision]| {
+        crate::decision::Decision::current(history).map_or((0, 0.0), |d| {
+            (d.epoch, stop_value(&d.active_region, standby))
+        })
+    };
+    let mut done = Vec::new();
+    for service in &config.services {
+        let Some(switch) = &service.stop_metric else {
+            continue;
+        };
+        let outcome = async {
+            let history = decisions
+                .history(&service.name)
+                .await
+                .map_err(|e| format!("decision record unreadable, nothing published: {e}"))?;
+            let (epoch, value) = decided(&history);
+            stop.publish(switch, &service.name, value)
+                .await
+                .map_err(|e| format!("PutMetricData failed: {e}"))?;
+            match decisions.history(&service.name).await {
+                Ok(again) if decided(&again).0 != epoch => {
+                    let (_, newer) = decided(&again);
+                    stop.publish(switch, &service.name, newer)
+                        .await
+                        .map_err(|e| format!("PutMetricData of the newer decision failed: {e}"))?;
+                    Ok(newer)
+                }
+                // Unchanged, or unreadable now: what was published stands.
+                _ => Ok(value),
+            }
+        }
+        .await;
+        done.push(Republished {
+            service: service.name.clone(),
+            outcome,
+        });
+    }
+    done
+}
+
 fn shown(value: Option<f64>) -> String {
     value.map_or("no data".to_owned(), |v| v.to_string())
 }

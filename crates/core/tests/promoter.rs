@@ -14,8 +14,8 @@ use stop_core::memory::{
     MemoryStopSwitch,
 };
 use stop_core::ports::{
-    Capacity, Clock, DecisionStore, GlobalClusterStatus, GroupCapacity, LagSample, PortError,
-    ReplicaStatus,
+    Capacity, Clock, Database, DecisionStore, GlobalClusterStatus, GroupCapacity, LagSample,
+    PortError, ReplicaStatus,
 };
 use stop_core::promoter::{Promoter, PromoterSettings, StepReport, Verdict};
 use time::macros::datetime;
@@ -656,13 +656,24 @@ async fn a_reprotect_creates_a_copy_in_the_old_region_and_is_protected_once_it_r
     world.promoter().on_schedule().await.unwrap();
     assert_eq!(
         world.peer_log.count(
-            "rds.create_replica(arn:aws:rds:us-west-2:111122223333:db:orders-replica, orders-us-east-1-e1)"
+            "rds.create_replica(arn:aws:rds:us-west-2:111122223333:db:orders-replica, orders-us-east-1-e1, subnets=orders-db, groups=sg-0a1b2c3d4e5f60718, parameters=-, key=arn:aws:kms:us-east-1:111122223333:key/0b7c54a6-1d2e-4f3a-8b9c-0d1e2f3a4b5c, multi_az=false)"
         ),
         1,
         "{:?}",
         world.peer_log.calls()
     );
-    // The memory model makes the copy available at once.
+    // The memory model makes the copy available at once. PostgreSQL takes no
+    // parameter group at creation of a cross-Region copy: it is applied
+    // before the copy counts as protection.
+    world.promoter().on_schedule().await.unwrap();
+    assert_eq!(
+        world
+            .peer_log
+            .count("rds.set_parameter_group(orders-us-east-1-e1, orders-postgres16)"),
+        1
+    );
+    let history = world.decisions.history("orders").await.unwrap();
+    assert!(!Decision::current(&history).unwrap().data.protected);
     world.promoter().on_schedule().await.unwrap();
     let history = world.decisions.history("orders").await.unwrap();
     let current = Decision::current(&history).unwrap();
@@ -675,6 +686,81 @@ async fn a_reprotect_creates_a_copy_in_the_old_region_and_is_protected_once_it_r
         current.data.copy.as_ref().unwrap().id,
         "orders-us-east-1-e1"
     );
+}
+
+/// The promoter after a failover, asked to re-protect: its reprotect step.
+async fn reprotect_asked(world: &World) -> stop_core::decision::StepRecord {
+    world.alarm_fires().await;
+    world.replica(|r| r.source = None);
+    world.promoter().on_schedule().await.unwrap();
+    let history = world.decisions.history("orders").await.unwrap();
+    let mut current = Decision::current(&history).unwrap().clone();
+    current.record_step(
+        Step::Reprotect,
+        StepState::Pending,
+        world.clock.now(),
+        "asked",
+    );
+    world.decisions.store(&current).await.unwrap();
+    world.promoter().on_schedule().await.unwrap();
+    let history = world.decisions.history("orders").await.unwrap();
+    Decision::current(&history)
+        .unwrap()
+        .step(Step::Reprotect)
+        .unwrap()
+        .clone()
+}
+
+#[tokio::test]
+async fn a_reprotect_without_the_copy_placement_is_refused_before_any_call() {
+    // No subnet group, security groups or parameter group for the primary
+    // Region: RDS would build the copy outside the VPC, with defaults.
+    let world = World::new(config(&[
+        ("DB_PRIMARY_COPY_SUBNET_GROUP", ""),
+        ("DB_PRIMARY_COPY_SECURITY_GROUP_IDS", ""),
+    ]));
+    let step = reprotect_asked(&world).await;
+    assert_eq!(step.state, StepState::Failed, "{step:?}");
+    assert!(step.detail.contains("DbPrimaryCopy"), "{step:?}");
+    assert!(step.detail.contains("a DB subnet group"), "{step:?}");
+    assert_eq!(world.peer_log.count("rds.create_replica"), 0);
+}
+
+#[tokio::test]
+async fn a_reprotect_of_an_encrypted_writer_without_a_key_is_refused_before_any_call() {
+    let world = World::new(config(&[("DB_PRIMARY_COPY_KMS_KEY_ARN", "")]));
+    let step = reprotect_asked(&world).await;
+    assert_eq!(step.state, StepState::Failed, "{step:?}");
+    assert!(
+        step.detail.contains("a KMS key (the writer is encrypted)"),
+        "{step:?}"
+    );
+    assert_eq!(world.peer_log.count("rds.create_replica"), 0);
+}
+
+#[tokio::test]
+async fn the_copy_of_an_encrypted_writer_is_sent_with_the_key_of_its_region() {
+    // RDS, as the fake models it, refuses an encrypted source without a key
+    // of the destination Region; with the promoter's request it accepts.
+    let world = World::new(config(&[]));
+    world
+        .peer_database
+        .knows_source("us-east-1", stop_testkit::orders_replica(0));
+    let step = reprotect_asked(&world).await;
+    assert_eq!(step.state, StepState::InProgress, "{step:?}");
+    assert_eq!(
+        world
+            .peer_log
+            .count("rds.create_replica(arn:aws:rds:us-west-2:111122223333:db:orders-replica, orders-us-east-1-e1, subnets=orders-db"),
+        1
+    );
+    let copy = world
+        .peer_database
+        .describe_instance("orders-us-east-1-e1")
+        .await
+        .unwrap();
+    assert!(copy.storage_encrypted);
+    assert_eq!(copy.subnet_group.as_deref(), Some("orders-db"));
 }
 
 #[tokio::test]
@@ -700,6 +786,7 @@ async fn a_copy_created_but_not_recorded_is_adopted_not_retried_for_ever() {
         status: "creating".into(),
         replica_lag_seconds: None,
         endpoint: None,
+        ..Default::default()
     });
     current.record_step(
         Step::Reprotect,
@@ -734,6 +821,7 @@ async fn a_copy_created_but_not_recorded_is_adopted_not_retried_for_ever() {
         status: "available".into(),
         replica_lag_seconds: None,
         endpoint: None,
+        ..Default::default()
     });
     current.record_step(
         Step::Reprotect,

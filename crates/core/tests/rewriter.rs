@@ -37,6 +37,7 @@ impl World {
             status: "available".into(),
             replica_lag_seconds: None,
             endpoint: Some((NEW_HOST.into(), 5432)),
+            ..Default::default()
         });
         let peer_log = CallLog::default();
         let world = World {
@@ -166,6 +167,7 @@ async fn a_failback_points_both_regions_secrets_at_the_primary_copy() {
         status: "available".into(),
         replica_lag_seconds: None,
         endpoint: Some((BACK.into(), 5432)),
+        ..Default::default()
     });
     let outcome = world.rewriter().run().await.unwrap();
     assert!(

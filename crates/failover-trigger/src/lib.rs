@@ -134,6 +134,36 @@ where
     }
 }
 
+/// The minute's schedule (EventBridge, `rate(1 minute)`): publishes the STOP
+/// value each decision record holds, so that the alarm never rests on an old
+/// datapoint (`stop_core::switches::republish_stop`). Errors when a record
+/// could not be read or the metric not written, so that Lambda counts it.
+pub async fn on_schedule<D, S, R, C, T>(app: &App<D, S, R, C, T>) -> Result<String, String>
+where
+    D: DecisionStore,
+    S: StopSwitch,
+    R: RoutingControls,
+    C: Clock,
+    T: StateStore,
+{
+    let done = stop_core::switches::republish_stop(&app.config, &app.decisions, &app.stop).await;
+    let text = done
+        .iter()
+        .map(|r| match &r.outcome {
+            Ok(value) => format!("{}: STOP {value}", r.service),
+            Err(why) => format!("{}: {why}", r.service),
+        })
+        .collect::<Vec<_>>()
+        .join("; ");
+    if done.iter().all(|r| r.outcome.is_ok()) {
+        tracing::info!(republished = %text, "STOP metric republished");
+        Ok(text)
+    } else {
+        tracing::warn!(republished = %text, "STOP metric not republished for every service");
+        Err(text)
+    }
+}
+
 const READ_ONLY: &[Method] = &[Method::GET, Method::HEAD];
 const POST_ONLY: &[Method] = &[Method::POST];
 

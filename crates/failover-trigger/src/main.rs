@@ -42,6 +42,11 @@ async fn main() -> Result<(), Error> {
         config,
     };
     let app = &app;
-    // A malformed envelope gets 400 before the handler, never a panic.
-    stop_http::envelope::run(move |request| handle(app, request)).await
+    // A malformed envelope gets 400 before the handler, never a panic; the
+    // minute's schedule republishes the STOP metric.
+    stop_http::envelope::run_with_schedule(
+        move |request| handle(app, request),
+        Some(move || failover_trigger::on_schedule(app)),
+    )
+    .await
 }

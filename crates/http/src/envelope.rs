@@ -34,9 +34,39 @@ where
     F: Fn(Request) -> Fut,
     Fut: Future<Output = Response<Body>>,
 {
+    run_with_schedule(
+        handler,
+        None::<fn() -> std::future::Ready<Result<String, String>>>,
+    )
+    .await
+}
+
+/// As [`run`], and an EventBridge scheduled event (`detail-type` "Scheduled
+/// Event", `source` "aws.events") goes to `on_schedule`, whose error is an
+/// invocation error (Lambda counts it, and the on-failure destination gets it).
+/// <https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-run-lambda-schedule.html>
+pub async fn run_with_schedule<F, Fut, G, GFut>(
+    handler: F,
+    on_schedule: Option<G>,
+) -> Result<(), Error>
+where
+    F: Fn(Request) -> Fut,
+    Fut: Future<Output = Response<Body>>,
+    G: Fn() -> GFut,
+    GFut: Future<Output = Result<String, String>>,
+{
     let handler = &handler;
+    let on_schedule = &on_schedule;
     lambda_http::lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
         let LambdaEvent { payload, context } = event;
+        if let Some(on_schedule) = on_schedule
+            && is_scheduled(&payload)
+        {
+            return match Box::pin(on_schedule()).await {
+                Ok(done) => Ok(serde_json::json!({ "done": done })),
+                Err(why) => Err(Error::from(why)),
+            };
+        }
         let response = match request(payload) {
             // Boxed: the handler's future is deep, and the runtime's is deeper.
             Ok(request) => Box::pin(handler(request.with_lambda_context(context))).await,
@@ -48,9 +78,15 @@ where
                 error(StatusCode::BAD_REQUEST, "bad_request", why)
             }
         };
-        Ok::<_, Error>(proxy_response(response))
+        serde_json::to_value(proxy_response(response)).map_err(Error::from)
     }))
     .await
+}
+
+/// EventBridge's scheduled event: `detail-type` "Scheduled Event" from `aws.events`.
+pub fn is_scheduled(payload: &Value) -> bool {
+    payload.get("detail-type").and_then(Value::as_str) == Some("Scheduled Event")
+        && payload.get("source").and_then(Value::as_str) == Some("aws.events")
 }
 
 /// Why an event is not a request.

@@ -28,6 +28,7 @@ async fn app() -> (TestApp, CallLog) {
             "orders-replica.abc.us-west-2.rds.amazonaws.com".into(),
             5432,
         )),
+        ..Default::default()
     });
     let secrets = MemorySecrets::new(log.clone());
     secrets.add("orders/db", SECRET, None);

@@ -85,15 +85,19 @@ pub const API_LATENCY_MS: RangeInclusive<i64> = 8..=60;
 /// <https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-scheduled-rule-pattern.html>
 pub const REWRITER_SCHEDULE_S: i64 = 60;
 pub const PROMOTER_SCHEDULE_S: i64 = 60;
+/// The trigger's republish of the STOP metric (template: rate(1 minute)).
+pub const TRIGGER_SCHEDULE_S: i64 = 60;
 
 /// A new cross-Region read replica: "can take hours" for a large database;
 /// the drill's is small.
 /// <https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_ReadRepl.Create.html>
 pub const REPLICA_CREATE_S: RangeInclusive<i64> = 900..=1800;
 /// After a failover with data loss Aurora rebuilds the old primary Region's
-/// cluster as a secondary once it is reachable: "a few minutes to several hours".
+/// cluster as a secondary once it is reachable: "a few minutes to several
+/// hours" (with the database's size). The drill draws from 3 minutes to 6
+/// hours, so that nothing may count on a quick rejoin.
 /// <https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/aurora-global-database-disaster-recovery.html>
-pub const GLOBAL_REJOIN_S: RangeInclusive<i64> = 600..=1800;
+pub const GLOBAL_REJOIN_S: RangeInclusive<i64> = 180..=21_600;
 /// `ReplicaLag` is published once a minute, the Maximum of that minute.
 /// <https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/rds-metrics.html>
 pub const METRIC_PERIOD_S: i64 = 60;

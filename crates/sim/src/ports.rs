@@ -96,6 +96,23 @@ impl StopSwitch for SimStopSwitch {
     }
 }
 
+/// CloudWatch in us-east-1 (`Bound` there), which holds Route 53's
+/// `HealthCheckStatus`: the standby's health check as the drill's checkers see it.
+#[derive(Debug, Clone)]
+pub struct SimHealthChecks(pub Bound);
+
+impl HealthChecks for SimHealthChecks {
+    async fn status(&self, _health_check_id: &str) -> PortResult<Option<HealthReading>> {
+        self.0
+            .enter("cloudwatch.GetMetricData(AWS/Route53)")
+            .await?;
+        Ok(self.0.sim.with(|w| {
+            w.standby_route53
+                .map(|(at, healthy)| HealthReading { healthy, at })
+        }))
+    }
+}
+
 /// The ARC cluster: five regional endpoints, each up, down or hanging; a
 /// safety rule that keeps at least one control On.
 #[derive(Debug, Clone)]
@@ -246,14 +263,28 @@ impl Database for SimDatabase {
         })
     }
 
-    async fn create_replica(&self, source_arn: &str, id: &str) -> PortResult<()> {
+    async fn create_replica(&self, replica: &NewReplica) -> PortResult<()> {
         self.0.enter("rds.CreateDBInstanceReadReplica").await?;
         let region = self.0.region.clone();
+        let (source_arn, id) = (replica.source_arn.as_str(), replica.id.as_str());
         self.0.sim.with(|w| {
             if w.instances.contains_key(id) {
                 return Err(PortError::Rejected(format!(
                     "DBInstanceAlreadyExists: {id}"
                 )));
+            }
+            let source = w
+                .instances
+                .values()
+                .find(|i| i.status.arn == source_arn)
+                .map(|i| i.status.clone())
+                .ok_or_else(|| PortError::Rejected(format!("DBInstanceNotFound: {source_arn}")))?;
+            if let Some(refusal) = stop_core::aws_rules::cross_region_replica_refusal(
+                &source,
+                replica,
+                region.as_str(),
+            ) {
+                return Err(refusal);
             }
             let took = w.draw_s(model::REPLICA_CREATE_S);
             let ready = w.now + took;
@@ -269,6 +300,18 @@ impl Database for SimDatabase {
                         status: "creating".into(),
                         replica_lag_seconds: None,
                         endpoint: Some((format!("{id}.c0ffee.{region}.rds.amazonaws.com"), 5432)),
+                        engine: source.engine.clone(),
+                        storage_encrypted: replica.kms_key_arn.is_some(),
+                        multi_az: replica.multi_az,
+                        subnet_group: replica.subnet_group.clone(),
+                        security_group_ids: replica.security_group_ids.clone(),
+                        // RDS gives a cross-Region copy the engine's default group.
+                        parameter_group: Some(
+                            replica
+                                .parameter_group
+                                .clone()
+                                .unwrap_or_else(|| format!("default.{}", source.engine)),
+                        ),
                     },
                     promoted_at: None,
                     created_at: Some(ready),
@@ -280,6 +323,24 @@ impl Database for SimDatabase {
                     "RDS: creating read replica {id} of {source_arn} (about {} min)",
                     took.whole_minutes()
                 ),
+            );
+            Ok(())
+        })
+    }
+
+    async fn set_parameter_group(&self, id: &str, group: &str) -> PortResult<()> {
+        self.0.enter("rds.ModifyDBInstance").await?;
+        let region = self.0.region.to_string();
+        self.0.sim.with(|w| {
+            let instance = w
+                .instances
+                .get_mut(id)
+                .filter(|i| i.region.as_str() == region)
+                .ok_or_else(|| PortError::NotFound(id.to_owned()))?;
+            instance.status.parameter_group = Some(group.to_owned());
+            w.log(
+                region.as_str(),
+                format!("RDS: {id} now uses parameter group {group}"),
             );
             Ok(())
         })

@@ -76,6 +76,16 @@ impl Topology {
                 "StopAlarm: TreatMissingData {alarm_missing:?}; the drill models `ignore` (silence never moves traffic)"
             ));
         }
+        // The trigger republishes the STOP value every minute, so the alarm
+        // always has data; the drill runs it on that schedule.
+        let republish = resources["FailoverTriggerFunction"]["Properties"]["Events"]
+            ["RepublishStop"]["Properties"]["Schedule"]
+            .as_str();
+        if republish != Some("rate(1 minute)") {
+            return Err(format!(
+                "FailoverTriggerFunction: RepublishStop schedule {republish:?}; the drill republishes the STOP metric every minute"
+            ));
+        }
         let record = &resources["FailoverRecord"]["Properties"];
         let dns_ttl_s = if record.get("AliasTarget").is_some() {
             60

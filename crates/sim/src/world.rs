@@ -96,6 +96,9 @@ pub struct World {
     /// Someone floods the primary's `/health`: API Gateway answers every probe
     /// with 429 (no evidence either way).
     pub primary_health_flooded: bool,
+    /// Route 53's view of the standby's health check (its checkers' status),
+    /// as CloudWatch holds it in us-east-1: the newest minute, if any.
+    pub standby_route53: Option<(OffsetDateTime, bool)>,
     /// The third Region: the detector's second vantage point and the fence
     /// record's third copy.
     pub witness: Region,
@@ -172,6 +175,7 @@ impl World {
             dark: HashSet::new(),
             standby_cut_off: false,
             primary_health_flooded: false,
+            standby_route53: None,
             witness,
             isolated: HashSet::new(),
             caller_faults: Vec::new(),
@@ -305,11 +309,14 @@ impl World {
             .iter()
             // A switchover is sent to the primary cluster's Region (AWS's
             // procedure); it is the graceful move's, which needs both Regions up.
+            // Readiness reads Route 53's metrics where they are (us-east-1):
+            // a read off the failover path, which fails harmlessly when dark.
             .filter(|(k, _)| {
                 k.starts_with(&prefix)
                     && !k.contains(" arc.")
                     && !k.contains(" from ")
                     && !k.contains(" rds.SwitchoverGlobalCluster")
+                    && !k.contains(" cloudwatch.GetMetricData(AWS/Route53)")
             })
             .map(|(_, n)| n)
             .sum()

@@ -1,5 +1,6 @@
 //! The operator CLI's pieces; `main.rs` wires them to clap.
 
+pub mod cleanup;
 pub mod local;
 pub mod remote;
 pub mod render;

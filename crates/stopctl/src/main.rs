@@ -134,6 +134,24 @@ enum Command {
         #[command(flatten)]
         env: EnvFile,
     },
+    /// What `sam delete` leaves behind (re-protect copies and old writers, the
+    /// ARC stack, retained log groups, the SSM records), each with its monthly
+    /// cost: a plan; `--yes` removes all but the current writer.
+    Cleanup {
+        #[command(flatten)]
+        env: EnvFile,
+        /// A deleted stack whose retained log groups to find (repeat for each).
+        #[arg(long = "stack")]
+        stacks: Vec<String>,
+        /// The ARC stack (arc.yaml), if one was deployed.
+        #[arg(long)]
+        arc_stack: Option<String>,
+        #[arg(long, default_value = "us-west-2")]
+        arc_region: String,
+        /// Remove what the plan lists.
+        #[arg(long)]
+        yes: bool,
+    },
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -325,6 +343,68 @@ fn plan(p: Parameters, db: DbKind, as_json: bool) -> ExitCode {
         style.dim("An automatic failover adds detection before the STOP path; traffic moves on the STOP or ARC budget; writes on the last. Seeds for comparison: seed 000 \"a few minutes\" per step; seed 002 a 15-minute target.")
     );
     ExitCode::SUCCESS
+}
+
+async fn cleanup(scope: &stopctl::cleanup::Scope, yes: bool, as_json: bool) -> ExitCode {
+    let mut configs = HashMap::new();
+    for region in [&scope.primary, &scope.standby]
+        .into_iter()
+        .chain(scope.witness.as_ref())
+        .chain(scope.arc_stack.as_ref().map(|(r, _)| r))
+    {
+        let Ok(parsed) = region.parse::<stop_core::Region>() else {
+            return fail(exit::USAGE, &format!("not a Region: {region}"), as_json);
+        };
+        configs.insert(region.clone(), stop_aws::sdk_config(&parsed).await);
+    }
+    let sdk = |region: &str| {
+        configs
+            .get(region)
+            .cloned()
+            .unwrap_or_else(|| configs[&scope.standby].clone())
+    };
+    let stamp = time::OffsetDateTime::now_utc()
+        .format(time::macros::format_description!(
+            "[year][month][day][hour][minute]"
+        ))
+        .unwrap_or_default();
+    let survey = match stopctl::cleanup::survey(scope, sdk, &stamp).await {
+        Ok(survey) => survey,
+        Err(e) => return fail(exit::UNREACHABLE, &e, as_json),
+    };
+    let plan = stop_core::cleanup::plan(&survey);
+    if !yes {
+        if as_json {
+            print_json(&json!({"plan": plan, "monthly_savings_usd": plan.monthly_savings_usd()}));
+        } else {
+            say(&stopctl::cleanup::render(&plan, false));
+        }
+        return ExitCode::SUCCESS;
+    }
+    let done = stopctl::cleanup::remove(&plan, sdk).await;
+    let failures: Vec<String> = done
+        .iter()
+        .filter_map(|(l, r)| {
+            r.as_ref()
+                .err()
+                .map(|e| format!("{} {}: {e}", l.region, l.name))
+        })
+        .collect();
+    if as_json {
+        print_json(
+            &json!({"plan": plan, "removed": done.len() - failures.len(), "failed": failures}),
+        );
+    } else {
+        say(&stopctl::cleanup::render(&plan, true));
+        for failure in &failures {
+            eprintln!("stopctl: not removed: {failure}");
+        }
+    }
+    if failures.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(exit::FAILED)
+    }
 }
 
 async fn check(env: &EnvFile, as_json: bool) -> ExitCode {
@@ -626,6 +706,28 @@ async fn remote_command(command: Command, as_json: bool) -> ExitCode {
             count,
         } => monitor(&env, interval, count, as_json).await,
         Command::Check { env } => check(&env, as_json).await,
+        Command::Cleanup {
+            env,
+            stacks,
+            arc_stack,
+            arc_region,
+            yes,
+        } => {
+            let config = match load_config(&env) {
+                Ok(config) => config,
+                Err(e) => return fail(exit::USAGE, &e, as_json),
+            };
+            let scope = stopctl::cleanup::Scope {
+                service: config.service.clone(),
+                primary: config.primary_region().to_string(),
+                standby: config.standby_region().to_string(),
+                witness: config.witness_region.as_ref().map(ToString::to_string),
+                decision_prefix: config.decision_prefix.clone(),
+                stacks,
+                arc_stack: arc_stack.map(|name| (arc_region, name)),
+            };
+            cleanup(&scope, yes, as_json).await
+        }
         Command::Drill { .. } | Command::Plan { .. } => ExitCode::from(exit::USAGE),
     }
 }

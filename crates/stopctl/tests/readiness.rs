@@ -19,6 +19,7 @@ struct Ports {
     secrets: MemorySecrets,
     state: MemoryStateStore,
     clock: ManualClock,
+    health: MemoryHealthChecks,
 }
 
 fn ports() -> Ports {
@@ -33,6 +34,7 @@ fn ports() -> Ports {
         None,
     );
     Ports {
+        health: MemoryHealthChecks::new(log.clone()),
         decisions: MemoryDecisionStore::new(log.clone()),
         stop: MemoryStopSwitch::new(log.clone()),
         controls: MemoryRoutingControls::new(
@@ -95,6 +97,7 @@ async fn report(p: &Ports, config: &stop_core::Config, expect: Expectations) -> 
         secrets: &p.secrets,
         state: &p.state,
         clock: &p.clock,
+        health: &p.health,
         expect,
     }
     .check()
@@ -417,4 +420,63 @@ async fn a_replica_in_error_or_with_lag_minus_one_is_not_ready() {
     let findings = check(&p).await;
     let lag = finding(&findings, "replica lag");
     assert!(!lag.ok && lag.detail.contains("-1"), "{lag:?}");
+}
+
+#[tokio::test]
+async fn route_53_seeing_the_standby_unhealthy_or_not_at_all_is_not_ready() {
+    let p = ports();
+    let expect = || Expectations {
+        standby_health_check: Some("hc-standby".into()),
+        ..Expectations::default()
+    };
+    // No datapoint: no evidence of Route 53's view.
+    let findings = check_with(&p, expect()).await;
+    let route53 = finding(&findings, "Route 53 sees the standby");
+    assert!(!route53.ok && route53.detail.contains("no HealthCheckStatus"), "{route53:?}");
+    // Unhealthy: STOP = 1 would move nobody.
+    p.health.set(
+        "hc-standby",
+        stop_core::ports::HealthReading {
+            healthy: false,
+            at: NOW - time::Duration::minutes(1),
+        },
+    );
+    let findings = check_with(&p, expect()).await;
+    let route53 = finding(&findings, "Route 53 sees the standby");
+    assert!(!route53.ok && route53.detail.contains("UNHEALTHY"), "{route53:?}");
+    // Healthy but an hour old: stale, not a view.
+    p.health.set(
+        "hc-standby",
+        stop_core::ports::HealthReading {
+            healthy: true,
+            at: NOW - time::Duration::hours(1),
+        },
+    );
+    assert!(!finding(&check_with(&p, expect()).await, "Route 53 sees the standby").ok);
+    p.health.set(
+        "hc-standby",
+        stop_core::ports::HealthReading {
+            healthy: true,
+            at: NOW - time::Duration::minutes(2),
+        },
+    );
+    assert!(finding(&check_with(&p, expect()).await, "Route 53 sees the standby").ok);
+    assert_eq!(p.log.count("cloudwatch.health_check_status(hc-standby)"), 4);
+}
+
+#[tokio::test]
+async fn a_copy_placement_missing_in_a_region_is_not_ready() {
+    let p = ports();
+    let ok = check(&p).await;
+    assert!(finding(&ok, "re-protect placement").ok, "{ok:#?}");
+    let config = standby_config(&[
+        ("DB_PRIMARY_COPY_SUBNET_GROUP", ""),
+        ("DB_STANDBY_COPY_KMS_KEY_ARN", ""),
+    ]);
+    let findings = report(&p, &config, Expectations::default()).await.findings;
+    let placement = finding(&findings, "re-protect placement");
+    assert!(!placement.ok, "{placement:?}");
+    assert!(placement.detail.contains("us-east-1 lacks a DB subnet group"), "{placement:?}");
+    assert!(placement.detail.contains("us-west-2 lacks a KMS key"), "{placement:?}");
+    assert!(placement.fix.as_deref().unwrap().contains("DbPrimaryCopySubnetGroup"), "{placement:?}");
 }

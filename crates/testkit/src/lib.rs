@@ -49,10 +49,25 @@ pub fn standby_config(extra: &[(&str, &str)]) -> Config {
         ("ASG_DESIRED", "4"),
         ("ASG_MAX", "8"),
         ("DB_SECRET_ID", "orders/db"),
+        // Where a re-protect copy goes in each Region.
+        ("DB_PRIMARY_COPY_SUBNET_GROUP", "orders-db"),
+        ("DB_PRIMARY_COPY_SECURITY_GROUP_IDS", "sg-0a1b2c3d4e5f60718"),
+        ("DB_PRIMARY_COPY_PARAMETER_GROUP", "orders-postgres16"),
+        ("DB_PRIMARY_COPY_KMS_KEY_ARN", PRIMARY_COPY_KEY),
+        ("DB_STANDBY_COPY_SUBNET_GROUP", "orders-db"),
+        ("DB_STANDBY_COPY_SECURITY_GROUP_IDS", "sg-0fedcba9876543210"),
+        ("DB_STANDBY_COPY_PARAMETER_GROUP", "orders-postgres16"),
+        ("DB_STANDBY_COPY_KMS_KEY_ARN", STANDBY_COPY_KEY),
     ]);
     vars.extend(extra.iter().copied());
     Config::from_lookup(|k| vars.get(k).map(|v| v.to_string())).unwrap()
 }
+
+/// The KMS keys a re-protect copy is encrypted with, one per Region.
+pub const PRIMARY_COPY_KEY: &str =
+    "arn:aws:kms:us-east-1:111122223333:key/0b7c54a6-1d2e-4f3a-8b9c-0d1e2f3a4b5c";
+pub const STANDBY_COPY_KEY: &str =
+    "arn:aws:kms:us-west-2:111122223333:key/5e6f7a8b-9c0d-4e1f-a2b3-c4d5e6f7a8b9";
 
 /// The primary instance that [`orders_replica`] replicates.
 pub const REPLICA_SOURCE: &str = "arn:aws:rds:us-east-1:111122223333:db:orders";
@@ -71,6 +86,9 @@ pub fn orders_replica(lag_seconds: u32) -> stop_core::ports::ReplicaStatus {
             "orders-replica.abc.us-west-2.rds.amazonaws.com".into(),
             5432,
         )),
+        engine: "postgres".into(),
+        storage_encrypted: true,
+        ..Default::default()
     }
 }
 

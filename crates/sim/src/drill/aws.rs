@@ -357,6 +357,14 @@ impl Drill<'_> {
             secrets: &SimSecrets(standby.clone()),
             state: &state,
             clock: &self.trigger.clock,
+            // Route 53's metrics live in us-east-1, the drill's primary
+            // Region: readiness cannot read them while that Region is dark.
+            health: &SimHealthChecks(Bound::new(
+                &self.sim,
+                &ROUTE53_METRICS_REGION
+                    .parse()
+                    .unwrap_or_else(|_| self.standby.clone()),
+            )),
             expect: stop_core::readiness::Expectations {
                 max_lag_s: self.topology.readiness_max_lag_s,
                 detector: self.scenario.detector,
@@ -364,6 +372,7 @@ impl Drill<'_> {
                     .scenario
                     .detector
                     .then(|| model::WITNESS_REGION.to_owned()),
+                standby_health_check: Some(STANDBY_HEALTH_CHECK_ID.to_owned()),
             },
         }
         .check()
@@ -478,6 +487,22 @@ impl Drill<'_> {
         if !quiet && text != self.last_schedule_text {
             self.log(STANDBY, format!("replica-promoter (schedule): {text}"));
             self.last_schedule_text = text;
+        }
+    }
+
+    /// The trigger's schedule republishes the STOP value of the record; on
+    /// the ARC-only path there is no STOP metric and it publishes nothing.
+    pub(super) async fn invoke_trigger_schedule(&mut self) {
+        self.start_invocation();
+        let result = failover_trigger::on_schedule(&self.trigger).await;
+        let _ = self.end_invocation();
+        let text = match result {
+            Ok(done) => done,
+            Err(why) => format!("not republished: {why}"),
+        };
+        if text != self.last_republish {
+            self.log(STANDBY, format!("failover-trigger (schedule): {text}"));
+            self.last_republish = text;
         }
     }
 

@@ -301,6 +301,24 @@ impl Drill<'_> {
                 "the new writer acknowledged a write after the decision".into(),
             );
         }
+        // The alarm rests on fresh data, not on a datapoint of hours ago: the
+        // trigger republishes the record's value every minute while the
+        // standby is up.
+        if self.scenario.path != Path::ArcOnly && !facts.standby_dark {
+            let fresh = facts
+                .stop_newest_age
+                .is_some_and(|age| age <= Duration::seconds(2 * model::TRIGGER_SCHEDULE_S));
+            check(
+                "STOP metric republished",
+                fresh,
+                format!(
+                    "newest STOP datapoint {} before the end",
+                    facts
+                        .stop_newest_age
+                        .map_or("never".to_owned(), |a| format!("{} s", a.whole_seconds()))
+                ),
+            );
+        }
         if let Some(protected) = self.scenario.expect_protected {
             check(
                 "data tier protection",
@@ -518,6 +536,9 @@ pub(super) struct WorldFacts {
     calls_to_primary: u32,
     api_calls: u32,
     stop_value: Option<f64>,
+    /// How long before the end the newest STOP datapoint was published.
+    stop_newest_age: Option<Duration>,
+    standby_dark: bool,
     controls: Option<(ControlState, ControlState)>,
     writer_moves: u32,
     writer_region: Option<Region>,
@@ -589,6 +610,8 @@ impl WorldFacts {
             calls_to_primary,
             api_calls: w.total_calls(),
             stop_value: w.stop_metric.last().map(|(_, v)| *v),
+            stop_newest_age: w.stop_metric.last().map(|(t, _)| w.now - *t),
+            standby_dark: w.dark.contains(&w.standby),
             controls: match (w.controls.get(PRIMARY_CTL), w.controls.get(STANDBY_CTL)) {
                 (Some(p), Some(s)) => Some((*p, *s)),
                 _ => None,

@@ -50,6 +50,11 @@ use setup::{initial_world, region_info_config};
 pub const PRIMARY: &str = "us-east-1";
 pub const STANDBY: &str = "us-west-2";
 const SERVICE: &str = "orders";
+/// Where Route 53's metrics are, whatever the pair's Regions.
+/// <https://docs.aws.amazon.com/Route53/latest/DeveloperGuide/monitoring-health-checks.html>
+const ROUTE53_METRICS_REGION: &str = "us-east-1";
+/// The standby stack's `StandbyHealthCheck`, as `!Ref` gives it.
+const STANDBY_HEALTH_CHECK_ID: &str = "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0";
 const ALARM: &str = "orders-stop-failover";
 const PRIMARY_CTL: &str =
     "arn:aws:route53-recovery-control::111122223333:controlpanel/sim/routingcontrol/primary";
@@ -160,6 +165,8 @@ enum Ev {
     Rewriter(Value),
     RewriterSchedule,
     PromoterSchedule,
+    /// The trigger's minute: it republishes the STOP metric.
+    TriggerSchedule,
 }
 
 /// How a client finds its Region.
@@ -230,6 +237,8 @@ struct Drill<'s> {
     /// re-protect or a failback) may touch it.
     calls_to_primary_on_failover: Option<u32>,
     last_schedule_text: String,
+    /// The last republish's outcome, logged when it changes.
+    last_republish: String,
     client_errors: u32,
     answers: Vec<u16>,
     decided_presses: u32,
@@ -337,6 +346,7 @@ impl<'s> Drill<'s> {
             writes_refused: 0,
             calls_to_primary_on_failover: None,
             last_schedule_text: String::new(),
+            last_republish: String::new(),
             client_errors: 0,
             answers: Vec::new(),
             decided_presses: 0,
@@ -370,6 +380,10 @@ impl<'s> Drill<'s> {
         drill.schedule(
             start + Duration::seconds(model::PROMOTER_SCHEDULE_S) + Duration::milliseconds(500),
             Ev::PromoterSchedule,
+        );
+        drill.schedule(
+            start + Duration::seconds(model::TRIGGER_SCHEDULE_S) + Duration::milliseconds(250),
+            Ev::TriggerSchedule,
         );
         if scenario.detector {
             drill.schedule(
@@ -456,6 +470,9 @@ impl<'s> Drill<'s> {
             Ev::StandbyHealthCheck => {
                 let dark = self.sim.with(|w| w.dark.contains(&w.standby));
                 self.standby_failures = if dark { self.standby_failures + 1 } else { 0 };
+                let healthy = self.standby_failures < self.topology.standby_failure_threshold;
+                self.sim
+                    .with(|w| w.standby_route53 = Some((w.now, healthy)));
                 let next = Duration::seconds(self.topology.standby_check_interval_s);
                 self.schedule(self.now() + next, Ev::StandbyHealthCheck);
             }
@@ -490,6 +507,11 @@ impl<'s> Drill<'s> {
                 self.invoke_promoter_schedule().await;
                 let next = Duration::seconds(model::PROMOTER_SCHEDULE_S);
                 self.schedule(self.now() + next, Ev::PromoterSchedule);
+            }
+            Ev::TriggerSchedule => {
+                self.invoke_trigger_schedule().await;
+                let next = Duration::seconds(model::TRIGGER_SCHEDULE_S);
+                self.schedule(self.now() + next, Ev::TriggerSchedule);
             }
         }
     }

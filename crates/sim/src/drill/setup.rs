@@ -57,6 +57,35 @@ pub fn standby_config(scenario: &Scenario) -> Result<Config, String> {
         Db::RdsReplica => {
             vars.insert("DB_KIND", "rds-replica".into());
             vars.insert("DB_REPLICA_ID", "orders-replica".into());
+            // Where a re-protect copy goes in each Region (template
+            // parameters DbPrimaryCopy* and DbStandbyCopy*).
+            for ([subnets, groups, parameters, key], region, key_id) in [
+                (
+                    [
+                        "DB_PRIMARY_COPY_SUBNET_GROUP",
+                        "DB_PRIMARY_COPY_SECURITY_GROUP_IDS",
+                        "DB_PRIMARY_COPY_PARAMETER_GROUP",
+                        "DB_PRIMARY_COPY_KMS_KEY_ARN",
+                    ],
+                    PRIMARY,
+                    "0b7c54a6-1d2e-4f3a-8b9c-0d1e2f3a4b5c",
+                ),
+                (
+                    [
+                        "DB_STANDBY_COPY_SUBNET_GROUP",
+                        "DB_STANDBY_COPY_SECURITY_GROUP_IDS",
+                        "DB_STANDBY_COPY_PARAMETER_GROUP",
+                        "DB_STANDBY_COPY_KMS_KEY_ARN",
+                    ],
+                    STANDBY,
+                    "5e6f7a8b-9c0d-4e1f-a2b3-c4d5e6f7a8b9",
+                ),
+            ] {
+                vars.insert(subnets, "orders-db".into());
+                vars.insert(groups, "sg-0a1b2c3d4e5f60718".into());
+                vars.insert(parameters, "orders-postgres16".into());
+                vars.insert(key, format!("arn:aws:kms:{region}:{ACCOUNT}:key/{key_id}"));
+            }
         }
         Db::AuroraGlobal => {
             vars.insert("DB_KIND", "aurora-global".into());
@@ -152,6 +181,14 @@ pub(super) fn initial_world(
                     format!("orders-primary.c0ffee.{PRIMARY}.rds.amazonaws.com"),
                     5432,
                 )),
+                // Encrypted, as production databases are: a re-protect copy
+                // then needs the KMS key of its own Region.
+                engine: "postgres".into(),
+                storage_encrypted: true,
+                multi_az: true,
+                subnet_group: Some("orders-db".into()),
+                security_group_ids: vec!["sg-0a1b2c3d4e5f60718".into()],
+                parameter_group: Some("orders-postgres16".into()),
             },
             promoted_at: None,
             created_at: None,
@@ -172,6 +209,14 @@ pub(super) fn initial_world(
                     format!("orders-replica.c0ffee.{STANDBY}.rds.amazonaws.com"),
                     5432,
                 )),
+                // Encrypted, as production databases are: a re-protect copy
+                // then needs the KMS key of its own Region.
+                engine: "postgres".into(),
+                storage_encrypted: true,
+                multi_az: true,
+                subnet_group: Some("orders-db".into()),
+                security_group_ids: vec!["sg-0a1b2c3d4e5f60718".into()],
+                parameter_group: Some("orders-postgres16".into()),
             },
             promoted_at: None,
             created_at: None,
