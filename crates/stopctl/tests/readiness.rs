@@ -432,7 +432,10 @@ async fn route_53_seeing_the_standby_unhealthy_or_not_at_all_is_not_ready() {
     // No datapoint: no evidence of Route 53's view.
     let findings = check_with(&p, expect()).await;
     let route53 = finding(&findings, "Route 53 sees the standby");
-    assert!(!route53.ok && route53.detail.contains("no HealthCheckStatus"), "{route53:?}");
+    assert!(
+        !route53.ok && route53.detail.contains("no HealthCheckStatus"),
+        "{route53:?}"
+    );
     // Unhealthy: STOP = 1 would move nobody.
     p.health.set(
         "hc-standby",
@@ -443,7 +446,10 @@ async fn route_53_seeing_the_standby_unhealthy_or_not_at_all_is_not_ready() {
     );
     let findings = check_with(&p, expect()).await;
     let route53 = finding(&findings, "Route 53 sees the standby");
-    assert!(!route53.ok && route53.detail.contains("UNHEALTHY"), "{route53:?}");
+    assert!(
+        !route53.ok && route53.detail.contains("UNHEALTHY"),
+        "{route53:?}"
+    );
     // Healthy but an hour old: stale, not a view.
     p.health.set(
         "hc-standby",
@@ -476,7 +482,22 @@ async fn a_copy_placement_missing_in_a_region_is_not_ready() {
     let findings = report(&p, &config, Expectations::default()).await.findings;
     let placement = finding(&findings, "re-protect placement");
     assert!(!placement.ok, "{placement:?}");
-    assert!(placement.detail.contains("us-east-1 lacks a DB subnet group"), "{placement:?}");
-    assert!(placement.detail.contains("us-west-2 lacks a KMS key"), "{placement:?}");
-    assert!(placement.fix.as_deref().unwrap().contains("DbPrimaryCopySubnetGroup"), "{placement:?}");
+    assert!(
+        placement
+            .detail
+            .contains("us-east-1 lacks a DB subnet group"),
+        "{placement:?}"
+    );
+    assert!(
+        placement.detail.contains("us-west-2 lacks a KMS key"),
+        "{placement:?}"
+    );
+    assert!(
+        placement
+            .fix
+            .as_deref()
+            .unwrap()
+            .contains("DbPrimaryCopySubnetGroup"),
+        "{placement:?}"
+    );
 }
