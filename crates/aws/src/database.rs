@@ -46,69 +46,21 @@ async fn replica_lag(
     client: &aws_sdk_cloudwatch::Client,
     instance_id: &str,
 ) -> PortResult<Option<LagSample>> {
-    use aws_sdk_cloudwatch::primitives::DateTime;
-    use aws_sdk_cloudwatch::types::{
-        Dimension, Metric, MetricDataQuery, MetricStat, ScanBy, StatusCode,
-    };
-    let now = time::OffsetDateTime::now_utc().unix_timestamp();
-    let query = MetricDataQuery::builder()
-        .id("lag")
-        .metric_stat(
-            MetricStat::builder()
-                .metric(
-                    Metric::builder()
-                        .namespace("AWS/RDS")
-                        .metric_name("ReplicaLag")
-                        .dimensions(
-                            Dimension::builder()
-                                .name("DBInstanceIdentifier")
-                                .value(instance_id)
-                                .build(),
-                        )
-                        .build(),
-                )
-                .period(60)
-                .stat("Maximum")
-                .build(),
-        )
-        .build();
-    let data = client
-        .get_metric_data()
-        .metric_data_queries(query)
-        .start_time(DateTime::from_secs(now - 600))
-        .end_time(DateTime::from_secs(now + 60))
-        .scan_by(ScanBy::TimestampDescending)
-        .send()
-        .await
-        .map_err(|e| port_error("cloudwatch:GetMetricData", e))?;
-    let Some(result) = data.metric_data_results().first() else {
-        return Ok(None);
-    };
-    // "Timestamps[x] is Values[x]". The newest pair, whatever the order the
-    // answer lists them in (TimestampDescending puts it first).
-    // <https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_MetricDataResult.html>
-    let newest = result
-        .timestamps()
-        .iter()
-        .zip(result.values())
-        .max_by_key(|(at, _)| (at.secs(), at.subsec_nanos()));
+    let newest = crate::metrics::newest_datapoint(
+        client,
+        crate::metrics::Query {
+            namespace: "AWS/RDS",
+            metric: "ReplicaLag",
+            dimension: ("DBInstanceIdentifier", instance_id),
+            stat: "Maximum",
+        },
+    )
+    .await?;
     let Some((at, value)) = newest else {
-        // No datapoint because CloudWatch failed, not because there is none.
-        return match result.status_code() {
-            Some(StatusCode::InternalError) => Err(PortError::Unavailable(format!(
-                "cloudwatch:GetMetricData: InternalError for the ReplicaLag of {instance_id}"
-            ))),
-            Some(StatusCode::Forbidden) => Err(PortError::Rejected(format!(
-                "cloudwatch:GetMetricData: Forbidden for the ReplicaLag of {instance_id}"
-            ))),
-            _ => Ok(None),
-        };
-    };
-    let Ok(at) = time::OffsetDateTime::from_unix_timestamp(at.secs()) else {
         return Ok(None);
     };
     // -1 (or any negative, or NaN): replication is not active; not a lag.
-    if value.is_nan() || *value < 0.0 {
+    if value.is_nan() || value < 0.0 {
         return Ok(Some(LagSample {
             seconds: 0,
             replicating: false,

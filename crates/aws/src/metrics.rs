@@ -86,71 +86,94 @@ impl stop_core::ports::HealthChecks for Route53HealthMetric {
         &self,
         health_check_id: &str,
     ) -> PortResult<Option<stop_core::ports::HealthReading>> {
-        use aws_sdk_cloudwatch::primitives::DateTime;
-        use aws_sdk_cloudwatch::types::{Metric, MetricDataQuery, MetricStat, ScanBy, StatusCode};
-        let now = time::OffsetDateTime::now_utc().unix_timestamp();
-        let query = MetricDataQuery::builder()
-            .id("health")
-            .metric_stat(
-                MetricStat::builder()
-                    .metric(
-                        Metric::builder()
-                            .namespace("AWS/Route53")
-                            .metric_name("HealthCheckStatus")
-                            .dimensions(
-                                Dimension::builder()
-                                    .name("HealthCheckId")
-                                    .value(health_check_id)
-                                    .build(),
-                            )
-                            .build(),
-                    )
-                    .period(60)
-                    .stat("Minimum")
-                    .build(),
-            )
-            .build();
-        let data = self
-            .client
-            .get()
-            .get_metric_data()
-            .metric_data_queries(query)
-            .start_time(DateTime::from_secs(now - 600))
-            .end_time(DateTime::from_secs(now + 60))
-            .scan_by(ScanBy::TimestampDescending)
-            .send()
-            .await
-            .map_err(|e| port_error("cloudwatch:GetMetricData", e))?;
-        let Some(result) = data.metric_data_results().first() else {
-            return Ok(None);
-        };
-        let newest = result
-            .timestamps()
-            .iter()
-            .zip(result.values())
-            .max_by_key(|(at, _)| (at.secs(), at.subsec_nanos()));
-        let Some((at, value)) = newest else {
-            return match result.status_code() {
-                Some(StatusCode::InternalError) => {
-                    Err(stop_core::ports::PortError::Unavailable(format!(
-                        "cloudwatch:GetMetricData: InternalError for HealthCheckStatus of {health_check_id}"
-                    )))
-                }
-                Some(StatusCode::Forbidden) => Err(stop_core::ports::PortError::Rejected(format!(
-                    "cloudwatch:GetMetricData: Forbidden for HealthCheckStatus of {health_check_id}"
-                ))),
-                _ => Ok(None),
-            };
-        };
-        let Ok(at) = time::OffsetDateTime::from_unix_timestamp(at.secs()) else {
-            return Ok(None);
-        };
-        Ok(Some(stop_core::ports::HealthReading {
-            // The minute's Minimum: 1 only if no checker saw it unhealthy.
-            healthy: *value >= 1.0,
+        let newest = newest_datapoint(
+            self.client.get(),
+            Query {
+                namespace: "AWS/Route53",
+                metric: "HealthCheckStatus",
+                dimension: ("HealthCheckId", health_check_id),
+                // 1 only if no checker saw it unhealthy in that minute.
+                stat: "Minimum",
+            },
+        )
+        .await?;
+        Ok(newest.map(|(at, value)| stop_core::ports::HealthReading {
+            healthy: value >= 1.0,
             at,
         }))
     }
+}
+
+/// One metric of one dimension, one statistic a minute.
+pub struct Query<'a> {
+    pub namespace: &'a str,
+    pub metric: &'a str,
+    pub dimension: (&'a str, &'a str),
+    pub stat: &'a str,
+}
+
+/// The newest one-minute datapoint of the last ten minutes, if any.
+/// "Timestamps[x] is Values[x]": the newest pair, whatever the order the
+/// answer lists them in. No datapoint because CloudWatch failed
+/// (`InternalError`, `Forbidden`) is an error, not an absence.
+/// <https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_MetricDataResult.html>
+pub async fn newest_datapoint(
+    client: &Client,
+    query: Query<'_>,
+) -> PortResult<Option<(time::OffsetDateTime, f64)>> {
+    use aws_sdk_cloudwatch::primitives::DateTime;
+    use aws_sdk_cloudwatch::types::{Metric, MetricDataQuery, MetricStat, ScanBy, StatusCode};
+    use stop_core::ports::PortError;
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let (name, value) = query.dimension;
+    let request = MetricDataQuery::builder()
+        .id("newest")
+        .metric_stat(
+            MetricStat::builder()
+                .metric(
+                    Metric::builder()
+                        .namespace(query.namespace)
+                        .metric_name(query.metric)
+                        .dimensions(Dimension::builder().name(name).value(value).build())
+                        .build(),
+                )
+                .period(60)
+                .stat(query.stat)
+                .build(),
+        )
+        .build();
+    let data = client
+        .get_metric_data()
+        .metric_data_queries(request)
+        .start_time(DateTime::from_secs(now - 600))
+        .end_time(DateTime::from_secs(now + 60))
+        .scan_by(ScanBy::TimestampDescending)
+        .send()
+        .await
+        .map_err(|e| port_error("cloudwatch:GetMetricData", e))?;
+    let Some(result) = data.metric_data_results().first() else {
+        return Ok(None);
+    };
+    let newest = result
+        .timestamps()
+        .iter()
+        .zip(result.values())
+        .max_by_key(|(at, _)| (at.secs(), at.subsec_nanos()));
+    let Some((at, value)) = newest else {
+        let what = format!("{} of {value}", query.metric);
+        return match result.status_code() {
+            Some(StatusCode::InternalError) => Err(PortError::Unavailable(format!(
+                "cloudwatch:GetMetricData: InternalError for the {what}"
+            ))),
+            Some(StatusCode::Forbidden) => Err(PortError::Rejected(format!(
+                "cloudwatch:GetMetricData: Forbidden for the {what}"
+            ))),
+            _ => Ok(None),
+        };
+    };
+    Ok(time::OffsetDateTime::from_unix_timestamp(at.secs())
+        .ok()
+        .map(|at| (at, *value)))
 }
 
 #[cfg(test)]

@@ -414,13 +414,35 @@ mod data_tier {
             .to_owned();
         assert!(source_arn.contains(":us-east-1:"), "{source_arn}");
 
+        let key = "arn:aws:kms:us-west-2:123456789012:key/0b7c54a6-1d2e-4f3a-8b9c-0d1e2f3a4b5c";
+        // RDS (and moto) refuse a subnet group that does not exist in the
+        // Region the copy goes to.
+        let group = unique("orders-db");
+        let refused = RdsDatabase::new(rds("us-west-2", None))
+            .create_replica(&NewReplica {
+                id: replica_id.clone(),
+                source_arn: source_arn.clone(),
+                subnet_group: Some(group.clone()),
+                security_group_ids: Vec::new(),
+                parameter_group: None,
+                kms_key_arn: None,
+                multi_az: false,
+            })
+            .await
+            .unwrap_err();
+        assert!(
+            refused.to_string().contains("DBSubnetGroupNotFoundFault"),
+            "{refused}"
+        );
+        // moto builds a subnet group only from EC2 subnets (no EC2 client
+        // here), so the copy below names none; the aws_smithy_mocks test in
+        // database.rs checks DBSubnetGroupName on the request.
         let wire = Wire::default();
         let west = RdsDatabase::new(rds("us-west-2", Some(wire.clone())));
-        let key = "arn:aws:kms:us-west-2:123456789012:key/0b7c54a6-1d2e-4f3a-8b9c-0d1e2f3a4b5c";
         west.create_replica(&NewReplica {
             id: replica_id.clone(),
             source_arn: source_arn.clone(),
-            subnet_group: Some("orders-db".into()),
+            subnet_group: None,
             security_group_ids: vec!["sg-0a1b2c3d4e5f60718".into(), "sg-0123456789abcdef0".into()],
             parameter_group: None,
             kms_key_arn: Some(key.into()),
@@ -442,14 +464,13 @@ mod data_tier {
         // this Region's key: the placement is on the wire, as RDS's Query API
         // names it.
         for wanted in [
-            "DBSubnetGroupName=orders-db",
-            "VpcSecurityGroupIds.VpcSecurityGroupId.1=sg-0a1b2c3d4e5f60718",
-            "VpcSecurityGroupIds.VpcSecurityGroupId.2=sg-0123456789abcdef0",
-            "KmsKeyId=arn%3Aaws%3Akms%3Aus-west-2",
-            "MultiAZ=true",
+            "VpcSecurityGroupIds.VpcSecurityGroupId.1=sg-0a1b2c3d4e5f60718".to_owned(),
+            "VpcSecurityGroupIds.VpcSecurityGroupId.2=sg-0123456789abcdef0".to_owned(),
+            "KmsKeyId=arn%3Aaws%3Akms%3Aus-west-2".to_owned(),
+            "MultiAZ=true".to_owned(),
         ] {
             assert!(
-                creates[0].contains(wanted),
+                creates[0].contains(&wanted),
                 "{wanted} not in {}",
                 creates[0]
             );
