@@ -129,6 +129,11 @@ impl Database for RdsDatabase {
                 .first()
                 .and_then(|g| g.db_parameter_group_name())
                 .map(str::to_owned),
+            parameter_apply_status: instance
+                .db_parameter_groups()
+                .first()
+                .and_then(|g| g.parameter_apply_status())
+                .map(str::to_owned),
         })
     }
 
@@ -183,6 +188,18 @@ impl Database for RdsDatabase {
             .send()
             .await
             .map_err(|e| port_error("rds:CreateDBInstanceReadReplica", e))?;
+        Ok(())
+    }
+
+    /// <https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_RebootDBInstance.html>
+    async fn reboot(&self, instance_id: &str) -> PortResult<()> {
+        self.client
+            .get()
+            .reboot_db_instance()
+            .db_instance_identifier(instance_id)
+            .send()
+            .await
+            .map_err(|e| port_error("rds:RebootDBInstance", e))?;
         Ok(())
     }
 

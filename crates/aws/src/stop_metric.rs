@@ -33,10 +33,41 @@ impl StopSwitch for CloudWatchStopSwitch {
         service: &str,
         value: f64,
     ) -> PortResult<()> {
+        self.put(switch, service, value, None).await
+    }
+
+    async fn publish_at(
+        &self,
+        switch: &StopMetricConfig,
+        service: &str,
+        value: f64,
+        at: time::OffsetDateTime,
+    ) -> PortResult<()> {
+        self.put(switch, service, value, Some(at)).await
+    }
+
+    async fn read(&self, switch: &StopMetricConfig, service: &str) -> PortResult<StopSwitchState> {
+        self.state(switch, service).await
+    }
+}
+
+impl CloudWatchStopSwitch {
+    /// `Timestamp`: "the time the metric data was received" when absent.
+    /// <https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_MetricDatum.html>
+    async fn put(
+        &self,
+        switch: &StopMetricConfig,
+        service: &str,
+        value: f64,
+        at: Option<time::OffsetDateTime>,
+    ) -> PortResult<()> {
         let datum = MetricDatum::builder()
             .metric_name(&switch.metric_name)
             .dimensions(service_dimension(service))
             .value(value)
+            .set_timestamp(
+                at.map(|t| aws_sdk_cloudwatch::primitives::DateTime::from_secs(t.unix_timestamp())),
+            )
             // Standard resolution: Route 53 health checks follow alarms on those.
             .storage_resolution(60)
             .build();
@@ -51,7 +82,7 @@ impl StopSwitch for CloudWatchStopSwitch {
         Ok(())
     }
 
-    async fn read(&self, switch: &StopMetricConfig, service: &str) -> PortResult<StopSwitchState> {
+    async fn state(&self, switch: &StopMetricConfig, service: &str) -> PortResult<StopSwitchState> {
         let alarms = self
             .client
             .get()

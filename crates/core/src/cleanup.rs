@@ -113,15 +113,17 @@ impl Plan {
     }
 }
 
-/// Whether `id` is a name `promoter::copy_name` gives a copy of `service`.
-pub fn is_copy_name(service: &str, id: &str) -> bool {
-    let rest = id
-        .strip_prefix(&format!("{service}-"))
-        .or_else(|| id.strip_prefix(&format!("db-{service}-")));
-    rest.and_then(|r| r.rsplit_once("-e"))
-        .is_some_and(|(region, epoch)| {
-            !region.is_empty() && !epoch.is_empty() && epoch.bytes().all(|b| b.is_ascii_digit())
-        })
+/// Whether `id`, listed in `region`, is exactly the name
+/// `promoter::copy_name` gives a copy of `service` there for some epoch: not
+/// merely a name that starts like one (another service, `orders-archive`,
+/// has copies named `orders-archive-…` of its own).
+pub fn is_copy_name(service: &str, region: &str, id: &str) -> bool {
+    let Ok(region) = region.parse::<crate::Region>() else {
+        return false;
+    };
+    id.rsplit_once("-e")
+        .and_then(|(_, epoch)| epoch.parse::<u64>().ok())
+        .is_some_and(|epoch| crate::promoter::copy_name(service, &region, epoch) == id)
 }
 
 /// What the account holds, as `stopctl cleanup` listed it.
@@ -139,7 +141,21 @@ pub struct Survey {
     pub parameters: Vec<(String, String)>,
     /// `yyyymmddhhmm`, for final snapshot names.
     pub stamp: String,
+    /// Stacks of the pair that still exist (Region, name): while one does,
+    /// nothing is a leftover (its copy protects the writer, its records fence).
+    pub live_stacks: Vec<(String, String)>,
 }
+
+/// The log groups the template keeps (`DeletionPolicy: Retain`): the audit
+/// trails. CloudFormation names a group without `LogGroupName`
+/// `<stack>-<LogicalId>-<suffix>`.
+pub const RETAINED_LOG_GROUPS: &[&str] = &[
+    "OperatorApiAccessLogGroup",
+    "FailoverTriggerLogGroup",
+    "ReplicaPromoterLogGroup",
+    "SecretRewriterLogGroup",
+    "DetectorLogGroup",
+];
 
 /// The plan: every leftover with its monthly cost and how it goes.
 pub fn plan(survey: &Survey) -> Plan {
@@ -154,7 +170,7 @@ pub fn plan(survey: &Survey) -> Plan {
         .collect();
     let mut leftovers = Vec::new();
     for db in &survey.instances {
-        let ours = is_copy_name(&survey.service, &db.id)
+        let ours = is_copy_name(&survey.service, &db.region, &db.id)
             || named.iter().any(|(r, id)| *r == db.region && *id == db.id);
         if !ours {
             continue;
@@ -232,6 +248,15 @@ pub fn plan(survey: &Survey) -> Plan {
             action: Action::DeleteParameter,
         });
     }
+    // A pair still deployed has no leftovers: removing its copy, its
+    // records or its stack would break it.
+    if let Some((region, stack)) = survey.live_stacks.first() {
+        for leftover in &mut leftovers {
+            leftover.action = Action::Keep(format!(
+                "the stack {stack} in {region} still exists: delete the stacks first (sam delete), then clean up"
+            ));
+        }
+    }
     Plan { leftovers }
 }
 
@@ -254,11 +279,27 @@ mod tests {
 
     #[test]
     fn copy_names_are_recognised_and_nothing_else() {
-        assert!(is_copy_name("orders", "orders-us-east-1-e1"));
-        assert!(is_copy_name("9lives", "db-9lives-us-east-1-e12"));
-        assert!(!is_copy_name("orders", "orders-primary"));
-        assert!(!is_copy_name("orders", "orders-us-east-1-e"));
-        assert!(!is_copy_name("orders", "payments-us-east-1-e1"));
+        assert!(is_copy_name("orders", "us-east-1", "orders-us-east-1-e1"));
+        assert!(is_copy_name(
+            "9lives",
+            "us-east-1",
+            "db-9lives-us-east-1-e12"
+        ));
+        assert!(!is_copy_name("orders", "us-east-1", "orders-primary"));
+        assert!(!is_copy_name("orders", "us-east-1", "orders-us-east-1-e"));
+        assert!(!is_copy_name(
+            "orders",
+            "us-east-1",
+            "payments-us-east-1-e1"
+        ));
+        // Another service whose name starts with this one's, and a copy
+        // named for the other Region: not ours here.
+        assert!(!is_copy_name(
+            "orders",
+            "us-east-1",
+            "orders-archive-us-east-1-e3"
+        ));
+        assert!(!is_copy_name("orders", "us-east-1", "orders-us-west-2-e1"));
     }
 
     #[test]
@@ -327,6 +368,24 @@ mod tests {
         });
         assert!(
             matches!(plan.leftovers[0].action, Action::Keep(_)),
+            "{plan:?}"
+        );
+        assert_eq!(plan.monthly_savings_usd(), 0.0);
+    }
+
+    #[test]
+    fn nothing_is_removed_while_a_stack_of_the_pair_still_exists() {
+        let plan = plan(&Survey {
+            service: "orders".into(),
+            parameters: vec![("us-west-2".into(), "/stop/orders/decision".into())],
+            arc_stack: Some(("us-west-2".into(), "stop-orders-arc".into())),
+            live_stacks: vec![("us-west-2".into(), "stop-orders-secondary".into())],
+            ..Survey::default()
+        });
+        assert!(
+            plan.leftovers
+                .iter()
+                .all(|l| matches!(l.action, Action::Keep(_))),
             "{plan:?}"
         );
         assert_eq!(plan.monthly_savings_usd(), 0.0);

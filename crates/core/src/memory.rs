@@ -177,6 +177,22 @@ impl StopSwitch for MemoryStopSwitch {
             .push(value);
         Ok(())
     }
+    async fn publish_at(
+        &self,
+        _: &StopMetricConfig,
+        service: &str,
+        value: f64,
+        at: OffsetDateTime,
+    ) -> PortResult<()> {
+        self.log
+            .record(format!("stop.publish({service}, {value}) at {at}"));
+        self.faults.next()?;
+        lock(&self.values)
+            .entry(service.to_owned())
+            .or_default()
+            .push(value);
+        Ok(())
+    }
     async fn read(&self, _: &StopMetricConfig, service: &str) -> PortResult<StopSwitchState> {
         self.log.record(format!("stop.read({service})"));
         self.faults.next()?;
@@ -426,6 +442,10 @@ impl Database for MemoryDatabase {
                 subnet_group: replica.subnet_group.clone(),
                 security_group_ids: replica.security_group_ids.clone(),
                 parameter_group: replica.parameter_group.clone(),
+                parameter_apply_status: replica
+                    .parameter_group
+                    .as_ref()
+                    .map(|_| "in-sync".to_owned()),
             },
         );
         Ok(())
@@ -445,6 +465,19 @@ impl Database for MemoryDatabase {
             .get_mut(instance_id)
             .ok_or_else(|| PortError::NotFound(instance_id.to_owned()))?;
         instance.parameter_group = Some(parameter_group.to_owned());
+        // Static parameters wait for a reboot, as RDS says of a new group.
+        instance.parameter_apply_status = Some("pending-reboot".to_owned());
+        Ok(())
+    }
+
+    async fn reboot(&self, instance_id: &str) -> PortResult<()> {
+        self.log.record(format!("rds.reboot({instance_id})"));
+        self.faults.next()?;
+        let mut instances = lock(&self.instances);
+        let instance = instances
+            .get_mut(instance_id)
+            .ok_or_else(|| PortError::NotFound(instance_id.to_owned()))?;
+        instance.parameter_apply_status = Some("in-sync".to_owned());
         Ok(())
     }
 

@@ -147,6 +147,15 @@ pub trait StopSwitch: Send + Sync {
         service: &str,
         value: f64,
     ) -> impl Future<Output = PortResult<()>> + Send;
+    /// `PutMetricData` with the datapoint's `Timestamp`: a value read at `at`
+    /// lands in `at`'s minute, never in a later one that a newer decision owns.
+    fn publish_at(
+        &self,
+        switch: &StopMetricConfig,
+        service: &str,
+        value: f64,
+        at: OffsetDateTime,
+    ) -> impl Future<Output = PortResult<()>> + Send;
     fn read(
         &self,
         switch: &StopMetricConfig,
@@ -207,6 +216,10 @@ pub struct ReplicaStatus {
     pub subnet_group: Option<String>,
     pub security_group_ids: Vec<String>,
     pub parameter_group: Option<String>,
+    /// That group's `ParameterApplyStatus`: applying, failed-to-apply,
+    /// in-sync, pending-database-upgrade or pending-reboot.
+    /// <https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_DBParameterGroupStatus.html>
+    pub parameter_apply_status: Option<String>,
 }
 
 /// One `CreateDBInstanceReadReplica` of a re-protect: the copy's name, its
@@ -300,6 +313,8 @@ pub trait Database: Send + Sync {
         instance_id: &str,
         parameter_group: &str,
     ) -> impl Future<Output = PortResult<()>> + Send;
+    /// `RebootDBInstance`: a parameter group's static parameters apply then.
+    fn reboot(&self, instance_id: &str) -> impl Future<Output = PortResult<()>> + Send;
     /// The writer endpoint of a cluster in this Region: host and port.
     fn cluster_writer_endpoint(
         &self,

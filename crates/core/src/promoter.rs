@@ -810,6 +810,32 @@ where
                                         format!("applying parameter group {group} to {copy}"),
                                     ));
                                 }
+                                // Its static parameters apply only after a reboot;
+                                // until they are in-sync the copy is not what a
+                                // failback should promote.
+                                // <https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_DBParameterGroupStatus.html>
+                                match instance.parameter_apply_status.as_deref() {
+                                    Some("pending-reboot") => {
+                                        other_db.reboot(&copy.id).await?;
+                                        return Ok((
+                                            StepState::InProgress,
+                                            format!("rebooting {copy} so that its parameter group applies"),
+                                        ));
+                                    }
+                                    Some(status @ ("applying" | "pending-database-upgrade")) => {
+                                        return Ok((
+                                            StepState::InProgress,
+                                            format!("{copy}'s parameter group is {status}"),
+                                        ));
+                                    }
+                                    Some("failed-to-apply") => {
+                                        return Ok((
+                                            StepState::Failed,
+                                            format!("{copy}'s parameter group failed to apply: fix the group, then ask again"),
+                                        ));
+                                    }
+                                    _ => {}
+                                }
                                 decision.data.protected = true;
                                 Ok((StepState::Done, format!("{copy} replicates {writer}")))
                             } else {

@@ -139,7 +139,12 @@ impl Expectations {
             max_lag_s,
             detector,
             witness: get("WITNESS_REGION").map(|w| w.trim().to_owned()),
-            standby_health_check: get("STANDBY_HEALTH_CHECK_ID").map(|h| h.trim().to_owned()),
+            // Unset in a deployed readiness is a finding, not a skipped check.
+            standby_health_check: Some(
+                get("STANDBY_HEALTH_CHECK_ID")
+                    .map(|h| h.trim().to_owned())
+                    .unwrap_or_default(),
+            ),
         })
     }
 }
@@ -460,6 +465,15 @@ where
             return;
         };
         let check = "Route 53 sees the standby";
+        if id.is_empty() {
+            findings.add(
+                check,
+                false,
+                "STANDBY_HEALTH_CHECK_ID is not set: Route 53's view of the standby is unknown".into(),
+                Some("set STANDBY_HEALTH_CHECK_ID to the SECONDARY stack's StandbyHealthCheck ID (the template does)".into()),
+            );
+            return;
+        }
         match self.health.status(id).await {
             Ok(Some(reading)) => {
                 let age = self.clock.now() - reading.at;
@@ -882,7 +896,22 @@ mod tests {
 
     #[test]
     fn expectations_follow_the_template_and_refuse_a_bad_bound() {
-        assert_eq!(from(&[]).unwrap(), Expectations::default());
+        // From the environment the Route 53 check is always on: unset, it is
+        // a failed finding, never a check skipped in silence.
+        assert_eq!(
+            from(&[]).unwrap(),
+            Expectations {
+                standby_health_check: Some(String::new()),
+                ..Expectations::default()
+            }
+        );
+        assert_eq!(
+            from(&[("STANDBY_HEALTH_CHECK_ID", "hc-1")])
+                .unwrap()
+                .standby_health_check
+                .as_deref(),
+            Some("hc-1")
+        );
         let auto = from(&[("AUTO_FAILOVER", "true"), ("WITNESS_REGION", " eu-west-1 ")]).unwrap();
         assert!(auto.detector);
         assert_eq!(auto.witness.as_deref(), Some("eu-west-1"));

@@ -227,14 +227,18 @@ pub struct Republished {
 /// <https://docs.aws.amazon.com/Route53/latest/DeveloperGuide/health-checks-creating-values.html>
 ///
 /// A record that cannot be read publishes nothing (the alarm keeps its state).
-/// The record is read again after publishing: a decision that landed in
-/// between gets its own value published too, so a stale value lasts at most
-/// the alarm's one-minute period (its statistic is the Maximum: a stale 1
-/// delays a failback by that minute; a stale 0 never delays a failover).
+/// The value is stamped with the time taken before the record was read, so a
+/// decision that lands meanwhile owns every later minute: its own datapoint
+/// is newer, and the alarm's statistic is the Maximum, so a stale 1 delays a
+/// failback by at most the minute it was read in and a stale 0 never lands in
+/// a failover's minute. The record is then read again: a newer epoch is
+/// published too, and a record that cannot be read again (twice) is an error,
+/// so that the run counts as failed.
 pub async fn republish_stop(
     config: &crate::config::Config,
     decisions: &impl crate::ports::DecisionStore,
     stop: &impl StopSwitch,
+    clock: &impl Clock,
 ) -> Vec<Republished> {
     let standby = config.standby_region();
     let decided = |history: &[crate::decision::Decision]| {
@@ -248,25 +252,28 @@ pub async fn republish_stop(
             continue;
         };
         let outcome = async {
-            let history = decisions
-                .history(&service.name)
-                .await
-                .map_err(|e| format!("decision record unreadable, nothing published: {e}"))?;
+            let read_at = clock.now();
+            let history = decisions.history(&service.name).await.map_err(|e| {
+                format!("decision record unreadable, nothing published: {e}")
+            })?;
             let (epoch, value) = decided(&history);
-            stop.publish(switch, &service.name, value)
+            stop.publish_at(switch, &service.name, value, read_at)
                 .await
                 .map_err(|e| format!("PutMetricData failed: {e}"))?;
-            match decisions.history(&service.name).await {
-                Ok(again) if decided(&again).0 != epoch => {
-                    let (_, newer) = decided(&again);
-                    stop.publish(switch, &service.name, newer)
-                        .await
-                        .map_err(|e| format!("PutMetricData of the newer decision failed: {e}"))?;
-                    Ok(newer)
-                }
-                // Unchanged, or unreadable now: what was published stands.
-                _ => Ok(value),
+            let again = match decisions.history(&service.name).await {
+                Ok(again) => again,
+                Err(_) => decisions.history(&service.name).await.map_err(|e| {
+                    format!("published {value} (epoch {epoch}) but could not read the record again to see whether a newer decision landed; the next run corrects it: {e}")
+                })?,
+            };
+            let (newer_epoch, newer) = decided(&again);
+            if newer_epoch > epoch {
+                stop.publish_at(switch, &service.name, newer, clock.now())
+                    .await
+                    .map_err(|e| format!("PutMetricData of epoch {newer_epoch} failed: {e}"))?;
+                return Ok(newer);
             }
+            Ok(value)
         }
         .await;
         done.push(Republished {

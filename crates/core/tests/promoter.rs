@@ -674,6 +674,11 @@ async fn a_reprotect_creates_a_copy_in_the_old_region_and_is_protected_once_it_r
     );
     let history = world.decisions.history("orders").await.unwrap();
     assert!(!Decision::current(&history).unwrap().data.protected);
+    // Its static parameters apply after a reboot: not protection before.
+    world.promoter().on_schedule().await.unwrap();
+    assert_eq!(world.peer_log.count("rds.reboot(orders-us-east-1-e1)"), 1);
+    let history = world.decisions.history("orders").await.unwrap();
+    assert!(!Decision::current(&history).unwrap().data.protected);
     world.promoter().on_schedule().await.unwrap();
     let history = world.decisions.history("orders").await.unwrap();
     let current = Decision::current(&history).unwrap();

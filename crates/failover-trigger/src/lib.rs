@@ -146,7 +146,9 @@ where
     C: Clock,
     T: StateStore,
 {
-    let done = stop_core::switches::republish_stop(&app.config, &app.decisions, &app.stop).await;
+    let done =
+        stop_core::switches::republish_stop(&app.config, &app.decisions, &app.stop, &app.clock)
+            .await;
     let text = done
         .iter()
         .map(|r| match &r.outcome {

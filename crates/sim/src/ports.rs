@@ -7,7 +7,7 @@
 use stop_core::config::{ArcEndpoint, Region, StopMetricConfig};
 use stop_core::decision::Decision;
 use stop_core::ports::*;
-use time::Duration;
+use time::{Duration, OffsetDateTime};
 
 use crate::model;
 use crate::world::{EndpointHealth, Sim, SimInstance, WriterMove};
@@ -84,6 +84,26 @@ impl StopSwitch for SimStopSwitch {
             let now = w.now;
             w.stop_metric.push((now, value));
             w.log(&region, format!("STOP metric {service} = {value}"));
+        });
+        Ok(())
+    }
+    async fn publish_at(
+        &self,
+        _: &StopMetricConfig,
+        service: &str,
+        value: f64,
+        at: OffsetDateTime,
+    ) -> PortResult<()> {
+        self.0.enter("cloudwatch.PutMetricData").await?;
+        let region = self.0.region.to_string();
+        self.0.sim.with(|w| {
+            // CloudWatch files a datapoint under its own timestamp.
+            w.stop_metric.push((at, value));
+            w.stop_metric.sort_by_key(|(t, _)| *t);
+            w.log(
+                &region,
+                format!("STOP metric {service} = {value} (stamped {at})"),
+            );
         });
         Ok(())
     }
@@ -312,6 +332,7 @@ impl Database for SimDatabase {
                                 .clone()
                                 .unwrap_or_else(|| format!("default.{}", source.engine)),
                         ),
+                        parameter_apply_status: Some("in-sync".into()),
                     },
                     promoted_at: None,
                     created_at: Some(ready),
@@ -338,9 +359,28 @@ impl Database for SimDatabase {
                 .filter(|i| i.region.as_str() == region)
                 .ok_or_else(|| PortError::NotFound(id.to_owned()))?;
             instance.status.parameter_group = Some(group.to_owned());
+            instance.status.parameter_apply_status = Some("pending-reboot".into());
             w.log(
                 region.as_str(),
-                format!("RDS: {id} now uses parameter group {group}"),
+                format!("RDS: {id} now uses parameter group {group} (pending-reboot)"),
+            );
+            Ok(())
+        })
+    }
+
+    async fn reboot(&self, id: &str) -> PortResult<()> {
+        self.0.enter("rds.RebootDBInstance").await?;
+        let region = self.0.region.to_string();
+        self.0.sim.with(|w| {
+            let instance = w
+                .instances
+                .get_mut(id)
+                .filter(|i| i.region.as_str() == region)
+                .ok_or_else(|| PortError::NotFound(id.to_owned()))?;
+            instance.status.parameter_apply_status = Some("in-sync".into());
+            w.log(
+                region.as_str(),
+                format!("RDS: {id} rebooted; its parameters are in-sync"),
             );
             Ok(())
         })

@@ -98,22 +98,31 @@ pub async fn survey(
             }
         }
         let logs = aws_sdk_cloudwatchlogs::Client::new(&config);
+        let cloudformation = aws_sdk_cloudformation::Client::new(&config);
         for stack in &scope.stacks {
-            let mut pages = logs
-                .describe_log_groups()
-                .log_group_name_prefix(format!("{stack}-"))
-                .into_paginator()
-                .send();
-            while let Some(page) = pages.next().await {
-                let page = page.map_err(|e| failed("logs:DescribeLogGroups", e))?;
-                for group in page.log_groups() {
-                    if let Some(name) = group.log_group_name() {
-                        let bytes = group.stored_bytes().and_then(|b| u64::try_from(b).ok());
-                        survey.log_groups.push((
-                            region.to_owned(),
-                            name.to_owned(),
-                            bytes.unwrap_or(0),
-                        ));
+            if stack_exists(&cloudformation, stack).await? {
+                survey.live_stacks.push((region.to_owned(), stack.clone()));
+            }
+            // Only the groups the template keeps, by their logical IDs: a bare
+            // `<stack>-` prefix would also match another stack's groups.
+            for logical in stop_core::cleanup::RETAINED_LOG_GROUPS {
+                let prefix = format!("{stack}-{logical}-");
+                let mut pages = logs
+                    .describe_log_groups()
+                    .log_group_name_prefix(&prefix)
+                    .into_paginator()
+                    .send();
+                while let Some(page) = pages.next().await {
+                    let page = page.map_err(|e| failed("logs:DescribeLogGroups", e))?;
+                    for group in page.log_groups() {
+                        if let Some(name) = group.log_group_name() {
+                            let bytes = group.stored_bytes().and_then(|b| u64::try_from(b).ok());
+                            survey.log_groups.push((
+                                region.to_owned(),
+                                name.to_owned(),
+                                bytes.unwrap_or(0),
+                            ));
+                        }
                     }
                 }
             }
@@ -121,27 +130,32 @@ pub async fn survey(
     }
     if let Some((region, name)) = &scope.arc_stack {
         let cloudformation = aws_sdk_cloudformation::Client::new(&sdk(region));
-        match cloudformation
-            .describe_stacks()
-            .stack_name(name)
-            .send()
-            .await
-        {
-            Ok(found) => {
-                let live = found.stacks().iter().any(|s| {
-                    s.stack_status()
-                        .is_some_and(|st| st.as_str() != "DELETE_COMPLETE")
-                });
-                if live {
-                    survey.arc_stack = Some((region.clone(), name.clone()));
-                }
-            }
-            // "Stack with id … does not exist": nothing left.
-            Err(e) if format!("{e:?}").contains("does not exist") => {}
-            Err(e) => return Err(failed("cloudformation:DescribeStacks", e)),
+        if stack_exists(&cloudformation, name).await? {
+            survey.arc_stack = Some((region.clone(), name.clone()));
         }
     }
     Ok(survey)
+}
+
+/// Whether a stack of that name exists and is not deleted.
+async fn stack_exists(
+    cloudformation: &aws_sdk_cloudformation::Client,
+    name: &str,
+) -> Result<bool, String> {
+    match cloudformation
+        .describe_stacks()
+        .stack_name(name)
+        .send()
+        .await
+    {
+        Ok(found) => Ok(found.stacks().iter().any(|s| {
+            s.stack_status()
+                .is_some_and(|st| st.as_str() != "DELETE_COMPLETE")
+        })),
+        // "Stack with id … does not exist": gone.
+        Err(e) if format!("{e:?}").contains("does not exist") => Ok(false),
+        Err(e) => Err(failed("cloudformation:DescribeStacks", e)),
+    }
 }
 
 /// Removes every leftover the plan does not keep; returns what happened to each.

@@ -110,12 +110,43 @@ async fn cleanup_plans_removes_all_but_the_writer_and_then_finds_nothing() {
         .send()
         .await
         .unwrap();
+    // Another stack whose name starts with this one's: its groups are not ours.
+    logs.create_log_group()
+        .log_group_name(format!("{stack}-2-FailoverTriggerLogGroup-XyZ789"))
+        .send()
+        .await
+        .unwrap();
     aws_sdk_cloudformation::Client::new(&sdk("us-west-2"))
         .create_stack()
         .stack_name(format!("{service}-arc"))
         .template_body(
             r#"{"Resources": {"Handle": {"Type": "AWS::CloudFormation::WaitConditionHandle"}}}"#,
         )
+        .send()
+        .await
+        .unwrap();
+
+    // While the standby's stack still exists, nothing is a leftover.
+    let cloudformation = aws_sdk_cloudformation::Client::new(&sdk("us-west-2"));
+    cloudformation
+        .create_stack()
+        .stack_name(&stack)
+        .template_body(
+            r#"{"Resources": {"Handle": {"Type": "AWS::CloudFormation::WaitConditionHandle"}}}"#,
+        )
+        .send()
+        .await
+        .unwrap();
+    let live = plan(&survey(&scope, sdk, "202612031500").await.unwrap());
+    assert!(
+        live.leftovers
+            .iter()
+            .all(|l| matches!(l.action, Action::Keep(_))),
+        "{live:#?}"
+    );
+    cloudformation
+        .delete_stack()
+        .stack_name(&stack)
         .send()
         .await
         .unwrap();
@@ -144,6 +175,11 @@ async fn cleanup_plans_removes_all_but_the_writer_and_then_finds_nothing() {
         action(&format!("other-{service}")),
         None,
         "another stack's logs"
+    );
+    assert_eq!(
+        action(&format!("{stack}-2-FailoverTriggerLogGroup-XyZ789")),
+        None,
+        "a stack named like this one's"
     );
     assert_eq!(
         action(&format!("{stack}-FailoverTriggerLogGroup-AbC123")),

@@ -468,6 +468,17 @@ async fn route_53_seeing_the_standby_unhealthy_or_not_at_all_is_not_ready() {
     );
     assert!(finding(&check_with(&p, expect()).await, "Route 53 sees the standby").ok);
     assert_eq!(p.log.count("cloudwatch.health_check_status(hc-standby)"), 4);
+    // Not configured: a failed finding, not a check skipped in silence.
+    let unset = Expectations {
+        standby_health_check: Some(String::new()),
+        ..Expectations::default()
+    };
+    let route53 = check_with(&p, unset).await;
+    let route53 = finding(&route53, "Route 53 sees the standby");
+    assert!(
+        !route53.ok && route53.detail.contains("STANDBY_HEALTH_CHECK_ID"),
+        "{route53:?}"
+    );
 }
 
 #[tokio::test]
