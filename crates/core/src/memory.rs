@@ -167,15 +167,22 @@ impl MemoryStopSwitch {
     }
 }
 
-impl StopSwitch for MemoryStopSwitch {
-    async fn publish(&self, _: &StopMetricConfig, service: &str, value: f64) -> PortResult<()> {
-        self.log.record(format!("stop.publish({service}, {value})"));
+impl MemoryStopSwitch {
+    /// One `PutMetricData`, logged as `call`.
+    fn put(&self, call: String, service: &str, value: f64) -> PortResult<()> {
+        self.log.record(call);
         self.faults.next()?;
         lock(&self.values)
             .entry(service.to_owned())
             .or_default()
             .push(value);
         Ok(())
+    }
+}
+
+impl StopSwitch for MemoryStopSwitch {
+    async fn publish(&self, _: &StopMetricConfig, service: &str, value: f64) -> PortResult<()> {
+        self.put(format!("stop.publish({service}, {value})"), service, value)
     }
     async fn publish_at(
         &self,
@@ -184,14 +191,11 @@ impl StopSwitch for MemoryStopSwitch {
         value: f64,
         at: OffsetDateTime,
     ) -> PortResult<()> {
-        self.log
-            .record(format!("stop.publish({service}, {value}) at {at}"));
-        self.faults.next()?;
-        lock(&self.values)
-            .entry(service.to_owned())
-            .or_default()
-            .push(value);
-        Ok(())
+        self.put(
+            format!("stop.publish({service}, {value}) at {at}"),
+            service,
+            value,
+        )
     }
     async fn read(&self, _: &StopMetricConfig, service: &str) -> PortResult<StopSwitchState> {
         self.log.record(format!("stop.read({service})"));

@@ -218,6 +218,21 @@ pub fn proxy_response(response: Response<Body>) -> ApiGatewayProxyResponse {
 mod tests {
     use super::*;
 
+    #[test]
+    fn only_eventbridges_scheduled_event_is_a_schedule() {
+        let scheduled = serde_json::json!({"source": "aws.events", "detail-type": "Scheduled Event", "detail": {}});
+        assert!(is_scheduled(&scheduled));
+        // Another EventBridge event, a half-forged one, and API Gateway's.
+        for other in [
+            serde_json::json!({"source": "aws.rds", "detail-type": "Scheduled Event"}),
+            serde_json::json!({"source": "aws.events", "detail-type": "RDS DB Instance Event"}),
+            serde_json::json!({"httpMethod": "GET", "path": "/", "headers": {"detail-type": "Scheduled Event"}}),
+            serde_json::json!("Scheduled Event"),
+        ] {
+            assert!(!is_scheduled(&other), "{other}");
+        }
+    }
+
     /// A well-formed event from the console's own page load.
     fn event() -> Value {
         serde_json::json!({

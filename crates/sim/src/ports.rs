@@ -76,16 +76,26 @@ impl DecisionStore for SimDecisionStore {
 #[derive(Debug, Clone)]
 pub struct SimStopSwitch(pub Bound);
 
-impl StopSwitch for SimStopSwitch {
-    async fn publish(&self, _: &StopMetricConfig, service: &str, value: f64) -> PortResult<()> {
+impl SimStopSwitch {
+    /// One `PutMetricData`: CloudWatch files the datapoint under its
+    /// `Timestamp`, or the time it was received without one.
+    async fn put(&self, service: &str, value: f64, at: Option<OffsetDateTime>) -> PortResult<()> {
         self.0.enter("cloudwatch.PutMetricData").await?;
         let region = self.0.region.to_string();
         self.0.sim.with(|w| {
-            let now = w.now;
-            w.stop_metric.push((now, value));
-            w.log(&region, format!("STOP metric {service} = {value}"));
+            let stamped = at.unwrap_or(w.now);
+            w.stop_metric.push((stamped, value));
+            w.stop_metric.sort_by_key(|(t, _)| *t);
+            let note = at.map_or(String::new(), |at| format!(" (stamped {at})"));
+            w.log(&region, format!("STOP metric {service} = {value}{note}"));
         });
         Ok(())
+    }
+}
+
+impl StopSwitch for SimStopSwitch {
+    async fn publish(&self, _: &StopMetricConfig, service: &str, value: f64) -> PortResult<()> {
+        self.put(service, value, None).await
     }
     async fn publish_at(
         &self,
@@ -94,18 +104,7 @@ impl StopSwitch for SimStopSwitch {
         value: f64,
         at: OffsetDateTime,
     ) -> PortResult<()> {
-        self.0.enter("cloudwatch.PutMetricData").await?;
-        let region = self.0.region.to_string();
-        self.0.sim.with(|w| {
-            // CloudWatch files a datapoint under its own timestamp.
-            w.stop_metric.push((at, value));
-            w.stop_metric.sort_by_key(|(t, _)| *t);
-            w.log(
-                &region,
-                format!("STOP metric {service} = {value} (stamped {at})"),
-            );
-        });
-        Ok(())
+        self.put(service, value, Some(at)).await
     }
     async fn read(&self, _: &StopMetricConfig, _service: &str) -> PortResult<StopSwitchState> {
         self.0.enter("cloudwatch.DescribeAlarms").await?;
