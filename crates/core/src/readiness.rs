@@ -47,6 +47,43 @@ impl Report {
         self.findings.iter().filter(|f| !f.ok)
     }
 
+    /// The standby API's own answer on `GET /health`, probed by the caller
+    /// (readiness's function; the drill models it). Route 53's default check
+    /// of the standby is TCP, which sees only that API Gateway accepts
+    /// connections in the Region; this is what sees a broken API or stage.
+    /// `url` is None when nothing says where to probe: no evidence, failed.
+    pub fn add_standby_api(&mut self, url: Option<&str>, answer: Result<u16, String>) {
+        let check = "standby API answers";
+        let (ok, detail, fix) = match (url, answer) {
+            (None, _) => (
+                false,
+                "STANDBY_PROBE_URL is not set: nothing probed the standby's /health".to_owned(),
+                "set STANDBY_PROBE_URL to the SECONDARY stack's RegionalApiUrl + health (the template does)",
+            ),
+            (Some(url), Ok(status)) if (200..300).contains(&status) => {
+                (true, format!("GET {url} answered {status}"), "")
+            }
+            (Some(url), Ok(status)) => (
+                false,
+                format!("GET {url} answered {status}"),
+                "check region-info's /health in this Region, its stage and its logs: Route 53's TCP check still sends clients here on a failover",
+            ),
+            (Some(url), Err(error)) => (
+                false,
+                format!("GET {url} got no answer: {error}"),
+                "check the standby's API Gateway and region-info in this Region",
+            ),
+        };
+        self.findings.push(Finding {
+            check: check.to_owned(),
+            ok,
+            detail,
+            fix: (!ok).then(|| fix.to_owned()),
+            unreachable: false,
+        });
+        self.ready = self.ready && ok;
+    }
+
     /// The report as kept in a 4 KB parameter: whole if it fits, else the
     /// passing checks' details go first, then the failed ones are cut.
     pub fn to_stored(&self) -> String {
@@ -927,6 +964,37 @@ mod tests {
         );
         let err = from(&[("READINESS_MAX_LAG_SECONDS", "a minute")]).unwrap_err();
         assert!(err.contains("READINESS_MAX_LAG_SECONDS"), "{err}");
+    }
+
+    #[test]
+    fn the_standby_api_probe_passes_on_a_2xx_only_and_never_without_a_url() {
+        let ready = || Report {
+            checked_at: time::macros::datetime!(2026-12-03 03:00 UTC),
+            ready: true,
+            findings: vec![],
+        };
+        let url = Some("https://api.example/prod/health");
+        let mut report = ready();
+        report.add_standby_api(url, Ok(200));
+        assert!(report.ready, "{report:?}");
+        assert_eq!(report.findings[0].check, "standby API answers");
+        for answer in [Ok(403), Ok(429), Ok(502), Err("timed out".to_owned())] {
+            let mut report = ready();
+            report.add_standby_api(url, answer.clone());
+            assert!(!report.ready, "{answer:?} passed");
+            assert!(report.findings[0].fix.is_some());
+        }
+        let mut report = ready();
+        report.add_standby_api(None, Ok(200));
+        assert!(!report.ready, "no URL is no evidence");
+        assert!(report.findings[0].detail.contains("STANDBY_PROBE_URL"));
+        // A report that was already not ready stays so.
+        let mut report = Report {
+            ready: false,
+            ..ready()
+        };
+        report.add_standby_api(url, Ok(200));
+        assert!(!report.ready);
     }
 
     #[test]

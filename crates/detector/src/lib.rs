@@ -112,20 +112,30 @@ impl HttpProber {
     }
 }
 
+impl HttpProber {
+    /// The status `GET url` answered, or why there was no answer.
+    pub async fn status(&self, url: &str) -> Result<u16, String> {
+        match self.client.get(url).send().await {
+            Ok(response) => Ok(response.status().as_u16()),
+            Err(error) => {
+                tracing::info!(url, %error, "probe failed");
+                Err(error.to_string())
+            }
+        }
+    }
+}
+
 impl Prober for HttpProber {
     async fn probe(&self, url: &str) -> Seen {
-        match self.client.get(url).send().await {
-            Ok(response) => {
-                let seen = seen_from_status(response.status().as_u16());
+        match self.status(url).await {
+            Ok(status) => {
+                let seen = seen_from_status(status);
                 if seen != Seen::Up {
-                    tracing::info!(url, status = response.status().as_u16(), ?seen, "probe");
+                    tracing::info!(url, status, ?seen, "probe");
                 }
                 seen
             }
-            Err(error) => {
-                tracing::info!(url, %error, "probe failed");
-                Seen::Down
-            }
+            Err(_) => Seen::Down,
         }
     }
 }

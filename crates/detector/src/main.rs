@@ -87,11 +87,27 @@ async fn standby(job: Job) -> Result<(), Error> {
             let expect = Expectations::from_lookup(var).map_err(refuse)?;
             let readers = StandbyReaders::new(&sdk, &config);
             let standby = readers.standby(&config, expect);
+            // Route 53's check of the standby is TCP by default: readiness
+            // is what asks the API itself.
+            let api_url = var("STANDBY_PROBE_URL");
+            let prober = HttpProber::new(PROBE_TIMEOUT).map_err(refuse)?;
             // The report goes where readiness reads the detector's state.
-            let (standby, config, store, metrics) = (&standby, &config, &readers.state, &metrics);
+            let (standby, config, store, metrics, api_url, prober) = (
+                &standby,
+                &config,
+                &readers.state,
+                &metrics,
+                &api_url,
+                &prober,
+            );
             lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
                 check_scheduled(&event.payload)?;
-                let report = standby.check().await;
+                let mut report = standby.check().await;
+                let answer = match api_url {
+                    Some(url) => prober.status(url).await,
+                    None => Err("no URL".to_owned()),
+                };
+                report.add_standby_api(api_url.as_deref(), answer);
                 for finding in report.failed() {
                     tracing::warn!(check = %finding.check, detail = %finding.detail, fix = ?finding.fix, "not ready");
                 }

@@ -67,6 +67,31 @@ fn the_standby_health_check_is_modeled_as_deployed() {
 }
 
 #[test]
+fn a_tcp_standby_check_by_default_leaves_readiness_to_ask_the_api() {
+    let template = template();
+    let parameter = template
+        .split("\n  StandbyHealthCheckType:\n")
+        .nth(1)
+        .expect("StandbyHealthCheckType parameter");
+    assert!(
+        parameter
+            .lines()
+            .take(3)
+            .any(|l| l.trim() == "Default: TCP"),
+        "{parameter:.200}"
+    );
+    // TCP sees no broken API: readiness must GET the standby's /health.
+    let readiness = resource(&template, "ReadinessFunction");
+    assert!(
+        readiness.iter().any(|l| l
+            .trim_start()
+            .starts_with("STANDBY_PROBE_URL: !Sub \"https://${RegionalApi}.execute-api.")
+            && l.ends_with("/${Stage}/health\"")),
+        "ReadinessFunction has no STANDBY_PROBE_URL of the regional API's /health"
+    );
+}
+
+#[test]
 fn the_failover_record_is_an_alias_so_its_ttl_is_api_gateways() {
     // An alias record carries no TTL of its own; the model's 60 s is API
     // Gateway's. A TTL in the record would make the model wrong.

@@ -347,7 +347,7 @@ impl Drill<'_> {
         }
         let config = &self.trigger.config;
         let state = SimStateStore(standby.clone());
-        let report = stop_core::readiness::Standby {
+        let mut report = stop_core::readiness::Standby {
             config,
             decisions: &self.trigger.decisions,
             stop: &self.trigger.stop,
@@ -377,6 +377,9 @@ impl Drill<'_> {
         }
         .check()
         .await;
+        // The standby's API answers while its Region is up (a dark standby
+        // returned above): the drill models no broken stage.
+        report.add_standby_api(Some(STANDBY_PROBE_URL), Ok(200));
         let metrics = SimMetrics(standby);
         if let Err(error) = stop_core::readiness::publish(config, &report, &state, &metrics).await {
             self.log(STANDBY, format!("readiness: {error}"));

@@ -55,6 +55,8 @@ const SERVICE: &str = "orders";
 const ROUTE53_METRICS_REGION: &str = "us-east-1";
 /// The standby stack's `StandbyHealthCheck`, as `!Ref` gives it.
 const STANDBY_HEALTH_CHECK_ID: &str = "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0";
+/// Where readiness probes the standby's own API (the template's STANDBY_PROBE_URL).
+const STANDBY_PROBE_URL: &str = "https://standby.execute-api.example/prod/health";
 const ALARM: &str = "orders-stop-failover";
 const PRIMARY_CTL: &str =
     "arn:aws:route53-recovery-control::111122223333:controlpanel/sim/routingcontrol/primary";
