@@ -42,6 +42,8 @@ pub mod metrics;
     feature = "secretsmanager"
 ))]
 pub mod readiness;
+/// No cfg: it calls nothing.
+pub mod replication;
 #[cfg(feature = "arc")]
 pub mod routing;
 #[cfg(feature = "secretsmanager")]

@@ -326,6 +326,8 @@ mod data_tier {
             capacity: &capacity,
             stop: &stop,
             clock: &clock,
+            // Ungraceful: no SQL.
+            replication: &stop_aws::replication::NoDatabaseAccess,
         };
         let steps = promoter.reconcile(&mut decision).await.unwrap();
         let state = |step: Step| steps.iter().find(|r| r.step == step).map(|r| r.state);

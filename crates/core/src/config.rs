@@ -173,6 +173,9 @@ pub enum DatabaseConfig {
     RdsReplica {
         replica_id: String,
         backup_retention_days: u8,
+        /// How long a planned move waits for the copy to replay the fenced
+        /// writer's position before it stops (`DB_DRAIN_TIMEOUT_SECONDS`).
+        drain_timeout_s: u32,
         /// Where a re-protect copy lands in the primary Region (after a failover).
         primary_copy: Box<ReplicaPlacement>,
         /// Where one lands in the standby Region (after a failback).
@@ -735,6 +738,10 @@ fn extra_services(env: &Env) -> Result<Vec<ServiceConfig>, ConfigError> {
     Ok(services)
 }
 
+/// A planned move's drain normally ends within seconds of the fence; five
+/// minutes covers a copy that had fallen minutes behind.
+pub const DEFAULT_DRAIN_TIMEOUT_S: u32 = 300;
+
 fn database(
     env: &Env,
     primary: &Region,
@@ -752,9 +759,18 @@ fn database(
                     .filter(|d| (1..=35).contains(d))
                     .ok_or_else(|| invalid("DB_BACKUP_RETENTION_DAYS", &v, "1 to 35 days"))?,
             };
+            let drain_timeout_s: u32 = match env.optional("DB_DRAIN_TIMEOUT_SECONDS") {
+                None => DEFAULT_DRAIN_TIMEOUT_S,
+                Some(v) => v
+                    .parse()
+                    .ok()
+                    .filter(|s| (10..=3600).contains(s))
+                    .ok_or_else(|| invalid("DB_DRAIN_TIMEOUT_SECONDS", &v, "10 to 3600 seconds"))?,
+            };
             Ok(Some(DatabaseConfig::RdsReplica {
                 replica_id: env.required("DB_REPLICA_ID", "the read replica in this Region")?,
                 backup_retention_days: days,
+                drain_timeout_s,
                 primary_copy: Box::new(placement(env, Placed::Primary, primary)),
                 standby_copy: Box::new(placement(env, Placed::Standby, standby)),
             }))
@@ -1198,6 +1214,7 @@ mod tests {
             Some(DatabaseConfig::RdsReplica {
                 replica_id: "db-r".into(),
                 backup_retention_days: 7,
+                drain_timeout_s: DEFAULT_DRAIN_TIMEOUT_S,
                 primary_copy: Box::default(),
                 standby_copy: Box::default(),
             })
@@ -1223,6 +1240,32 @@ mod tests {
                 ..
             }
         ));
+        let drain = |v: &'static str| {
+            config(&with(&[
+                ("DB_KIND", "rds-replica"),
+                ("DB_REPLICA_ID", "db-r"),
+                ("DB_DRAIN_TIMEOUT_SECONDS", v),
+            ]))
+        };
+        assert!(matches!(
+            drain("90").unwrap().database,
+            Some(DatabaseConfig::RdsReplica {
+                drain_timeout_s: 90,
+                ..
+            })
+        ));
+        for bad in ["0", "9", "3601", "five minutes", "-1"] {
+            assert!(
+                matches!(
+                    drain(bad),
+                    Err(ConfigError::Invalid {
+                        var: "DB_DRAIN_TIMEOUT_SECONDS",
+                        ..
+                    })
+                ),
+                "{bad} accepted"
+            );
+        }
     }
 
     #[test]

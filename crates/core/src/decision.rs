@@ -130,6 +130,35 @@ pub struct DataTier {
     /// (`DB_REPLICA_ID`) while nothing has been promoted, or no copy at all.
     #[serde(default)]
     pub copy: Option<DbRef>,
+    /// A planned move's drain under this decision: the positions behind its
+    /// "RPO 0".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub drain: Option<DrainEvidence>,
+    /// The instance the database-level fence made read-only, until it is
+    /// undone: carried across decisions, so that a move back, or the copy
+    /// promoted with the setting replicated into it, writes again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub read_only: Option<DbRef>,
+}
+
+/// What a planned move's drain read: the fenced writer's position, and the
+/// copy's once it had replayed it (or when the drain gave up).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DrainEvidence {
+    pub engine: crate::replication::Engine,
+    /// The writer the copy drained from, read-only from before its position.
+    pub source: DbRef,
+    pub source_position: String,
+    /// The copy's replayed position at the drain's last read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replayed_position: Option<String>,
+    /// The drain ran past `DB_DRAIN_TIMEOUT_SECONDS`: the move stopped here.
+    #[serde(
+        default,
+        with = "time::serde::rfc3339::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub timed_out_at: Option<OffsetDateTime>,
 }
 
 impl Default for DataTier {
@@ -142,6 +171,8 @@ impl Default for DataTier {
             fence_committed_at: None,
             protected: true,
             copy: None,
+            drain: None,
+            read_only: None,
         }
     }
 }
@@ -247,6 +278,7 @@ impl Decision {
                 writes_open: false,
                 writes_opened_at: None,
                 fence_committed_at: None,
+                drain: None,
                 ..self.data.clone()
             },
         }

@@ -19,6 +19,7 @@ pub mod operator;
 pub mod ports;
 pub mod promoter;
 pub mod readiness;
+pub mod replication;
 pub mod rewriter;
 pub mod switches;
 pub mod units;

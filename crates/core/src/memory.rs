@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use time::OffsetDateTime;
 
 use crate::config::{ArcEndpoint, StopMetricConfig};
-use crate::decision::Decision;
+use crate::decision::{DbRef, Decision};
 use crate::ports::*;
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -305,6 +305,71 @@ impl RoutingControls for MemoryRoutingControls {
             ));
         }
         *current = next;
+        Ok(())
+    }
+}
+
+/// Positions as the engine would answer them, and the database-level fence.
+/// Each instance answers its positions in turn, the last one from then on, so
+/// that a test can make a copy catch up after a few reads.
+#[derive(Debug, Default)]
+pub struct MemoryReplication {
+    pub log: CallLog,
+    pub faults: Faults,
+    positions: Mutex<HashMap<String, VecDeque<String>>>,
+    read_only: Mutex<HashSet<String>>,
+}
+
+impl MemoryReplication {
+    pub fn new(log: CallLog) -> Self {
+        MemoryReplication {
+            log,
+            ..Default::default()
+        }
+    }
+    /// What `instance_id` answers on its next reads, in order.
+    pub fn set_positions(&self, instance_id: &str, positions: &[&str]) {
+        lock(&self.positions).insert(
+            instance_id.to_owned(),
+            positions.iter().map(|p| (*p).to_owned()).collect(),
+        );
+    }
+    pub fn is_read_only(&self, instance_id: &str) -> bool {
+        lock(&self.read_only).contains(instance_id)
+    }
+    fn read(&self, call: &str, instance: &DbRef) -> PortResult<String> {
+        self.log.record(format!("sql.{call}({})", instance.id));
+        self.faults.next()?;
+        let mut positions = lock(&self.positions);
+        let queue = positions
+            .get_mut(&instance.id)
+            .filter(|q| !q.is_empty())
+            .ok_or_else(|| PortError::NotFound(format!("no position for {}", instance.id)))?;
+        Ok(if queue.len() > 1 {
+            queue.pop_front().unwrap_or_default()
+        } else {
+            queue.front().cloned().unwrap_or_default()
+        })
+    }
+}
+
+impl Replication for MemoryReplication {
+    async fn writer_position(&self, writer: &DbRef) -> PortResult<String> {
+        self.read("writer_position", writer)
+    }
+    async fn replayed_position(&self, copy: &DbRef) -> PortResult<String> {
+        self.read("replayed_position", copy)
+    }
+    async fn set_read_only(&self, instance: &DbRef, read_only: bool) -> PortResult<()> {
+        self.log
+            .record(format!("sql.set_read_only({}, {read_only})", instance.id));
+        self.faults.next()?;
+        let mut fenced = lock(&self.read_only);
+        if read_only {
+            fenced.insert(instance.id.clone());
+        } else {
+            fenced.remove(&instance.id);
+        }
         Ok(())
     }
 }

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use crate::config::{ArcEndpoint, StopMetricConfig};
-use crate::decision::Decision;
+use crate::decision::{DbRef, Decision};
 
 /// Why a call to the outside failed, in the terms the runbook acts on.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -320,6 +320,28 @@ pub trait Database: Send + Sync {
         &self,
         cluster_id: &str,
     ) -> impl Future<Output = PortResult<(String, u16)>> + Send;
+}
+
+/// SQL on an instance itself, for what RDS's API cannot tell or do: the
+/// replication position a planned move drains by, and the database-level
+/// fence. Positions are the engine's own text (see [`crate::replication`]).
+/// In AWS this needs the database's network and credentials; the ungraceful
+/// path never calls it for the primary Region.
+pub trait Replication: Send + Sync {
+    /// The writer's position now: `pg_current_wal_lsn()`,
+    /// `@@GLOBAL.gtid_executed` (MySQL), `@@gtid_binlog_pos` (MariaDB).
+    fn writer_position(&self, writer: &DbRef) -> impl Future<Output = PortResult<String>> + Send;
+    /// What a copy has applied: `pg_last_wal_replay_lsn()`,
+    /// `@@GLOBAL.gtid_executed` (MySQL), `@@gtid_slave_pos` (MariaDB).
+    fn replayed_position(&self, copy: &DbRef) -> impl Future<Output = PortResult<String>> + Send;
+    /// The database-level fence: on, the instance refuses new write
+    /// transactions and the sessions that could still write are ended; off
+    /// undoes it. Safe to repeat.
+    fn set_read_only(
+        &self,
+        instance: &DbRef,
+        read_only: bool,
+    ) -> impl Future<Output = PortResult<()>> + Send;
 }
 
 /// The minimum, desired and maximum size of an Auto Scaling group.

@@ -3,8 +3,9 @@
 //!
 //! 1. **fence**: the traffic switch has taken effect and every Region's fence
 //!    has read the decision, so no write reaches the old writer any more;
-//! 2. **drain**: (graceful, RDS replica) the copy reports no lag for a whole
-//!    minute after the fence closed, so it holds every acknowledged write;
+//! 2. **drain**: (graceful, RDS replica) the old writer is made read-only
+//!    (the database-level fence) and its position read; the copy has
+//!    replayed that position, so it holds every acknowledged write;
 //! 3. **database**: promote the copy, or move the Aurora global writer;
 //! 4. the secret rewriter repoints the secret and opens the fence.
 //!
@@ -22,7 +23,10 @@ use crate::config::{CapacityConfig, Config, DatabaseConfig, Region};
 use crate::decide::{Proposal, Refusal, current, decide};
 use crate::decision::{DbRef, Decision, Mode, Step, StepState};
 use crate::fence::{CommitError, Ledger};
-use crate::ports::{Capacity, Clock, Database, DecisionStore, NewReplica, PortError, StopSwitch};
+use crate::ports::{
+    Capacity, Clock, Database, DecisionStore, NewReplica, PortError, Replication, StopSwitch,
+};
+use crate::replication::{Engine, MAX_POSITION_BYTES};
 
 /// The promoter's own settings beside the shared configuration.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -74,7 +78,7 @@ pub enum PromoteError {
     Decide(#[from] Refusal),
 }
 
-pub struct Promoter<'a, D, B, K, S, C> {
+pub struct Promoter<'a, D, B, K, S, C, P> {
     pub config: &'a Config,
     pub decisions: &'a D,
     /// The standby Region's database: the only one the failover leg touches.
@@ -87,18 +91,28 @@ pub struct Promoter<'a, D, B, K, S, C> {
     /// the way Route 53 reads it, never by a notification alone.
     pub stop: &'a S,
     pub clock: &'a C,
+    /// SQL on the instances: the drain's positions and the database-level
+    /// fence (planned moves only).
+    pub replication: &'a P,
 }
+
+/// How long one run polls the copy's replayed position before it leaves the
+/// drain to the next run: a drained copy answers within a second or two.
+/// With the fence's lease wait (at most 61.6 s) it stays inside the
+/// function's 90 s timeout (template.yaml).
+const DRAIN_POLL: Duration = Duration::seconds(15);
 
 /// One step's outcome before it is recorded.
 type Outcome = Result<(StepState, String), PortError>;
 
-impl<D, B, K, S, C> Promoter<'_, D, B, K, S, C>
+impl<D, B, K, S, C, P> Promoter<'_, D, B, K, S, C, P>
 where
     D: DecisionStore + Ledger,
     B: Database,
     K: Capacity,
     S: StopSwitch,
     C: Clock,
+    P: Replication,
 {
     async fn current(&self) -> Result<Decision, PromoteError> {
         let (decision, _) = current(
@@ -450,14 +464,21 @@ where
         ))
     }
 
-    async fn drain_step(&self, database: &DatabaseConfig, decision: &Decision) -> Outcome {
+    /// The database-level fence on the old writer, then its position, then
+    /// the copy's replayed position until it covers it: within this run for
+    /// [`DRAIN_POLL`], across runs up to the configured timeout, after which
+    /// the move stops with the ungraceful command in the record.
+    async fn drain_step(&self, database: &DatabaseConfig, decision: &mut Decision) -> Outcome {
         if decision.mode == Mode::Ungraceful {
             return Ok((
                 StepState::Skipped,
                 "ungraceful: the replica lag at the cut is the RPO".to_owned(),
             ));
         }
-        let DatabaseConfig::RdsReplica { .. } = database else {
+        let DatabaseConfig::RdsReplica {
+            drain_timeout_s, ..
+        } = database
+        else {
             return Ok((
                 StepState::Skipped,
                 "an Aurora switchover waits for the secondary to catch up itself".to_owned(),
@@ -467,37 +488,137 @@ where
         let Some(copy) = incoming_writer(self.config, decision) else {
             return Ok((StepState::Skipped, "no copy to drain".to_owned()));
         };
-        // A ReplicaLag minute counts only once no write can reach the old writer.
+        // A position counts only once no write can reach the old writer.
         let Some(committed_at) = decision.data.fence_committed_at else {
             return Ok((StepState::Pending, "waiting for the fence".to_owned()));
         };
-        let fenced_at = committed_at + self.decisions.timing().cut_wait();
-        match target.replica_lag(&copy.id).await? {
-            Some(sample) if sample.at >= fenced_at && sample.replicating && sample.seconds == 0 => {
-                Ok((
-                    StepState::Done,
-                    format!(
-                        "{} had applied every write: ReplicaLag 0 s for the minute from {}",
-                        copy.id,
-                        clock_time(sample.at)
-                    ),
-                ))
-            }
-            Some(sample) => Ok((
-                StepState::InProgress,
-                format!(
-                    "waiting for {} to catch up: ReplicaLag {} s at {}; drained once a minute \
-                     that starts after the fence reads 0",
-                    copy.id,
-                    sample.seconds,
-                    clock_time(sample.at)
-                ),
-            )),
-            None => Ok((
-                StepState::InProgress,
-                format!("waiting for a ReplicaLag datapoint of {}", copy.id),
-            )),
+        let deadline = committed_at
+            + self.decisions.timing().cut_wait()
+            + Duration::seconds(i64::from(*drain_timeout_s));
+        if let Some(evidence) = &decision.data.drain
+            && evidence.timed_out_at.is_some()
+        {
+            return Ok((StepState::Failed, self.drain_stopped(decision, &copy)));
         }
+        let evidence = match decision.data.drain.clone() {
+            Some(evidence) => evidence,
+            None => {
+                // The engine and the source from RDS, not from an assumption.
+                let status = target.describe_instance(&copy.id).await?;
+                let Some(engine) = Engine::from_rds(&status.engine) else {
+                    return Ok((
+                        StepState::Failed,
+                        format!(
+                            "{} runs {}, which has no replication position to drain by: decide ungracefully to move",
+                            copy.id, status.engine
+                        ),
+                    ));
+                };
+                let Some(source) = status.source.as_deref().and_then(instance_of_arn) else {
+                    return Ok((
+                        StepState::Failed,
+                        format!("{} replicates nothing: no writer to drain from", copy.id),
+                    ));
+                };
+                // Read-only before the position, so nothing commits after it.
+                self.replication.set_read_only(&source, true).await?;
+                decision.data.read_only = Some(source.clone());
+                let position = self.replication.writer_position(&source).await?;
+                if position.len() > MAX_POSITION_BYTES {
+                    return Ok((
+                        StepState::Failed,
+                        format!(
+                            "{source}'s position is {} bytes, over the record's {MAX_POSITION_BYTES}: decide ungracefully to move",
+                            position.len()
+                        ),
+                    ));
+                }
+                let evidence = crate::decision::DrainEvidence {
+                    engine,
+                    source,
+                    source_position: position,
+                    replayed_position: None,
+                    timed_out_at: None,
+                };
+                decision.data.drain = Some(evidence.clone());
+                evidence
+            }
+        };
+        let run_until = self.clock.now() + DRAIN_POLL;
+        loop {
+            let replayed = self.replication.replayed_position(&copy).await?;
+            let covered = evidence.engine.covers(&replayed, &evidence.source_position);
+            if let Some(drain) = decision.data.drain.as_mut() {
+                drain.replayed_position = Some(replayed.clone());
+            }
+            match covered {
+                Ok(true) => {
+                    return Ok((
+                        StepState::Done,
+                        format!(
+                            "{} replayed {replayed}, at or past {}'s {} (read-only)",
+                            copy.id, evidence.source.id, evidence.source_position
+                        ),
+                    ));
+                }
+                Ok(false) => {}
+                Err(unreadable) => return Ok((StepState::Failed, unreadable)),
+            }
+            let now = self.clock.now();
+            if now >= deadline {
+                if let Some(drain) = decision.data.drain.as_mut() {
+                    drain.timed_out_at = Some(now);
+                }
+                tracing::warn!(target: "audit", epoch = decision.epoch, "drain timed out: the move stopped");
+                return Ok((StepState::Failed, self.drain_stopped(decision, &copy)));
+            }
+            if now >= run_until {
+                return Ok((
+                    StepState::InProgress,
+                    format!(
+                        "waiting for {} to replay {}'s {}: at {replayed}",
+                        copy.id, evidence.source.id, evidence.source_position
+                    ),
+                ));
+            }
+            self.clock.sleep(std::time::Duration::from_secs(1)).await;
+        }
+    }
+
+    /// The record entry of a drain that ran out of time: what happened, and
+    /// the two ways on.
+    fn drain_stopped(&self, decision: &Decision, copy: &DbRef) -> String {
+        let at = decision
+            .data
+            .drain
+            .as_ref()
+            .and_then(|d| d.replayed_position.clone())
+            .unwrap_or_else(|| "unknown".to_owned());
+        let verb = if &decision.active_region == self.config.standby_region() {
+            "failover"
+        } else {
+            "failback"
+        };
+        format!(
+            "stopped: {} did not replay the writer's position in time (at {at}); writes stay refused. \
+             Move anyway, losing the rest: stopctl {verb} --mode ungraceful",
+            copy.id
+        )
+    }
+
+    /// Undoes the database-level fence on the writer a move ends with: it is
+    /// the instance that was made read-only (a move back), or a copy that
+    /// replicated the setting. The instance made read-only stays so while it
+    /// is not the writer.
+    async fn writable(&self, decision: &mut Decision, writer: &DbRef) -> Result<(), PortError> {
+        let Some(fenced) = decision.data.read_only.clone() else {
+            return Ok(());
+        };
+        self.replication.set_read_only(writer, false).await?;
+        if &fenced == writer {
+            decision.data.read_only = None;
+        }
+        Ok(())
     }
 
     async fn database_step(&self, database: &DatabaseConfig, decision: &mut Decision) -> Outcome {
@@ -515,11 +636,16 @@ where
                     .as_ref()
                     .map_or(self.config.primary_region(), |w| &w.region);
                 if writer_region == &decision.active_region {
-                    let writer = decision
-                        .data
-                        .writer
-                        .as_ref()
-                        .map_or_else(|| "the deployed primary".to_owned(), ToString::to_string);
+                    let writer = decision.data.writer.clone();
+                    if let Some(fenced) = &decision.data.read_only
+                        && writer.as_ref().is_none_or(|w| w == fenced)
+                    {
+                        // A move back to the writer a stopped drain made read-only.
+                        let fenced = fenced.clone();
+                        self.writable(decision, &fenced).await?;
+                    }
+                    let writer =
+                        writer.map_or_else(|| "the deployed primary".to_owned(), |w| w.to_string());
                     return Ok((StepState::Done, format!("{writer} is the writer")));
                 }
                 let Some(copy) = incoming_writer(self.config, decision) else {
@@ -535,6 +661,7 @@ where
                     .promote_replica(decision, &copy, *backup_retention_days, in_progress)
                     .await?;
                 if outcome.0 == StepState::Done {
+                    self.writable(decision, &copy).await?;
                     promoted(self.config, decision, copy, self.clock.now());
                 }
                 Ok(outcome)
@@ -1041,6 +1168,19 @@ pub fn copy_name(service: &str, region: &Region, epoch: u64) -> String {
         name.insert_str(0, "db-");
     }
     name
+}
+
+/// An RDS instance's Region and identifier from its ARN,
+/// `arn:aws:rds:<region>:<account>:db:<id>`.
+fn instance_of_arn(arn: &str) -> Option<DbRef> {
+    let parts: Vec<&str> = arn.split(':').collect();
+    let ["arn", _, "rds", region, _, "db", id] = parts.as_slice() else {
+        return None;
+    };
+    Some(DbRef {
+        region: region.parse().ok()?,
+        id: (*id).to_owned(),
+    })
 }
 
 fn clock_time(at: time::OffsetDateTime) -> String {

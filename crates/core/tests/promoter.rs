@@ -10,8 +10,8 @@ use stop_core::decision::{Decision, Mode, Step, StepState};
 
 use stop_core::fence::Fenced;
 use stop_core::memory::{
-    CallLog, ManualClock, MemoryCapacity, MemoryDatabase, MemoryDecisionStore, MemoryStateStore,
-    MemoryStopSwitch,
+    CallLog, ManualClock, MemoryCapacity, MemoryDatabase, MemoryDecisionStore, MemoryReplication,
+    MemoryStateStore, MemoryStopSwitch,
 };
 use stop_core::ports::{
     Capacity, Clock, Database, DecisionStore, GlobalClusterStatus, GroupCapacity, LagSample,
@@ -44,6 +44,10 @@ struct World {
     /// graceful move (a switchover goes to the primary cluster's Region) may call it.
     peer_log: CallLog,
     peer_database: MemoryDatabase,
+    /// SQL on the instances (both Regions): positions and the database-level
+    /// fence. By default the copy has replayed the writer's position.
+    sql_log: CallLog,
+    replication: MemoryReplication,
     clock: Arc<ManualClock>,
 }
 
@@ -51,6 +55,7 @@ impl World {
     fn new(config: Config) -> Self {
         let log = CallLog::default();
         let peer_log = CallLog::default();
+        let sql_log = CallLog::default();
         let database = MemoryDatabase::new(log.clone());
         database.add_instance(stop_testkit::orders_replica(3));
         let clock = Arc::new(ManualClock::new(datetime!(2026-11-22 03:03 UTC)));
@@ -86,6 +91,13 @@ impl World {
             stop: MemoryStopSwitch::new(log.clone()).with_datapoint("orders", 1.0),
             peer_database: MemoryDatabase::new(peer_log.clone()),
             peer_log,
+            replication: {
+                let replication = MemoryReplication::new(sql_log.clone());
+                replication.set_positions("orders", &["0/3023408"]);
+                replication.set_positions("orders-replica", &["0/3023408"]);
+                replication
+            },
+            sql_log,
             clock,
             log,
         }
@@ -93,8 +105,15 @@ impl World {
 
     fn promoter(
         &self,
-    ) -> Promoter<'_, Decisions, MemoryDatabase, MemoryCapacity, MemoryStopSwitch, Arc<ManualClock>>
-    {
+    ) -> Promoter<
+        '_,
+        Decisions,
+        MemoryDatabase,
+        MemoryCapacity,
+        MemoryStopSwitch,
+        Arc<ManualClock>,
+        MemoryReplication,
+    > {
         Promoter {
             config: &self.config,
             decisions: &self.decisions,
@@ -103,6 +122,7 @@ impl World {
             capacity: &self.capacity,
             stop: &self.stop,
             clock: &self.clock,
+            replication: &self.replication,
         }
     }
 
@@ -588,42 +608,176 @@ async fn no_promotion_while_the_traffic_switch_has_not_taken_effect() {
 }
 
 #[tokio::test]
-async fn a_graceful_move_promotes_only_once_the_replica_has_drained_after_the_fence() {
+async fn a_graceful_move_promotes_only_once_the_copy_has_replayed_the_fenced_writers_position() {
     let world = World::new(config(&[]));
     let now = world.clock.now();
     let decision = switched(operator_failover(now, Mode::Graceful));
     world.decisions.store(&decision).await.unwrap();
-    let minute = |m: i64| LagSample {
-        replicating: true,
-        seconds: 0,
-        at: now + time::Duration::minutes(m),
-    };
-    // A zero read from before the fence closed proves nothing.
-    world.database.set_lag("orders-replica", minute(-1));
-    let verdict = world.promoter().on_schedule().await.unwrap();
-    let steps = steps_of(verdict);
-    assert_eq!(report(&steps, Step::Fence).state, StepState::Done);
-    assert_eq!(report(&steps, Step::Drain).state, StepState::InProgress);
-    assert_eq!(world.log.count("rds.promote_replica"), 0);
-    // Still behind in the first minute after the fence.
+    // The copy is behind for longer than one run polls (15 s, a read a second).
+    let mut behind = vec!["0/3000000"; 30];
+    behind.push("0/3023408");
+    world.replication.set_positions("orders-replica", &behind);
+    // CloudWatch's lag says 0 all along: it is not read.
     world.database.set_lag(
         "orders-replica",
         LagSample {
             replicating: true,
-            seconds: 2,
-            ..minute(1)
+            seconds: 0,
+            at: now,
         },
     );
-    world.promoter().on_schedule().await.unwrap();
+    let verdict = world.promoter().on_schedule().await.unwrap();
+    let steps = steps_of(verdict);
+    assert_eq!(report(&steps, Step::Fence).state, StepState::Done);
+    let drain = report(&steps, Step::Drain);
+    assert_eq!(drain.state, StepState::InProgress, "{}", drain.detail);
+    assert!(drain.detail.contains("0/3023408"), "{}", drain.detail);
     assert_eq!(world.log.count("rds.promote_replica"), 0);
-    // Caught up for a whole minute after the fence: promote.
-    world.database.set_lag("orders-replica", minute(2));
+    // The old writer was made read-only before its position was read.
+    let sql = world.sql_log.calls();
+    assert_eq!(
+        sql[..2],
+        [
+            "sql.set_read_only(orders, true)".to_owned(),
+            "sql.writer_position(orders)".to_owned()
+        ],
+        "{sql:?}"
+    );
+    assert!(world.replication.is_read_only("orders"));
+
+    // The next run sees it replayed: promote, and the record keeps the proof.
     world.promoter().on_schedule().await.unwrap();
     assert_eq!(world.log.count("rds.promote_replica"), 1);
+    assert_eq!(world.sql_log.count("sql.writer_position"), 1, "read once");
+    let history = world.decisions.history("orders").await.unwrap();
+    let current = Decision::current(&history).unwrap();
+    let evidence = current.data.drain.as_ref().expect("drain evidence");
+    assert_eq!(evidence.source.id, "orders");
+    assert_eq!(evidence.source_position, "0/3023408");
+    assert_eq!(evidence.replayed_position.as_deref(), Some("0/3023408"));
     assert!(
         world.peer_log.calls().is_empty(),
         "{:?}",
         world.peer_log.calls()
+    );
+}
+
+#[tokio::test]
+async fn an_idle_source_drains_at_once_whatever_replica_lag_says() {
+    // RDS for PostgreSQL: an idle source's replica reports a lag that grows
+    // for up to 5 minutes. The position says drained.
+    let world = World::new(config(&[]));
+    let now = world.clock.now();
+    world.clock.advance(time::Duration::minutes(10));
+    world.database.set_lag(
+        "orders-replica",
+        LagSample {
+            replicating: true,
+            seconds: 299,
+            at: now + time::Duration::minutes(9),
+        },
+    );
+    let decision = switched(operator_failover(world.clock.now(), Mode::Graceful));
+    world.decisions.store(&decision).await.unwrap();
+    let steps = steps_of(world.promoter().on_schedule().await.unwrap());
+    assert_eq!(report(&steps, Step::Drain).state, StepState::Done);
+    assert_eq!(world.log.count("rds.promote_replica"), 1);
+}
+
+#[tokio::test]
+async fn a_drain_that_runs_out_of_time_stops_the_move_and_says_how_to_go_on() {
+    let world = World::new(config(&[("DB_DRAIN_TIMEOUT_SECONDS", "60")]));
+    let now = world.clock.now();
+    world
+        .replication
+        .set_positions("orders-replica", &["0/3000000"]);
+    let decision = switched(operator_failover(now, Mode::Graceful));
+    world.decisions.store(&decision).await.unwrap();
+    for _ in 0..4 {
+        world.promoter().on_schedule().await.unwrap();
+        world.clock.advance(time::Duration::seconds(30));
+    }
+    let steps = steps_of(world.promoter().on_schedule().await.unwrap());
+    let drain = report(&steps, Step::Drain);
+    assert_eq!(drain.state, StepState::Failed);
+    assert!(
+        drain.detail.contains("stopctl failover --mode ungraceful"),
+        "{}",
+        drain.detail
+    );
+    assert_eq!(world.log.count("rds.promote_replica"), 0);
+    // It stays stopped even if the copy catches up later: the operator was told.
+    world
+        .replication
+        .set_positions("orders-replica", &["0/3023408"]);
+    world.promoter().on_schedule().await.unwrap();
+    assert_eq!(world.log.count("rds.promote_replica"), 0);
+    let history = world.decisions.history("orders").await.unwrap();
+    let stopped = Decision::current(&history).unwrap().clone();
+    assert!(stopped.data.drain.as_ref().unwrap().timed_out_at.is_some());
+    assert!(!stopped.data.writes_open);
+
+    // The operator moves back instead: the primary writes again.
+    assert!(world.replication.is_read_only("orders"));
+    let back = switched(stopped.next(
+        world.config.primary_region().clone(),
+        "operator:alice",
+        "stay",
+        Mode::Graceful,
+        world.clock.now(),
+    ));
+    world.decisions.store(&back).await.unwrap();
+    world.promoter().on_schedule().await.unwrap();
+    assert!(
+        !world.replication.is_read_only("orders"),
+        "the fence was not undone"
+    );
+    let history = world.decisions.history("orders").await.unwrap();
+    let current = Decision::current(&history).unwrap();
+    assert!(current.is_done(Step::Database));
+    assert_eq!(current.data.read_only, None);
+}
+
+#[tokio::test]
+async fn an_ungraceful_move_never_fences_or_reads_the_old_writer() {
+    let world = World::new(config(&[]));
+    world
+        .replication
+        .set_positions("orders-replica", &["0/3000000"]);
+    let decision = switched(operator_failover(world.clock.now(), Mode::Ungraceful));
+    world.decisions.store(&decision).await.unwrap();
+    world.promoter().on_schedule().await.unwrap();
+    assert_eq!(world.log.count("rds.promote_replica"), 1);
+    assert!(
+        world.sql_log.calls().is_empty(),
+        "{:?}",
+        world.sql_log.calls()
+    );
+}
+
+#[tokio::test]
+async fn a_promoted_copy_is_made_writable_when_the_fence_may_have_replicated_into_it() {
+    let world = World::new(config(&[]));
+    let decision = switched(operator_failover(world.clock.now(), Mode::Graceful));
+    world.decisions.store(&decision).await.unwrap();
+    world.promoter().on_schedule().await.unwrap();
+    assert_eq!(world.log.count("rds.promote_replica"), 1);
+    world.replica(|r| r.source = None);
+    world.promoter().on_schedule().await.unwrap();
+    assert_eq!(
+        world
+            .sql_log
+            .count("sql.set_read_only(orders-replica, false)"),
+        1
+    );
+    let history = world.decisions.history("orders").await.unwrap();
+    let current = Decision::current(&history).unwrap();
+    assert!(current.is_done(Step::Database));
+    // The old writer stays read-only: it is not the writer any more.
+    assert!(world.replication.is_read_only("orders"));
+    assert_eq!(
+        current.data.read_only.as_ref().map(|r| r.id.as_str()),
+        Some("orders")
     );
 }
 

@@ -181,6 +181,7 @@ struct Standby {
     peer: MemoryDatabase,
     capacity: stop_core::memory::MemoryCapacity,
     stop: MemoryStopSwitch,
+    replication: stop_core::memory::MemoryReplication,
 }
 
 impl Standby {
@@ -197,6 +198,12 @@ impl Standby {
             peer: MemoryDatabase::new(log.clone()),
             capacity: stop_core::memory::MemoryCapacity::new(log.clone(), &[("orders-web", group)]),
             stop: MemoryStopSwitch::new(log.clone()),
+            replication: {
+                let replication = stop_core::memory::MemoryReplication::new(log.clone());
+                replication.set_positions("orders", &["0/1"]);
+                replication.set_positions("orders-replica", &["0/1"]);
+                replication
+            },
         }
     }
 
@@ -212,6 +219,7 @@ impl Standby {
         stop_core::memory::MemoryCapacity,
         MemoryStopSwitch,
         ManualClock,
+        stop_core::memory::MemoryReplication,
     > {
         stop_core::promoter::Promoter {
             config,
@@ -221,6 +229,7 @@ impl Standby {
             capacity: &self.capacity,
             stop: &self.stop,
             clock,
+            replication: &self.replication,
         }
     }
 }

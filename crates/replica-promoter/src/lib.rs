@@ -8,11 +8,11 @@ use serde_json::Value;
 use stop_core::Config;
 use stop_core::alarm::AlarmGuard;
 use stop_core::fence::Ledger;
-use stop_core::ports::{Capacity, Clock, Database, DecisionStore, StopSwitch};
+use stop_core::ports::{Capacity, Clock, Database, DecisionStore, Replication, StopSwitch};
 use stop_core::promoter::{PromoteError, Promoter, PromoterSettings, Verdict};
 
 /// The function's configuration and ports, built once per container.
-pub struct App<D, B, K, S, C> {
+pub struct App<D, B, K, S, C, P> {
     pub config: Config,
     pub decisions: D,
     /// The standby Region's database (this Region's).
@@ -23,6 +23,8 @@ pub struct App<D, B, K, S, C> {
     /// Reads the STOP metric's data to confirm an automatic failover.
     pub stop: S,
     pub clock: C,
+    /// SQL on the instances: a planned move's positions and database fence.
+    pub replication: P,
 }
 
 /// What invoked the function.
@@ -62,15 +64,16 @@ pub fn account_of(function_arn: &str) -> Option<&str> {
     function_arn.split(':').nth(4).filter(|a| !a.is_empty())
 }
 
-impl<D, B, K, S, C> App<D, B, K, S, C>
+impl<D, B, K, S, C, P> App<D, B, K, S, C, P>
 where
     D: DecisionStore + Ledger,
     B: Database,
     K: Capacity,
     S: StopSwitch,
     C: Clock,
+    P: Replication,
 {
-    fn promoter(&self) -> Promoter<'_, D, B, K, S, C> {
+    fn promoter(&self) -> Promoter<'_, D, B, K, S, C, P> {
         Promoter {
             config: &self.config,
             decisions: &self.decisions,
@@ -79,6 +82,7 @@ where
             capacity: &self.capacity,
             stop: &self.stop,
             clock: &self.clock,
+            replication: &self.replication,
         }
     }
 

@@ -42,6 +42,9 @@ async fn main() -> Result<(), Error> {
             aws_sdk_autoscaling::Client::new,
         )),
         clock: SystemClock,
+        // No function here reaches the databases' network yet: a planned RDS
+        // move stops at its drain, saying so (docs/design.md, "Drain by position").
+        replication: stop_aws::replication::NoDatabaseAccess,
         config,
     };
     let app = &app;

@@ -10,8 +10,8 @@ use stop_core::decision::Step;
 
 use stop_core::fence::Fenced;
 use stop_core::memory::{
-    CallLog, ManualClock, MemoryCapacity, MemoryDatabase, MemoryDecisionStore, MemoryStateStore,
-    MemoryStopSwitch,
+    CallLog, ManualClock, MemoryCapacity, MemoryDatabase, MemoryDecisionStore, MemoryReplication,
+    MemoryStateStore, MemoryStopSwitch,
 };
 use stop_core::ports::GroupCapacity;
 use stop_core::promoter::Verdict;
@@ -19,7 +19,14 @@ use stop_testkit::{Expected, samples};
 use time::macros::datetime;
 
 type Decisions = Fenced<MemoryDecisionStore, MemoryStateStore, Arc<ManualClock>>;
-type TestApp = App<Decisions, MemoryDatabase, MemoryCapacity, MemoryStopSwitch, Arc<ManualClock>>;
+type TestApp = App<
+    Decisions,
+    MemoryDatabase,
+    MemoryCapacity,
+    MemoryStopSwitch,
+    Arc<ManualClock>,
+    MemoryReplication,
+>;
 
 fn app(extra: &[(&str, &str)]) -> (TestApp, CallLog) {
     app_with_stop(extra, Some(1.0))
@@ -55,6 +62,12 @@ fn app_with_stop(extra: &[(&str, &str)], stop_value: Option<f64>) -> (TestApp, C
             )],
         ),
         clock,
+        replication: {
+            let replication = MemoryReplication::new(log.clone());
+            replication.set_positions("orders", &["0/1"]);
+            replication.set_positions("orders-replica", &["0/1"]);
+            replication
+        },
     };
     (app, log)
 }

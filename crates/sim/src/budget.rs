@@ -191,10 +191,10 @@ pub fn data_tier(p: &Parameters, db: &str) -> Budget {
         });
     } else {
         stages.push(Stage {
-            stage: "drain: a ReplicaLag minute after the fence reads 0",
-            best_s: model::METRIC_PERIOD_S,
-            worst_s: 2 * model::METRIC_PERIOD_S + model::PROMOTER_SCHEDULE_S,
-            why: "one whole minute, read on the next schedule",
+            stage: "drain: the copy replays the read-only writer's position",
+            best_s: 0,
+            worst_s: *model::REPLICA_LAG_S.end(),
+            why: "within the replication lag, read every second in the same run",
         });
         stages.push(Stage {
             stage: "RDS read replica promotion",

@@ -217,6 +217,100 @@ impl RoutingControls for SimRoutingControls {
     }
 }
 
+/// SQL on the RDS instances, from the standby's control plane: a writer's
+/// position is the count of writes its Region acknowledged; a copy has
+/// replayed those that are older than the replication lag, until it stops
+/// replicating (promoted: its position stays where it was). The
+/// database-level fence makes an instance refuse writes.
+#[derive(Debug, Clone)]
+pub struct SimReplication {
+    pub sim: Sim,
+    /// Sabotage: a copy answers as if it had applied everything.
+    pub claims_caught_up: bool,
+}
+
+impl SimReplication {
+    async fn instance(
+        &self,
+        api: &'static str,
+        instance: &stop_core::decision::DbRef,
+    ) -> PortResult<SimInstance> {
+        Bound::new(&self.sim, &instance.region).enter(api).await?;
+        self.sim.with(|w| {
+            let ungraceful = w
+                .parameters
+                .values()
+                .filter_map(|history| Decision::current(history))
+                .any(|d| d.mode == stop_core::decision::Mode::Ungraceful && d.epoch > 0);
+            if ungraceful && instance.region == w.primary {
+                w.ungraceful_sql_to_primary += 1;
+            }
+            w.instances
+                .get(&instance.id)
+                .filter(|i| i.region == instance.region)
+                .cloned()
+                .ok_or_else(|| PortError::NotFound(format!("no instance {instance}")))
+        })
+    }
+}
+
+/// A PostgreSQL LSN for the `count`th write of a lineage.
+fn lsn(count: usize) -> String {
+    let bytes = 0x0300_0000_u64 + 0x100 * u64::try_from(count).unwrap_or(u64::MAX >> 9);
+    format!("{:X}/{:X}", bytes >> 32, bytes & 0xFFFF_FFFF)
+}
+
+impl Replication for SimReplication {
+    async fn writer_position(&self, writer: &stop_core::decision::DbRef) -> PortResult<String> {
+        self.instance("sql.pg_current_wal_lsn", writer).await?;
+        Ok(self
+            .sim
+            .with(|w| lsn(w.writes.iter().filter(|(_, r)| r == &writer.region).count())))
+    }
+    async fn replayed_position(&self, copy: &stop_core::decision::DbRef) -> PortResult<String> {
+        let instance = self.instance("sql.pg_last_wal_replay_lsn", copy).await?;
+        let source = instance
+            .status
+            .source
+            .as_deref()
+            .and_then(|arn| arn.split(':').nth(3))
+            .and_then(|r| r.parse::<Region>().ok())
+            .ok_or_else(|| PortError::Rejected(format!("{copy} is not in recovery")))?;
+        let lies = self.claims_caught_up;
+        Ok(self.sim.with(|w| {
+            let stopped = w.dark.contains(&source) || w.isolated.contains(&source);
+            let arrived =
+                |t: &OffsetDateTime| lies || (!stopped && *t + w.replication_lag <= w.now);
+            lsn(w
+                .writes
+                .iter()
+                .filter(|(t, r)| r == &source && arrived(t))
+                .count())
+        }))
+    }
+    async fn set_read_only(
+        &self,
+        instance: &stop_core::decision::DbRef,
+        read_only: bool,
+    ) -> PortResult<()> {
+        self.instance("sql.default_transaction_read_only", instance)
+            .await?;
+        self.sim.with(|w| {
+            if let Some(i) = w.instances.get_mut(&instance.id) {
+                i.read_only = read_only;
+            }
+            let state = if read_only {
+                "read-only (sessions ended)"
+            } else {
+                "writable again"
+            };
+            let region = instance.region.to_string();
+            w.log(&region, format!("database: {} {state}", instance.id));
+        });
+        Ok(())
+    }
+}
+
 /// RDS in one Region: a replica's promotion and an Aurora global writer move
 /// take minutes; the drill completes them and sends RDS's event.
 #[derive(Debug, Clone)]
@@ -335,6 +429,7 @@ impl Database for SimDatabase {
                     },
                     promoted_at: None,
                     created_at: Some(ready),
+                    read_only: false,
                 },
             );
             w.log(

@@ -76,6 +76,8 @@ pub enum Action {
     DetectorDown(bool),
     /// The read replica falls this many seconds behind its source.
     ReplicaLag(i64),
+    /// The clients stop writing (reads go on), or start again.
+    WritesPaused(bool),
     /// A Region is cut off from every other Region (or joins them again):
     /// its own clients and in-Region writers still reach it, it reaches
     /// nothing outside, and nothing outside reaches it (the detector's
@@ -666,6 +668,31 @@ fn detector_scenarios() -> Vec<Scenario> {
                 "lagging-replica",
                 "the replica falls 2 min behind; readiness reports the data a failover would lose before anyone presses",
                 vec![(90, Action::ReplicaLag(120))],
+            )
+        },
+        Scenario {
+            script: vec![
+                (30, Action::ReplicaLag(90)),
+                (60, press(Direction::Failover, Mode::Graceful)),
+            ],
+            ..base(
+                31,
+                "planned-behind",
+                "the replica is 90 s behind when the operator presses a planned failover: the drain waits until the copy has replayed the fenced writer's position, then promotes; nothing lost",
+            )
+        },
+        Scenario {
+            // CloudWatch's lag would say 0 minutes ago; the position says drained now.
+            script: vec![
+                (0, Action::WritesPaused(true)),
+                (660, press(Direction::Failover, Mode::Graceful)),
+                (680, Action::WritesPaused(false)),
+            ],
+            horizon_s: 1500,
+            ..base(
+                32,
+                "planned-idle-source",
+                "no client writes for 11 minutes before a planned failover (PostgreSQL's idle ReplicaLag climbs for 5 minutes): the positions are equal, the drain ends at once",
             )
         },
         Scenario {

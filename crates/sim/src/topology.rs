@@ -43,6 +43,8 @@ pub struct Topology {
     /// `ReadinessMaxLagSeconds`.
     pub readiness_interval_s: i64,
     pub readiness_max_lag_s: u32,
+    /// `ReplicaPromoterFunction`'s `Timeout`: Lambda ends a run there.
+    pub promoter_timeout_s: i64,
 }
 
 impl Topology {
@@ -117,6 +119,7 @@ impl Topology {
             heartbeat_evaluation_periods: number("DetectorHeartbeatAlarm", &["EvaluationPeriods"])?,
             readiness_interval_s: default("ReadinessIntervalMinutes")? * 60,
             readiness_max_lag_s: count(default("ReadinessMaxLagSeconds")?)?,
+            promoter_timeout_s: number("ReplicaPromoterFunction", &["Timeout"])?,
             primary_guards: guards,
             alarm_period_s: number("StopAlarm", &["Period"])?,
             alarm_evaluation_periods: number("StopAlarm", &["EvaluationPeriods"])?,

@@ -47,12 +47,15 @@ pub struct SimInstance {
     pub promoted_at: Option<OffsetDateTime>,
     /// When a replica being created becomes available.
     pub created_at: Option<OffsetDateTime>,
+    /// The database-level fence: `default_transaction_read_only` on and the
+    /// sessions ended, so the instance refuses writes.
+    pub read_only: bool,
 }
 
 impl SimInstance {
-    /// Takes writes: a standalone instance that is up.
+    /// Takes writes: a standalone instance that is up and not fenced.
     pub fn writable(&self) -> bool {
-        self.status.source.is_none() && self.promoted_at.is_none()
+        self.status.source.is_none() && self.promoted_at.is_none() && !self.read_only
     }
 }
 
@@ -156,6 +159,9 @@ pub struct World {
     pub rejoining: Option<(String, Option<OffsetDateTime>)>,
     /// Writer moves started: promotions and Aurora global switchovers / failovers.
     pub writer_moves: u32,
+    /// SQL sent to the primary Region's instances while the current decision
+    /// was ungraceful: never allowed (the primary may be gone).
+    pub ungraceful_sql_to_primary: u32,
     /// How many of the standby group's instances the timeline last said were InService.
     pub in_service_reported: usize,
 }
@@ -204,6 +210,7 @@ impl World {
             cuts: Vec::new(),
             rejoining: None,
             writer_moves: 0,
+            ungraceful_sql_to_primary: 0,
             in_service_reported: 1,
         }
     }
@@ -316,6 +323,10 @@ impl World {
                     && !k.contains(" arc.")
                     && !k.contains(" from ")
                     && !k.contains(" rds.SwitchoverGlobalCluster")
+                    // A graceful move's drain and database-level fence on the
+                    // old writer; an ungraceful one is counted apart
+                    // (`ungraceful_sql_to_primary`).
+                    && !k.contains(" sql.")
                     && !k.contains(" cloudwatch.GetMetricData(AWS/Route53)")
             })
             .map(|(_, n)| n)

@@ -75,6 +75,7 @@ fn the_standby_dark_without_a_witness_stops_the_primary_but_with_one_does_not() 
 fn a_fence_that_fails_open_is_caught_as_a_second_writer() {
     let sabotage = Sabotage {
         fence_fails_open: true,
+        ..Sabotage::default()
     };
     for name in ["primary-isolated", "primary-back-cold"] {
         let report = run_one(name, 1, sabotage);
@@ -84,6 +85,27 @@ fn a_fence_that_fails_open_is_caught_as_a_second_writer() {
             "{name}: {failed:?}"
         );
     }
+}
+
+/// Without the drain (a copy taken as caught up at once), a planned move
+/// whose replica is behind promotes it with acknowledged writes still in
+/// flight: the check must catch it. With the drain the same run loses none.
+#[test]
+fn a_planned_move_without_the_drain_is_caught_losing_writes() {
+    let report = run_one("planned-behind", 1, Sabotage::default());
+    assert!(failures(std::slice::from_ref(&report)).is_empty());
+    let sabotage = Sabotage {
+        drain_bypassed: true,
+        ..Sabotage::default()
+    };
+    let report = run_one("planned-behind", 1, sabotage);
+    let failed = failures(std::slice::from_ref(&report));
+    assert!(
+        failed
+            .iter()
+            .any(|f| f.contains("no acknowledged write lost")),
+        "{failed:?}"
+    );
 }
 
 /// Fault combinations that no scenario names, drawn from a seed: throttled

@@ -421,7 +421,7 @@ impl Drill<'_> {
         attempt: usize,
     ) {
         let event = events::sns_delivery(STANDBY, "StopAlarmTopic", &message, sent);
-        self.start_invocation();
+        self.start_invocation_for(self.topology.promoter_timeout_s);
         let result = self.promoter.handle(event, ACCOUNT).await;
         let timed_out = self.end_invocation();
         let text = if timed_out {
@@ -476,7 +476,7 @@ impl Drill<'_> {
 
     /// The promoter's one-minute schedule; logged when it says something new.
     pub(super) async fn invoke_promoter_schedule(&mut self) {
-        self.start_invocation();
+        self.start_invocation_for(self.topology.promoter_timeout_s);
         let result = self
             .promoter
             .invoke(replica_promoter::Invocation::Schedule, ACCOUNT)

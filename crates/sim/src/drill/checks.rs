@@ -182,6 +182,14 @@ impl Drill<'_> {
                  (ARC's cluster endpoints and a graceful move's switchover aside)"
             ),
         );
+        check(
+            "an ungraceful move never touches the old writer",
+            facts.ungraceful_sql_to_primary == 0,
+            format!(
+                "{} SQL calls to {PRIMARY}'s instances under an ungraceful decision (no fence, no position)",
+                facts.ungraceful_sql_to_primary
+            ),
+        );
         let dns = self.dns_answer();
         check(
             "traffic on the target",
@@ -534,6 +542,7 @@ pub(super) struct WorldFacts {
     epochs_grow: bool,
     failbacks_by_operators: bool,
     calls_to_primary: u32,
+    ungraceful_sql_to_primary: u32,
     api_calls: u32,
     stop_value: Option<f64>,
     /// How long before the end the newest STOP datapoint was published.
@@ -608,6 +617,7 @@ impl WorldFacts {
             epochs_grow,
             failbacks_by_operators,
             calls_to_primary,
+            ungraceful_sql_to_primary: w.ungraceful_sql_to_primary,
             api_calls: w.total_calls(),
             stop_value: w.stop_metric.last().map(|(_, v)| *v),
             stop_newest_age: w.stop_metric.last().map(|(t, _)| w.now - *t),

@@ -74,7 +74,7 @@ impl Drill<'_> {
     /// One write by a client to the Region that answered: through that
     /// Region's `POST /write` (the fence), then its database.
     pub(super) async fn write_from(&mut self, side: Side, index: usize) {
-        if self.scenario.db == Db::None {
+        if self.scenario.db == Db::None || self.writes_paused {
             return;
         }
         let request = stop_http::proxy_request(

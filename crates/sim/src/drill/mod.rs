@@ -133,7 +133,8 @@ pub struct Report {
 /// copies, as every decider writes it.
 type Decisions = Fenced<SimDecisionStore, SimStateStore, SimClock>;
 type Trigger = TriggerApp<Decisions, SimStopSwitch, SimRoutingControls, SimClock, SimStateStore>;
-type Promoter = PromoterApp<Decisions, SimDatabase, SimCapacity, SimStopSwitch, SimClock>;
+type Promoter =
+    PromoterApp<Decisions, SimDatabase, SimCapacity, SimStopSwitch, SimClock, SimReplication>;
 type Rewriter = RewriterApp<Decisions, SimDatabase, SimSecrets, SimClock>;
 type Info = region_info::App<SimFenceCopy, SimClock>;
 
@@ -147,6 +148,9 @@ const SANDBOXES: usize = 3;
 pub struct Sabotage {
     /// The old fence: a read that fails answers with the deployed record.
     pub fence_fails_open: bool,
+    /// No drain: the copy answers the writer's position as replayed at once,
+    /// whatever it has applied.
+    pub drain_bypassed: bool,
 }
 
 #[derive(Debug)]
@@ -233,6 +237,8 @@ struct Drill<'s> {
     isolated_at: Option<OffsetDateTime>,
     /// Writes the fence refused (503, retried: unavailability, not loss).
     writes_fenced: u32,
+    /// The clients write nothing while this is set (`Action::WritesPaused`).
+    writes_paused: bool,
     /// Writes the fence let through that the database refused.
     writes_refused: u32,
     /// Calls to the primary Region before anything but a failover (a
@@ -305,6 +311,10 @@ impl<'s> Drill<'s> {
                 capacity: SimCapacity(at(&standby)),
                 stop: SimStopSwitch(at(&standby)),
                 clock: clock.clone(),
+                replication: SimReplication {
+                    sim: sim.clone(),
+                    claims_caught_up: sabotage.drain_bypassed,
+                },
             },
             rewriter: RewriterApp {
                 config: config.clone(),
@@ -345,6 +355,7 @@ impl<'s> Drill<'s> {
             dark_at: None,
             isolated_at: None,
             writes_fenced: 0,
+            writes_paused: false,
             writes_refused: 0,
             calls_to_primary_on_failover: None,
             last_schedule_text: String::new(),
@@ -669,6 +680,18 @@ impl<'s> Drill<'s> {
                     },
                 );
             }
+            Action::WritesPaused(paused) => {
+                self.writes_paused = paused;
+                self.log(
+                    PRIMARY,
+                    if paused {
+                        "the clients stop writing (reads go on)"
+                    } else {
+                        "the clients write again"
+                    }
+                    .to_owned(),
+                );
+            }
             Action::ReplicaLag(seconds) => {
                 self.sim
                     .with(|w| w.replication_lag = Duration::seconds(seconds));
@@ -786,10 +809,15 @@ impl<'s> Drill<'s> {
         .unwrap_or_default()
     }
 
-    /// Arms the invocation's Lambda timeout: past it, every call fails.
+    /// Arms the operator API's Lambda timeout: past it, every call fails.
     fn start_invocation(&self) {
+        self.start_invocation_for(model::TRIGGER_TIMEOUT_S);
+    }
+
+    /// Arms a function's Lambda timeout of `timeout_s`.
+    fn start_invocation_for(&self, timeout_s: i64) {
         self.sim.with(|w| {
-            w.deadline = Some(w.now + Duration::seconds(model::TRIGGER_TIMEOUT_S));
+            w.deadline = Some(w.now + Duration::seconds(timeout_s));
             w.timed_out = false;
         });
     }

@@ -193,6 +193,7 @@ pub(super) fn initial_world(
             },
             promoted_at: None,
             created_at: None,
+            read_only: false,
         },
     );
     w.instances.insert(
@@ -222,6 +223,7 @@ pub(super) fn initial_world(
             },
             promoted_at: None,
             created_at: None,
+            read_only: false,
         },
     );
     w.global = Some(GlobalClusterStatus {
