@@ -104,6 +104,15 @@ apt_install() {
 }
 
 # Debian's Chromium for the console test.
+# Debian's PostgreSQL server binaries (initdb, pg_ctl, pg_basebackup) for the
+# real-engine tests (crates/pg): they start their own servers on loopback in a
+# temporary directory; the packaged cluster the install creates is not used.
+ensure_postgres() {
+  ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && return 0
+  say "installing Debian's postgresql for the real-engine tests"
+  apt_install postgresql
+}
+
 ensure_chromium() {
   command -v chromium >/dev/null && return 0
   say "installing Debian's chromium for the browser test"
