@@ -119,7 +119,16 @@ pub async fn decide<D: DecisionStore, C: Clock>(
             previous.epoch, previous.active_region
         ),
     }];
-    if &previous.active_region == proposal.target {
+    // A planned move whose drain cannot finish (the copy behind, no
+    // position to read) is carried on by deciding the same Region again,
+    // ungracefully: a new epoch that skips the drain.
+    let escalation = &previous.active_region == proposal.target
+        && previous.epoch > 0
+        && previous.mode == crate::decision::Mode::Graceful
+        && proposal.mode == crate::decision::Mode::Ungraceful
+        && config.database.is_some()
+        && !previous.is_done(crate::decision::Step::Database);
+    if &previous.active_region == proposal.target && !escalation {
         return Ok(Decided {
             decision: previous.clone(),
             previous,
@@ -128,8 +137,18 @@ pub async fn decide<D: DecisionStore, C: Clock>(
             preconditions,
         });
     }
+    if escalation {
+        preconditions.push(Precondition {
+            check: "graceful move unfinished".into(),
+            ok: true,
+            detail: format!(
+                "epoch {} to {} has not moved the writer: decided again, ungracefully (no drain; the copy's lag is lost)",
+                previous.epoch, previous.active_region
+            ),
+        });
+    }
 
-    if previous.epoch > 0 {
+    if previous.epoch > 0 && !escalation {
         let seconds_ago = (now - previous.decided_at).whole_seconds();
         let wait_seconds = i64::from(config.cooldown_seconds) - seconds_ago;
         let cooled = wait_seconds <= 0;

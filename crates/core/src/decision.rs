@@ -152,6 +152,9 @@ pub struct DrainEvidence {
     /// The copy's replayed position at the drain's last read.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub replayed_position: Option<String>,
+    /// When the source was made read-only: the drain's timeout runs from here.
+    #[serde(with = "time::serde::rfc3339")]
+    pub fenced_at: OffsetDateTime,
     /// The drain ran past `DB_DRAIN_TIMEOUT_SECONDS`: the move stopped here.
     #[serde(
         default,
@@ -181,7 +184,7 @@ impl Default for DataTier {
 /// eight steps, a 500-character reason and the data tier, a record stays under
 /// the 4 KB of an SSM Standard parameter (a test holds it there).
 /// <https://docs.aws.amazon.com/systems-manager/latest/userguide/parameter-store-advanced-parameters.html>
-pub const MAX_DETAIL_BYTES: usize = 150;
+pub const MAX_DETAIL_BYTES: usize = 100;
 
 /// The state of one runbook step.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -493,8 +496,20 @@ mod tests {
             id: "w".repeat(63),
         };
         d.data.writer = Some(writer.clone());
-        d.data.copy = Some(writer);
+        d.data.copy = Some(writer.clone());
+        d.data.read_only = Some(writer.clone());
         d.data.writes_opened_at = Some(t0);
+        d.data.fence_committed_at = Some(t0);
+        // A drain that timed out with both positions at their longest.
+        let position = "p".repeat(crate::replication::MAX_POSITION_BYTES);
+        d.data.drain = Some(DrainEvidence {
+            engine: crate::replication::Engine::Mariadb,
+            source: writer,
+            source_position: position.clone(),
+            replayed_position: Some(position),
+            fenced_at: t0,
+            timed_out_at: Some(t0),
+        });
         let json = serde_json::to_string(&d).unwrap();
         assert!(json.len() <= 4096, "{} bytes", json.len());
         assert!(d.steps[0].detail.ends_with('…'));

@@ -297,6 +297,19 @@ where
             let outcome = self.capacity_step(capacity).await;
             reports.push(self.record(decision, Step::Capacity, outcome));
         }
+        // Whoever marked the database step done (this run, or the rewriter
+        // finding the writer first), the fence opens only on a writable writer.
+        if decision.is_done(Step::Database)
+            && decision.data.read_only.is_some()
+            && let Err(error) = self.unfence_writer(decision).await
+        {
+            reports.push(StepReport {
+                step: Step::Database,
+                state: StepState::InProgress,
+                detail: format!("the writer is in place; making it writable again failed: {error}"),
+                retryable: error.is_retryable(),
+            });
+        }
         open_writes_if_ready(self.config, decision, self.clock.now());
         // Record only what changed: a duplicate delivery writes nothing.
         if before != *decision {
@@ -466,8 +479,9 @@ where
 
     /// The database-level fence on the old writer, then its position, then
     /// the copy's replayed position until it covers it: within this run for
-    /// [`DRAIN_POLL`], across runs up to the configured timeout, after which
-    /// the move stops with the ungraceful command in the record.
+    /// [`DRAIN_POLL`], across runs up to the configured timeout from when the
+    /// writer was fenced, after which the move stops with the command that
+    /// carries it on ungracefully.
     async fn drain_step(&self, database: &DatabaseConfig, decision: &mut Decision) -> Outcome {
         if decision.mode == Mode::Ungraceful {
             return Ok((
@@ -488,13 +502,14 @@ where
         let Some(copy) = incoming_writer(self.config, decision) else {
             return Ok((StepState::Skipped, "no copy to drain".to_owned()));
         };
+        if decision.data.writer.as_ref() == Some(&copy) {
+            // A move back to the writer (a stopped drain left it): nothing moves.
+            return Ok((StepState::Skipped, format!("{copy} is already the writer")));
+        }
         // A position counts only once no write can reach the old writer.
-        let Some(committed_at) = decision.data.fence_committed_at else {
+        if decision.data.fence_committed_at.is_none() {
             return Ok((StepState::Pending, "waiting for the fence".to_owned()));
-        };
-        let deadline = committed_at
-            + self.decisions.timing().cut_wait()
-            + Duration::seconds(i64::from(*drain_timeout_s));
+        }
         if let Some(evidence) = &decision.data.drain
             && evidence.timed_out_at.is_some()
         {
@@ -502,62 +517,29 @@ where
         }
         let evidence = match decision.data.drain.clone() {
             Some(evidence) => evidence,
-            None => {
-                // The engine and the source from RDS, not from an assumption.
-                let status = target.describe_instance(&copy.id).await?;
-                let Some(engine) = Engine::from_rds(&status.engine) else {
-                    return Ok((
-                        StepState::Failed,
-                        format!(
-                            "{} runs {}, which has no replication position to drain by: decide ungracefully to move",
-                            copy.id, status.engine
-                        ),
-                    ));
-                };
-                let Some(source) = status.source.as_deref().and_then(instance_of_arn) else {
-                    return Ok((
-                        StepState::Failed,
-                        format!("{} replicates nothing: no writer to drain from", copy.id),
-                    ));
-                };
-                // Read-only before the position, so nothing commits after it.
-                self.replication.set_read_only(&source, true).await?;
-                decision.data.read_only = Some(source.clone());
-                let position = self.replication.writer_position(&source).await?;
-                if position.len() > MAX_POSITION_BYTES {
-                    return Ok((
-                        StepState::Failed,
-                        format!(
-                            "{source}'s position is {} bytes, over the record's {MAX_POSITION_BYTES}: decide ungracefully to move",
-                            position.len()
-                        ),
-                    ));
-                }
-                let evidence = crate::decision::DrainEvidence {
-                    engine,
-                    source,
-                    source_position: position,
-                    replayed_position: None,
-                    timed_out_at: None,
-                };
-                decision.data.drain = Some(evidence.clone());
-                evidence
-            }
+            None => match self.fence_and_read(decision, target, &copy).await? {
+                Ok(evidence) => evidence,
+                Err(refusal) => return Ok((StepState::Failed, refusal)),
+            },
         };
+        let deadline = evidence.fenced_at + Duration::seconds(i64::from(*drain_timeout_s));
         let run_until = self.clock.now() + DRAIN_POLL;
         loop {
             let replayed = self.replication.replayed_position(&copy).await?;
             let covered = evidence.engine.covers(&replayed, &evidence.source_position);
             if let Some(drain) = decision.data.drain.as_mut() {
-                drain.replayed_position = Some(replayed.clone());
+                drain.replayed_position = Some(bounded(&replayed));
             }
             match covered {
                 Ok(true) => {
                     return Ok((
                         StepState::Done,
                         format!(
-                            "{} replayed {replayed}, at or past {}'s {} (read-only)",
-                            copy.id, evidence.source.id, evidence.source_position
+                            "{} replayed {}, at or past {}'s {} (read-only)",
+                            copy.id,
+                            bounded(&replayed),
+                            evidence.source.id,
+                            evidence.source_position
                         ),
                     ));
                 }
@@ -576,13 +558,100 @@ where
                 return Ok((
                     StepState::InProgress,
                     format!(
-                        "waiting for {} to replay {}'s {}: at {replayed}",
-                        copy.id, evidence.source.id, evidence.source_position
+                        "waiting for {} to replay {}'s {}: at {}",
+                        copy.id,
+                        evidence.source.id,
+                        evidence.source_position,
+                        bounded(&replayed)
                     ),
                 ));
             }
             self.clock.sleep(std::time::Duration::from_secs(1)).await;
         }
+    }
+
+    /// The first run of a drain: the copy's engine and source from RDS, the
+    /// source checked to be the recorded writer, the intent to fence it
+    /// stored, then the fence, then the source's position. `Ok(Err(why))`
+    /// refuses the drain (nothing to wait for would help).
+    async fn fence_and_read(
+        &self,
+        decision: &mut Decision,
+        target: &B,
+        copy: &DbRef,
+    ) -> Result<Result<crate::decision::DrainEvidence, String>, PortError> {
+        let ungraceful = "decide again with --mode ungraceful to promote without it";
+        let status = target.describe_instance(&copy.id).await?;
+        let Some(engine) = Engine::from_rds(&status.engine) else {
+            return Ok(Err(format!(
+                "{} runs {}, which has no replication position to drain by: {ungraceful}",
+                copy.id, status.engine
+            )));
+        };
+        let Some(source) = status.source.as_deref().and_then(instance_of_arn) else {
+            return Ok(Err(format!(
+                "{} replicates nothing: no writer to drain from",
+                copy.id
+            )));
+        };
+        // The copy must replicate the writer itself, not another copy of it.
+        let expected = match &decision.data.writer {
+            Some(writer) => &source == writer,
+            None => &source.region == self.config.primary_region(),
+        };
+        if !expected {
+            return Ok(Err(format!(
+                "refused: {} replicates {source}, not the writer ({})",
+                copy.id,
+                decision
+                    .data
+                    .writer
+                    .as_ref()
+                    .map_or_else(|| "the deployed primary".to_owned(), ToString::to_string)
+            )));
+        }
+        if let Some(why) = self.superseded(decision).await? {
+            return Ok(Err(why));
+        }
+        // The intent first: a run killed after the fence still leaves the
+        // record saying which instance to make writable again.
+        decision.data.read_only = Some(source.clone());
+        self.store(decision)
+            .await
+            .map_err(|e| PortError::Unavailable(e.to_string()))?;
+        match self.replication.set_read_only(&source, true).await {
+            Ok(()) => {}
+            // Refused outright: nothing was applied.
+            Err(refused @ PortError::Rejected(_)) => {
+                decision.data.read_only = None;
+                return Ok(Err(format!("{refused}")));
+            }
+            Err(other) => return Err(other),
+        }
+        let fenced_at = self.clock.now();
+        let position = self.replication.writer_position(&source).await?;
+        if position.trim().is_empty() {
+            return Ok(Err(format!(
+                "{source} gives no {} position (GTIDs off?): no evidence to drain by; {ungraceful}",
+                engine.as_str()
+            )));
+        }
+        if position.len() > MAX_POSITION_BYTES {
+            return Ok(Err(format!(
+                "{source}'s position is {} bytes, over the record's {MAX_POSITION_BYTES}: {ungraceful}",
+                position.len()
+            )));
+        }
+        let evidence = crate::decision::DrainEvidence {
+            engine,
+            source,
+            source_position: position,
+            replayed_position: None,
+            fenced_at,
+            timed_out_at: None,
+        };
+        decision.data.drain = Some(evidence.clone());
+        Ok(Ok(evidence))
     }
 
     /// The record entry of a drain that ran out of time: what happened, and
@@ -606,18 +675,20 @@ where
         )
     }
 
-    /// Undoes the database-level fence on the writer a move ends with: it is
-    /// the instance that was made read-only (a move back), or a copy that
-    /// replicated the setting. The instance made read-only stays so while it
-    /// is not the writer.
-    async fn writable(&self, decision: &mut Decision, writer: &DbRef) -> Result<(), PortError> {
+    /// Once the move's writer is in place, undoes the database-level fence on
+    /// it (a move back to the instance fenced, or a promoted copy the setting
+    /// replicated into) and forgets the fence: the instance fenced, if it is
+    /// another, stays read-only and is never a writer again (a re-protect
+    /// builds a new copy). The fence opens only after this.
+    async fn unfence_writer(&self, decision: &mut Decision) -> Result<(), PortError> {
         let Some(fenced) = decision.data.read_only.clone() else {
             return Ok(());
         };
-        self.replication.set_read_only(writer, false).await?;
-        if &fenced == writer {
-            decision.data.read_only = None;
-        }
+        // No writer recorded: the deployed primary, the only instance a
+        // drain can have fenced before any promotion.
+        let writer = decision.data.writer.clone().unwrap_or(fenced);
+        self.replication.set_read_only(&writer, false).await?;
+        decision.data.read_only = None;
         Ok(())
     }
 
@@ -636,16 +707,11 @@ where
                     .as_ref()
                     .map_or(self.config.primary_region(), |w| &w.region);
                 if writer_region == &decision.active_region {
-                    let writer = decision.data.writer.clone();
-                    if let Some(fenced) = &decision.data.read_only
-                        && writer.as_ref().is_none_or(|w| w == fenced)
-                    {
-                        // A move back to the writer a stopped drain made read-only.
-                        let fenced = fenced.clone();
-                        self.writable(decision, &fenced).await?;
-                    }
-                    let writer =
-                        writer.map_or_else(|| "the deployed primary".to_owned(), |w| w.to_string());
+                    let writer = decision
+                        .data
+                        .writer
+                        .as_ref()
+                        .map_or_else(|| "the deployed primary".to_owned(), ToString::to_string);
                     return Ok((StepState::Done, format!("{writer} is the writer")));
                 }
                 let Some(copy) = incoming_writer(self.config, decision) else {
@@ -661,7 +727,6 @@ where
                     .promote_replica(decision, &copy, *backup_retention_days, in_progress)
                     .await?;
                 if outcome.0 == StepState::Done {
-                    self.writable(decision, &copy).await?;
                     promoted(self.config, decision, copy, self.clock.now());
                 }
                 Ok(outcome)
@@ -1128,7 +1193,9 @@ pub fn open_writes_if_ready(config: &Config, decision: &mut Decision, now: time:
     if decision.data.writes_open {
         return;
     }
-    let database_ready = config.database.is_none() || decision.is_done(Step::Database);
+    // A database-level fence still set may be on the writer itself.
+    let database_ready = config.database.is_none()
+        || (decision.is_done(Step::Database) && decision.data.read_only.is_none());
     let secret_ready = config.secret_id.is_none() || decision.is_done(Step::Secret);
     if database_ready && secret_ready {
         decision.data.writes_open = true;
@@ -1168,6 +1235,15 @@ pub fn copy_name(service: &str, region: &Region, epoch: u64) -> String {
         name.insert_str(0, "db-");
     }
     name
+}
+
+/// A position as the record keeps it: whole when it fits, else its length.
+fn bounded(position: &str) -> String {
+    if position.len() <= MAX_POSITION_BYTES {
+        position.to_owned()
+    } else {
+        format!("({} bytes)", position.len())
+    }
 }
 
 /// An RDS instance's Region and identifier from its ARN,

@@ -58,6 +58,10 @@ impl Engine {
     pub fn covers(self, replayed: &str, target: &str) -> Result<bool, String> {
         match self {
             Engine::Postgres => Ok(lsn(replayed)? >= lsn(target)?),
+            Engine::Mysql | Engine::Mariadb if target.trim().is_empty() => Err(format!(
+                "the writer's {} position is empty: with GTIDs off there is no position to drain by",
+                self.as_str()
+            )),
             Engine::Mysql => {
                 let have = gtid_set(replayed)?;
                 Ok(gtid_set(target)?
@@ -165,7 +169,7 @@ fn mariadb_pos(text: &str) -> Result<std::collections::BTreeMap<u32, u64>, Strin
 /// The longest position the decision record keeps (a GTID set of many
 /// sources can be long; the record must stay within an SSM Standard
 /// parameter's 4 KB).
-pub const MAX_POSITION_BYTES: usize = 400;
+pub const MAX_POSITION_BYTES: usize = 128;
 
 #[cfg(test)]
 mod tests {
@@ -216,9 +220,12 @@ mod tests {
             my.covers(&format!("{},{B}:1-3", A.to_uppercase() + ":1-9"), &two),
             Ok(true)
         );
-        assert_eq!(my.covers("", ""), Ok(true), "nothing written, nothing owed");
+        // GTIDs off (RDS's default gtid_mode): an empty set proves nothing.
+        assert!(my.covers("", "").is_err());
+        assert!(my.covers(&have, " ").is_err());
+        assert!(Engine::Mariadb.covers("0-1-5", "").is_err());
         for bad in ["x:1-2", A, &format!("{A}:0-3"), &format!("{A}:5-3")] {
-            assert!(my.covers(bad, "").is_err(), "{bad:?} parsed");
+            assert!(my.covers(bad, &format!("{A}:1")).is_err(), "{bad:?} parsed");
         }
     }
 

@@ -773,12 +773,97 @@ async fn a_promoted_copy_is_made_writable_when_the_fence_may_have_replicated_int
     let history = world.decisions.history("orders").await.unwrap();
     let current = Decision::current(&history).unwrap();
     assert!(current.is_done(Step::Database));
-    // The old writer stays read-only: it is not the writer any more.
+    // The old writer stays read-only (it is never a writer again); the
+    // record forgets it, so no later move needs SQL for it.
     assert!(world.replication.is_read_only("orders"));
-    assert_eq!(
-        current.data.read_only.as_ref().map(|r| r.id.as_str()),
-        Some("orders")
-    );
+    assert_eq!(current.data.read_only, None);
+}
+
+#[tokio::test]
+async fn the_fence_opens_only_on_a_writable_writer_whoever_marks_the_promotion() {
+    let config = config(&[]);
+    let now = datetime!(2026-11-22 03:10 UTC);
+    let mut decision = switched(operator_failover(now, Mode::Graceful));
+    decision.data.read_only = Some(stop_core::decision::DbRef {
+        region: "us-east-1".parse().unwrap(),
+        id: "orders".into(),
+    });
+    // The rewriter found the writer first and repointed the secret.
+    let writer = stop_core::decision::DbRef {
+        region: "us-west-2".parse().unwrap(),
+        id: "orders-replica".into(),
+    };
+    stop_core::promoter::promoted(&config, &mut decision, writer, now);
+    decision.record_step(Step::Secret, StepState::Done, now, "repointed");
+    stop_core::promoter::open_writes_if_ready(&config, &mut decision, now);
+    assert!(!decision.data.writes_open, "opened with a fence set");
+    decision.data.read_only = None;
+    stop_core::promoter::open_writes_if_ready(&config, &mut decision, now);
+    assert!(decision.data.writes_open);
+}
+
+#[tokio::test]
+async fn a_copy_of_another_instance_is_not_drained_or_promoted() {
+    let world = World::new(config(&[]));
+    let now = world.clock.now();
+    let mut decision = switched(operator_failover(now, Mode::Graceful));
+    // The record says the writer is another instance than the copy's source.
+    decision.data.writer = Some(stop_core::decision::DbRef {
+        region: "us-east-1".parse().unwrap(),
+        id: "orders-new".into(),
+    });
+    decision.data.copy = Some(stop_core::decision::DbRef {
+        region: "us-west-2".parse().unwrap(),
+        id: "orders-replica".into(),
+    });
+    world.decisions.store(&decision).await.unwrap();
+    let steps = steps_of(world.promoter().on_schedule().await.unwrap());
+    let drain = report(&steps, Step::Drain);
+    assert_eq!(drain.state, StepState::Failed);
+    assert!(drain.detail.contains("not the writer"), "{}", drain.detail);
+    assert_eq!(world.sql_log.count("sql.set_read_only"), 0);
+    assert_eq!(world.log.count("rds.promote_replica"), 0);
+}
+
+#[tokio::test]
+async fn a_stopped_drain_is_carried_on_by_deciding_again_ungracefully() {
+    let world = World::new(config(&[("DB_DRAIN_TIMEOUT_SECONDS", "10")]));
+    world
+        .replication
+        .set_positions("orders-replica", &["0/3000000"]);
+    let decision = switched(operator_failover(world.clock.now(), Mode::Graceful));
+    world.decisions.store(&decision).await.unwrap();
+    world.promoter().on_schedule().await.unwrap();
+    world.clock.advance(time::Duration::seconds(30));
+    world.promoter().on_schedule().await.unwrap();
+    assert_eq!(world.log.count("rds.promote_replica"), 0);
+    world.clock.advance(time::Duration::minutes(1));
+    let proposal = stop_core::decide::Proposal {
+        service: "orders",
+        target: world.config.standby_region(),
+        actor: "cognito:alice",
+        reason: "the copy will not catch up",
+        mode: Mode::Ungraceful,
+        override_cooldown: false,
+        accept_data_loss: false,
+        dry_run: false,
+    };
+    let decided =
+        stop_core::decide::decide(&world.decisions, &world.clock, &world.config, &proposal)
+            .await
+            .unwrap();
+    assert!(decided.decided, "{:?}", decided.preconditions);
+    assert_eq!(decided.decision.epoch, 2);
+    world
+        .decisions
+        .store(&switched(decided.decision))
+        .await
+        .unwrap();
+    let steps = steps_of(world.promoter().on_schedule().await.unwrap());
+    assert_eq!(report(&steps, Step::Drain).state, StepState::Skipped);
+    assert_eq!(world.log.count("rds.promote_replica"), 1);
+    // The old writer stays fenced.
+    assert!(world.replication.is_read_only("orders"));
 }
 
 #[tokio::test]
