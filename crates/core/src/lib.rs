@@ -21,6 +21,7 @@ pub mod promoter;
 pub mod readiness;
 pub mod replication;
 pub mod rewriter;
+pub mod runbook;
 pub mod switches;
 pub mod units;
 

@@ -1,13 +1,7 @@
-//! The data and compute tier follow the decision. A reconcile loop over the
-//! runbook's data steps, in the order that loses no acknowledged write:
-//!
-//! 1. **fence**: the traffic switch has taken effect and every Region's fence
-//!    has read the decision, so no write reaches the old writer any more;
-//! 2. **drain**: (graceful, RDS replica) the old writer is made read-only
-//!    (the database-level fence) and its position read; the copy has
-//!    replayed that position, so it holds every acknowledged write;
-//! 3. **database**: promote the copy, or move the Aurora global writer;
-//! 4. the secret rewriter repoints the secret and opens the fence.
+//! The data and compute tier follow the decision: a reconcile loop over the
+//! runbook's data steps (fence, drain, database), in the order
+//! [`crate::runbook::RUNBOOK`] gives them and [`crate::runbook::next`] picks,
+//! which is the order that loses no acknowledged write.
 //!
 //! Every step reads first, acts only if needed, records its state in the
 //! decision record and never waits for minutes: the next run (the alarm, the
@@ -266,12 +260,13 @@ where
         if let Some(database) = &self.config.database
             && decision.epoch > 0
         {
-            for step in [Step::Fence, Step::Drain, Step::Database] {
-                if decision.is_done(step)
-                    || decision.step(step).map(|s| s.state) == Some(StepState::Skipped)
-                {
-                    continue;
+            // The runbook's data steps in its order, each once per run.
+            let mut ran = Vec::new();
+            while let Some(step) = crate::runbook::next(self.config, decision) {
+                if ran.contains(&step) {
+                    break;
                 }
+                ran.push(step);
                 let outcome = match step {
                     Step::Fence => self.fence_step(decision).await,
                     Step::Drain => self.drain_step(database, decision).await,

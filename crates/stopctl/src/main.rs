@@ -320,16 +320,16 @@ fn plan(p: Parameters, db: DbKind, as_json: bool) -> ExitCode {
     }
     let style = Style::detect();
     sayln!("{}", style.bold("The runbook (standby Region only):"));
-    for line in [
-        "1. Decide: the operator presses Failover (console, or `stopctl failover`), or the STOP alarm's own data confirms an automatic one; the decision (epoch, who, why, mode) is written to SSM in the standby Region.",
-        "2. Fence: the decision is committed to a quorum of the fence record's copies (standby and witness; never the primary on a failover); every fence then refuses writes within its lease L (10 s), and nothing is cut until commit + L + 1 % + 1 s; clients retry.",
-        "3. Move traffic: STOP metric = 1 (CloudWatch) and/or one ARC batch (primary Off, standby On); Route 53's check on the primary record turns unhealthy; clients follow within the TTL.",
-        "4. Drain (graceful, RDS): the old writer is made read-only and its position read (LSN or GTID set); the copy is promoted once it has replayed it, within DB_DRAIN_TIMEOUT_SECONDS, else the move stops. Aurora's switchover drains itself; ungraceful skips this and loses at most the lag.",
-        "5. Promote the replica, or move the Aurora global writer; raise the standby's Auto Scaling group. Nothing is promoted until the traffic switch has taken effect.",
-        "6. Repoint the secret (every minute, the rewriter); then the fence opens for the new writer: that is the write RTO.",
-        "7. Report, then re-protect (`stopctl reprotect`): failback is refused until the writer has a cross-Region copy again. Failback is the same runbook, never automatic, after the cooldown.",
-    ] {
-        sayln!("  {line}");
+    // The runbook module's table, the one the promoter walks.
+    for stage in &stop_core::runbook::RUNBOOK {
+        sayln!(
+            "  {}. {} ({}; {}): {}.",
+            stage.number,
+            stage.name,
+            stage.owner,
+            stage.budget,
+            stage.summary
+        );
     }
     sayln!(
         "\n{}",
