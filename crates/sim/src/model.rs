@@ -98,7 +98,11 @@ pub const REPLICA_CREATE_S: RangeInclusive<i64> = 900..=1800;
 /// hours, so that nothing may count on a quick rejoin.
 /// <https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/aurora-global-database-disaster-recovery.html>
 pub const GLOBAL_REJOIN_S: RangeInclusive<i64> = 180..=21_600;
-/// `ReplicaLag` is published once a minute, the Maximum of that minute.
+/// An RDS for PostgreSQL replica of a source that takes no transactions
+/// reports a lag that grows until the WAL segment switches, "up to 5 minutes".
+/// <https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_PostgreSQL.Replication.ReadReplicas.html>
+pub const PG_IDLE_LAG_RESET_S: i64 = 300;
+/// `ReplicaLag` is published once a minute: a sample, not the minute's maximum.
 /// <https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/rds-metrics.html>
 pub const METRIC_PERIOD_S: i64 = 60;
 

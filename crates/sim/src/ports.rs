@@ -348,9 +348,10 @@ impl Database for SimDatabase {
             if instance.created_at.is_some() {
                 return Ok(None);
             }
-            // The newest complete minute: the Maximum lag within it is the
-            // replication lag if the source took a write whose copy was still
-            // in flight during that minute, else 0.
+            // The newest complete minute's datapoint. RDS samples the lag
+            // once a minute (not the minute's maximum): at the sample, a write
+            // younger than the replication lag has not arrived.
+            // <https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/rds-metrics.html>
             let period = Duration::seconds(model::METRIC_PERIOD_S);
             let since_start = w.now - w.start;
             let minutes = since_start.whole_seconds() / model::METRIC_PERIOD_S;
@@ -358,18 +359,36 @@ impl Database for SimDatabase {
             if at < w.start {
                 return Ok(None);
             }
+            // A source that is dark or cut off replicates nothing: -1.
+            // <https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_ReadRepl.Monitoring.html>
+            if w.dark.contains(&source) || w.isolated.contains(&source) {
+                return Ok(Some(LagSample {
+                    seconds: 0,
+                    replicating: false,
+                    at,
+                }));
+            }
             let lag = w.replication_lag;
-            let busy = w
+            let last_write = w
                 .writes
                 .iter()
-                .any(|(t, r)| r == &source && *t + lag > at && *t < at + period);
-            let seconds = if busy {
-                u32::try_from(lag.whole_seconds()).unwrap_or(u32::MAX)
+                .filter(|(t, r)| r == &source && *t <= at)
+                .map(|(t, _)| *t)
+                .max()
+                .unwrap_or(w.start);
+            let idle = at - last_write;
+            let seconds = if idle < lag {
+                lag
+            } else if instance.status.engine == "postgres" {
+                // An idle PostgreSQL source: the replica's lag grows until the
+                // WAL segment switches, "up to 5 minutes" (RDS's archive_timeout).
+                // <https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_PostgreSQL.Replication.ReadReplicas.html>
+                Duration::seconds(idle.whole_seconds() % model::PG_IDLE_LAG_RESET_S)
             } else {
-                0
+                Duration::ZERO
             };
             Ok(Some(LagSample {
-                seconds,
+                seconds: u32::try_from(seconds.whole_seconds()).unwrap_or(u32::MAX),
                 replicating: true,
                 at,
             }))
