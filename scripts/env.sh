@@ -103,7 +103,6 @@ apt_install() {
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "$@" >/dev/null
 }
 
-# Debian's Chromium for the console test.
 # Debian's PostgreSQL server binaries (initdb, pg_ctl, pg_basebackup) for the
 # real-engine tests (crates/pg): they start their own servers on loopback in a
 # temporary directory; the packaged cluster the install creates is not used.
@@ -113,6 +112,7 @@ ensure_postgres() {
   apt_install postgresql
 }
 
+# Debian's Chromium for the console test.
 ensure_chromium() {
   command -v chromium >/dev/null && return 0
   say "installing Debian's chromium for the browser test"

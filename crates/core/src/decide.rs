@@ -122,12 +122,22 @@ pub async fn decide<D: DecisionStore, C: Clock>(
     // A planned move whose drain cannot finish (the copy behind, no
     // position to read) is carried on by deciding the same Region again,
     // ungracefully: a new epoch that skips the drain.
+    // Only an operator's choice, only for an RDS copy whose drain has
+    // stopped (timed out or refused), never an automatic decider's: the
+    // detector decides every round and must not skip a drain under way.
     let escalation = &previous.active_region == proposal.target
         && previous.epoch > 0
+        && !is_automatic(proposal.actor)
         && previous.mode == crate::decision::Mode::Graceful
         && proposal.mode == crate::decision::Mode::Ungraceful
-        && config.database.is_some()
-        && !previous.is_done(crate::decision::Step::Database);
+        && matches!(
+            config.database,
+            Some(crate::config::DatabaseConfig::RdsReplica { .. })
+        )
+        && !previous.is_done(crate::decision::Step::Database)
+        && previous
+            .step(crate::decision::Step::Drain)
+            .is_some_and(|s| s.state == crate::decision::StepState::Failed);
     if &previous.active_region == proposal.target && !escalation {
         return Ok(Decided {
             decision: previous.clone(),

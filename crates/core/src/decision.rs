@@ -155,6 +155,11 @@ pub struct DrainEvidence {
     /// When the source was made read-only: the drain's timeout runs from here.
     #[serde(with = "time::serde::rfc3339")]
     pub fenced_at: OffsetDateTime,
+    /// The drain refused for good once it had reached the source (the fence
+    /// refused, no usable position): the move stopped here, and an operator
+    /// carries it on ungracefully. Kept so that no later run tries again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refused: Option<String>,
     /// The drain ran past `DB_DRAIN_TIMEOUT_SECONDS`: the move stopped here.
     #[serde(
         default,
@@ -365,16 +370,21 @@ impl Decision {
             step.finished_at = Some(now);
         }
         step.state = state;
-        step.detail = if detail.len() <= MAX_DETAIL_BYTES {
-            detail.to_owned()
-        } else {
-            let end = (0..=MAX_DETAIL_BYTES)
-                .rev()
-                .find(|i| detail.is_char_boundary(*i))
-                .unwrap_or(0);
-            format!("{}…", &detail[..end])
-        };
+        step.detail = cut(detail);
     }
+}
+
+/// `detail` cut to [`MAX_DETAIL_BYTES`] on a character boundary, with an
+/// ellipsis when it was longer.
+pub fn cut(detail: &str) -> String {
+    if detail.len() <= MAX_DETAIL_BYTES {
+        return detail.to_owned();
+    }
+    let end = (0..=MAX_DETAIL_BYTES)
+        .rev()
+        .find(|i| detail.is_char_boundary(*i))
+        .unwrap_or(0);
+    format!("{}…", &detail[..end])
 }
 
 #[cfg(test)]
@@ -508,6 +518,7 @@ mod tests {
             source_position: position.clone(),
             replayed_position: Some(position),
             fenced_at: t0,
+            refused: None,
             timed_out_at: Some(t0),
         });
         let json = serde_json::to_string(&d).unwrap();

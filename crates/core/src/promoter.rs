@@ -505,10 +505,13 @@ where
         if decision.data.fence_committed_at.is_none() {
             return Ok((StepState::Pending, "waiting for the fence".to_owned()));
         }
-        if let Some(evidence) = &decision.data.drain
-            && evidence.timed_out_at.is_some()
-        {
-            return Ok((StepState::Failed, self.drain_stopped(decision, &copy)));
+        if let Some(evidence) = &decision.data.drain {
+            if let Some(refused) = &evidence.refused {
+                return Ok((StepState::Failed, refused.clone()));
+            }
+            if evidence.timed_out_at.is_some() {
+                return Ok((StepState::Failed, self.drain_stopped(decision, &copy)));
+            }
         }
         let evidence = match decision.data.drain.clone() {
             Some(evidence) => evidence,
@@ -575,7 +578,7 @@ where
         target: &B,
         copy: &DbRef,
     ) -> Result<Result<crate::decision::DrainEvidence, String>, PortError> {
-        let ungraceful = "decide again with --mode ungraceful to promote without it";
+        let ungraceful = "press again with --mode ungraceful to promote without it";
         let status = target.describe_instance(&copy.id).await?;
         let Some(engine) = Engine::from_rds(&status.engine) else {
             return Ok(Err(format!(
@@ -614,36 +617,54 @@ where
         self.store(decision)
             .await
             .map_err(|e| PortError::Unavailable(e.to_string()))?;
+        // From here a refusal is final for this decision: kept in the record,
+        // so that no later run fences, stores and refuses again every minute.
+        let mut evidence = crate::decision::DrainEvidence {
+            engine,
+            source: source.clone(),
+            source_position: String::new(),
+            replayed_position: None,
+            fenced_at: self.clock.now(),
+            refused: None,
+            timed_out_at: None,
+        };
+        let mut refuse = |decision: &mut Decision, why: String| {
+            evidence.refused = Some(crate::decision::cut(&why));
+            decision.data.drain = Some(evidence.clone());
+            Ok(Err(why))
+        };
         match self.replication.set_read_only(&source, true).await {
             Ok(()) => {}
             // Refused outright: nothing was applied.
             Err(refused @ PortError::Rejected(_)) => {
                 decision.data.read_only = None;
-                return Ok(Err(format!("{refused}")));
+                return refuse(decision, format!("{refused}"));
             }
             Err(other) => return Err(other),
         }
-        let fenced_at = self.clock.now();
         let position = self.replication.writer_position(&source).await?;
         if position.trim().is_empty() {
-            return Ok(Err(format!(
-                "{source} gives no {} position (GTIDs off?): no evidence to drain by; {ungraceful}",
-                engine.as_str()
-            )));
+            return refuse(
+                decision,
+                format!(
+                    "{source} gives no {} position (GTIDs off?): no evidence to drain by; {ungraceful}",
+                    engine.as_str()
+                ),
+            );
         }
         if position.len() > MAX_POSITION_BYTES {
-            return Ok(Err(format!(
-                "{source}'s position is {} bytes, over the record's {MAX_POSITION_BYTES}: {ungraceful}",
-                position.len()
-            )));
+            return refuse(
+                decision,
+                format!(
+                    "{source}'s position is {} bytes, over the record's {MAX_POSITION_BYTES}: {ungraceful}",
+                    position.len()
+                ),
+            );
         }
         let evidence = crate::decision::DrainEvidence {
-            engine,
-            source,
             source_position: position,
-            replayed_position: None,
-            fenced_at,
-            timed_out_at: None,
+            fenced_at: self.clock.now(),
+            ..evidence
         };
         decision.data.drain = Some(evidence.clone());
         Ok(Ok(evidence))

@@ -64,7 +64,7 @@ pub const RUNBOOK: [Stage; 7] = [
         owner: "replica-promoter",
         after: &["fence"],
         budget: "0–8 s (the replication lag); at most `DB_DRAIN_TIMEOUT_SECONDS`",
-        done_when: "graceful RDS replica: the old writer made read-only (the database-level fence), its position read, and the copy's replayed position at or past it, both recorded; within `DB_DRAIN_TIMEOUT_SECONDS` of the fence, else the move stops. Aurora switchover drains itself; ungraceful skips it and loses at most the lag",
+        done_when: "graceful RDS replica: the old writer made read-only (the database-level fence), its position read, and the copy's replayed position at or past it, both recorded; within `DB_DRAIN_TIMEOUT_SECONDS` of the old writer being made read-only, else the move stops (an operator carries it on ungracefully). Aurora switchover drains itself; ungraceful skips it and loses at most the lag",
         summary: "(graceful, RDS) the old writer is made read-only and its position read (LSN or GTID set); the copy is promoted once it has replayed it, within DB_DRAIN_TIMEOUT_SECONDS, else the move stops. Aurora's switchover drains itself; ungraceful skips this and loses at most the lag",
     },
     Stage {

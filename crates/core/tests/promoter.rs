@@ -1178,3 +1178,121 @@ async fn the_cut_waits_out_every_lease_that_could_still_open_the_old_writer() {
     // what it acknowledges from then on is lost.
     assert!(old_writer_open_at_the_cut(false).await);
 }
+
+fn ungraceful_press<'a>(world: &'a World, actor: &'a str) -> stop_core::decide::Proposal<'a> {
+    stop_core::decide::Proposal {
+        service: "orders",
+        target: world.config.standby_region(),
+        actor,
+        reason: "carry it on",
+        mode: Mode::Ungraceful,
+        override_cooldown: false,
+        accept_data_loss: false,
+        dry_run: false,
+    }
+}
+
+#[tokio::test]
+async fn a_fence_the_database_refuses_stops_the_drain_once_and_for_all() {
+    // In AWS today nothing reaches the database: the port refuses.
+    let world = World::new(config(&[]));
+    world
+        .replication
+        .faults
+        .push(PortError::Rejected("no function reaches orders".into()));
+    let decision = switched(operator_failover(world.clock.now(), Mode::Graceful));
+    world.decisions.store(&decision).await.unwrap();
+    let steps = steps_of(world.promoter().on_schedule().await.unwrap());
+    assert_eq!(report(&steps, Step::Drain).state, StepState::Failed);
+    let versions = world.decisions.history("orders").await.unwrap().len();
+    for _ in 0..3 {
+        world.clock.advance(time::Duration::minutes(1));
+        world.promoter().on_schedule().await.unwrap();
+    }
+    // Not tried again, and the record not rewritten every minute.
+    assert_eq!(world.sql_log.count("sql.set_read_only"), 1);
+    assert_eq!(
+        world.decisions.history("orders").await.unwrap().len(),
+        versions
+    );
+    let stopped = Decision::current(&world.decisions.history("orders").await.unwrap())
+        .unwrap()
+        .clone();
+    assert_eq!(stopped.data.read_only, None, "nothing was fenced");
+    assert!(stopped.data.drain.unwrap().refused.is_some());
+
+    // The operator carries it on ungracefully: promoted, and writes can open.
+    let decided = stop_core::decide::decide(
+        &world.decisions,
+        &world.clock,
+        &world.config,
+        &ungraceful_press(&world, "cognito:alice"),
+    )
+    .await
+    .unwrap();
+    assert!(decided.decided, "{:?}", decided.preconditions);
+    world
+        .decisions
+        .store(&switched(decided.decision))
+        .await
+        .unwrap();
+    world.promoter().on_schedule().await.unwrap();
+    world.replica(|r| r.source = None);
+    world.promoter().on_schedule().await.unwrap();
+    let current = Decision::current(&world.decisions.history("orders").await.unwrap())
+        .unwrap()
+        .clone();
+    assert!(current.is_done(Step::Database));
+    assert_eq!(current.data.read_only, None);
+    assert_eq!(
+        world.sql_log.count("sql.set_read_only"),
+        1,
+        "no SQL after the refusal"
+    );
+}
+
+#[tokio::test]
+async fn only_an_operator_escalates_and_only_a_stopped_drain() {
+    let world = World::new(config(&[]));
+    // The copy is behind: the drain is under way, not stopped.
+    world
+        .replication
+        .set_positions("orders-replica", &["0/3000000"]);
+    let decision = switched(operator_failover(world.clock.now(), Mode::Graceful));
+    world.decisions.store(&decision).await.unwrap();
+    world.promoter().on_schedule().await.unwrap();
+    for actor in ["cognito:alice", "detector"] {
+        let decided = stop_core::decide::decide(
+            &world.decisions,
+            &world.clock,
+            &world.config,
+            &ungraceful_press(&world, actor),
+        )
+        .await
+        .unwrap();
+        assert!(!decided.decided, "{actor} skipped a drain under way");
+        assert_eq!(decided.decision.epoch, 1);
+    }
+    // Stopped (timed out): the detector still cannot, an operator can.
+    world.clock.advance(time::Duration::minutes(10));
+    world.promoter().on_schedule().await.unwrap();
+    let detector = stop_core::decide::decide(
+        &world.decisions,
+        &world.clock,
+        &world.config,
+        &ungraceful_press(&world, "detector"),
+    )
+    .await
+    .unwrap();
+    assert!(!detector.decided);
+    let operator = stop_core::decide::decide(
+        &world.decisions,
+        &world.clock,
+        &world.config,
+        &ungraceful_press(&world, "cognito:alice"),
+    )
+    .await
+    .unwrap();
+    assert!(operator.decided);
+    assert_eq!(operator.decision.epoch, 2);
+}

@@ -102,7 +102,15 @@ impl LocalPg {
         replica: &str,
     ) -> Result<Self, String> {
         let root = Root::create(writer)?;
-        let first = root.primary(writer)?;
+        let first = match root.primary(writer) {
+            Ok(first) => first,
+            Err(e) => {
+                // initdb or the start failed: leave nothing behind.
+                root.remove(&[]);
+                return Err(e);
+            }
+        };
+        // From here the pair's Drop stops what was started and removes the root.
         let pg = LocalPg {
             root,
             instances: Mutex::new(HashMap::new()),
@@ -227,7 +235,7 @@ impl LocalPg {
             .await?;
         self.execute(id, "SELECT pg_reload_conf()").await?;
         // Until the receiver is gone, a commit could still stream in.
-        for _ in 0..50 {
+        for _ in 0..300 {
             let receiving = self
                 .text(id, "SELECT count(*)::text FROM pg_stat_wal_receiver")
                 .await?;
@@ -237,7 +245,7 @@ impl LocalPg {
             tokio::time::sleep(std::time::Duration::from_millis(100)).await;
         }
         Err(unavailable(format!(
-            "{id}: its WAL receiver did not stop within 5 s"
+            "{id}: its WAL receiver did not stop within 30 s"
         )))
     }
 
@@ -313,8 +321,9 @@ impl Replication for LocalPg {
         self.execute(id, setting).await?;
         self.execute(id, "SELECT pg_reload_conf()").await?;
         // The reload is a signal: wait until a new session sees it, so that
-        // no session opened in between keeps the old default.
-        for _ in 0..50 {
+        // no session opened in between keeps the old default (30 s: a loaded
+        // 2-core machine is slow to fork).
+        for _ in 0..300 {
             if self.read_only_now(id).await? == read_only {
                 if read_only {
                     self.execute(
@@ -329,7 +338,7 @@ impl Replication for LocalPg {
             tokio::time::sleep(std::time::Duration::from_millis(100)).await;
         }
         Err(unavailable(format!(
-            "{instance}: default_transaction_read_only did not become {read_only} within 5 s of the reload"
+            "{instance}: default_transaction_read_only did not become {read_only} within 30 s of the reload"
         )))
     }
 }
