@@ -1179,8 +1179,9 @@ async fn the_cut_waits_out_every_lease_that_could_still_open_the_old_writer() {
     assert!(old_writer_open_at_the_cut(false).await);
 }
 
-fn ungraceful_press<'a>(world: &'a World, actor: &'a str) -> stop_core::decide::Proposal<'a> {
-    stop_core::decide::Proposal {
+/// An ungraceful press for the standby by `actor`, as the trigger decides it.
+async fn escalate(world: &World, actor: &str) -> stop_core::decide::Decided {
+    let proposal = stop_core::decide::Proposal {
         service: "orders",
         target: world.config.standby_region(),
         actor,
@@ -1189,7 +1190,10 @@ fn ungraceful_press<'a>(world: &'a World, actor: &'a str) -> stop_core::decide::
         override_cooldown: false,
         accept_data_loss: false,
         dry_run: false,
-    }
+    };
+    stop_core::decide::decide(&world.decisions, &world.clock, &world.config, &proposal)
+        .await
+        .unwrap()
 }
 
 #[tokio::test]
@@ -1222,14 +1226,7 @@ async fn a_fence_the_database_refuses_stops_the_drain_once_and_for_all() {
     assert!(stopped.data.drain.unwrap().refused.is_some());
 
     // The operator carries it on ungracefully: promoted, and writes can open.
-    let decided = stop_core::decide::decide(
-        &world.decisions,
-        &world.clock,
-        &world.config,
-        &ungraceful_press(&world, "cognito:alice"),
-    )
-    .await
-    .unwrap();
+    let decided = escalate(&world, "cognito:alice").await;
     assert!(decided.decided, "{:?}", decided.preconditions);
     world
         .decisions
@@ -1262,37 +1259,16 @@ async fn only_an_operator_escalates_and_only_a_stopped_drain() {
     world.decisions.store(&decision).await.unwrap();
     world.promoter().on_schedule().await.unwrap();
     for actor in ["cognito:alice", "detector"] {
-        let decided = stop_core::decide::decide(
-            &world.decisions,
-            &world.clock,
-            &world.config,
-            &ungraceful_press(&world, actor),
-        )
-        .await
-        .unwrap();
+        let decided = escalate(&world, actor).await;
         assert!(!decided.decided, "{actor} skipped a drain under way");
         assert_eq!(decided.decision.epoch, 1);
     }
     // Stopped (timed out): the detector still cannot, an operator can.
     world.clock.advance(time::Duration::minutes(10));
     world.promoter().on_schedule().await.unwrap();
-    let detector = stop_core::decide::decide(
-        &world.decisions,
-        &world.clock,
-        &world.config,
-        &ungraceful_press(&world, "detector"),
-    )
-    .await
-    .unwrap();
+    let detector = escalate(&world, "detector").await;
     assert!(!detector.decided);
-    let operator = stop_core::decide::decide(
-        &world.decisions,
-        &world.clock,
-        &world.config,
-        &ungraceful_press(&world, "cognito:alice"),
-    )
-    .await
-    .unwrap();
+    let operator = escalate(&world, "cognito:alice").await;
     assert!(operator.decided);
     assert_eq!(operator.decision.epoch, 2);
 }
