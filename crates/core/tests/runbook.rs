@@ -32,3 +32,26 @@ fn the_design_documents_runbook_table_is_the_modules() {
         "the table's header"
     );
 }
+
+/// The README's account of the promoter names its data steps in bold, in the
+/// runbook's order.
+#[test]
+fn the_readmes_promoter_names_the_data_steps_in_the_runbooks_order() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md");
+    let readme = std::fs::read_to_string(path).unwrap();
+    let section = readme
+        .split("### The data and compute tier follows")
+        .nth(1)
+        .and_then(|s| s.split("\n### ").next())
+        .expect("README has \"### The data and compute tier follows\"");
+    let names: Vec<String> = stop_core::runbook::data_steps()
+        .map(|s| s.as_str().to_owned())
+        .collect();
+    let mut found: Vec<(usize, String)> = names
+        .iter()
+        .filter_map(|n| section.find(&format!("**{n}**")).map(|at| (at, n.clone())))
+        .collect();
+    found.sort();
+    let order: Vec<String> = found.into_iter().map(|(_, n)| n).collect();
+    assert_eq!(order, names, "the README's bold data steps, in order");
+}
