@@ -303,6 +303,14 @@ impl Decision {
         i64::try_from((opened - self.decided_at).whole_milliseconds()).ok()
     }
 
+    /// The database step's span, from its start (the promotion or the
+    /// global writer move sent) to the record saying it is done: what a
+    /// planned move's write RTO is set beside.
+    pub fn promotion_ms(&self) -> Option<i64> {
+        let step = self.step(Step::Database).filter(|_| self.epoch > 0)?;
+        i64::try_from(step.duration_ms()?).ok()
+    }
+
     /// Whether `step` is done under this decision.
     pub fn is_done(&self, step: Step) -> bool {
         self.step(step).is_some_and(|s| s.state == StepState::Done)

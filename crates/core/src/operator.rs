@@ -216,6 +216,9 @@ pub struct ServiceStatus {
     pub decision: Decision,
     /// Decision → the fence opened for the new writer (the write RTO).
     pub write_rto_ms: Option<i64>,
+    /// The database step: the promotion's start → the record saying it is
+    /// done (the write RTO of a planned move is this plus at most 30 s).
+    pub promotion_ms: Option<i64>,
     /// Decision → the last traffic switch done; clients follow within the
     /// record's TTL after it.
     pub switched_ms: Option<i64>,
@@ -556,6 +559,7 @@ where
         Ok(ServiceStatus {
             service: name.to_owned(),
             write_rto_ms: decision.write_rto_ms(),
+            promotion_ms: decision.promotion_ms(),
             switched_ms,
             decision,
             recent,

@@ -96,6 +96,35 @@ pub struct Promoter<'a, D, B, K, S, C, P> {
 /// function's 90 s timeout (template.yaml).
 const DRAIN_POLL: Duration = Duration::seconds(15);
 
+/// How soon an invocation whose drain or promotion is under way runs again,
+/// in the same invocation, so that the end of a promotion (RDS sends no event
+/// for it) is seen within seconds, not at the next one-minute schedule. One
+/// `DescribeDBInstances` every 3 s is far inside RDS's sustained 12 requests a
+/// second per account and Region.
+/// <https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/rds-api-throttling.html>
+pub const FOLLOW_UP_EVERY: Duration = Duration::seconds(3);
+
+/// What a follow-up run must leave of the invocation's time: its own calls
+/// (the record, the instance, the capacity), each with the SDK's retries.
+pub const FOLLOW_UP_MARGIN: Duration = Duration::seconds(20);
+
+/// Whether the invocation that ran `verdicts` should run again after
+/// [`FOLLOW_UP_EVERY`], with `remaining` of its time left: while a drain or a
+/// promotion is under way. A run that failed, refused or finished stops, and
+/// the schedules stay the safety net that resumes an interrupted move.
+pub fn follow_up(verdicts: &[Verdict], remaining: Duration) -> Option<std::time::Duration> {
+    let under_way = verdicts.iter().any(|verdict| match verdict {
+        Verdict::Reconciled { steps, .. } => steps.iter().any(|s| {
+            matches!(s.step, Step::Drain | Step::Database)
+                && s.state == StepState::InProgress
+                && !s.retryable
+        }),
+        Verdict::Ignored { .. } => false,
+    });
+    (under_way && remaining >= FOLLOW_UP_EVERY + FOLLOW_UP_MARGIN)
+        .then(|| std::time::Duration::try_from(FOLLOW_UP_EVERY).unwrap_or_default())
+}
+
 /// One step's outcome before it is recorded.
 type Outcome = Result<(StepState, String), PortError>;
 

@@ -83,9 +83,9 @@ pub const RUNBOOK: [Stage; 7] = [
         steps: &[Step::Secret],
         owner: "secret-rewriter",
         after: &["promote"],
-        budget: "0–60 s (the rewriter's minute)",
+        budget: "0–3 s (the promoter's follow-up sees the promotion end) + 0.5–5 s (that record write reaches the rewriter)",
         done_when: "the active Region's secret names the new writer (a failback: both Regions'); then the fence opens",
-        summary: "the rewriter points the secret at the new writer; then the fence opens for it: that is the write RTO",
+        summary: "the promoter's invocation reads the promotion every 3 s and records its end; that write starts the rewriter (EventBridge), which points the secret at the new writer; then the fence opens for it: that is the write RTO",
     },
     Stage {
         number: 7,

@@ -1,6 +1,8 @@
-//! The replica promoter: CloudWatch alarm notifications, delivered by SNS, and a
-//! one-minute schedule drive the data tier and the standby's capacity to the
-//! decision. Thin: unwrap the event, hand it to `stop_core::promoter`, report.
+//! The replica promoter: CloudWatch alarm notifications, delivered by SNS, a
+//! change of the decision record (EventBridge) and a one-minute schedule drive
+//! the data tier and the standby's capacity to the decision. Thin: unwrap the
+//! event, hand it to `stop_core::promoter`, run again while a promotion is
+//! under way, report.
 
 use aws_lambda_events::event::sns::SnsEvent;
 use serde::Serialize;
@@ -34,6 +36,11 @@ pub enum Invocation {
     Alarm(SnsEvent),
     /// The EventBridge schedule: carry an unfinished move on.
     Schedule,
+    /// The decision record was written (EventBridge's `Parameter Store
+    /// Change` from `aws.ssm`): a press starts the move at once. Like the
+    /// schedule it carries the decision in the record on; it never decides.
+    /// <https://docs.aws.amazon.com/systems-manager/latest/userguide/monitoring-systems-manager-event-examples.html>
+    RecordChanged { name: String },
 }
 
 impl Invocation {
@@ -44,12 +51,26 @@ impl Invocation {
         {
             return Ok(Invocation::Schedule);
         }
+        if payload.get("detail-type").and_then(Value::as_str) == Some("Parameter Store Change")
+            && payload.get("source").and_then(Value::as_str) == Some("aws.ssm")
+        {
+            let name = payload
+                .pointer("/detail/name")
+                .and_then(Value::as_str)
+                .ok_or("a Parameter Store Change event without detail.name")?;
+            return Ok(Invocation::RecordChanged {
+                name: name.to_owned(),
+            });
+        }
         if payload.get("Records").is_some() {
             return serde_json::from_value(payload)
                 .map(Invocation::Alarm)
                 .map_err(|e| format!("not an SNS delivery: {e}"));
         }
-        Err("neither an SNS delivery nor an EventBridge scheduled event".to_owned())
+        Err(
+            "neither an SNS delivery, an EventBridge scheduled event nor a Parameter Store Change"
+                .to_owned(),
+        )
     }
 }
 
@@ -57,6 +78,13 @@ impl Invocation {
 #[derive(Debug, Serialize)]
 pub struct Report {
     pub verdicts: Vec<Verdict>,
+}
+
+impl Report {
+    /// When to run again in the same invocation, with `remaining` of it left.
+    pub fn follow_up(&self, remaining: time::Duration) -> Option<std::time::Duration> {
+        stop_core::promoter::follow_up(&self.verdicts, remaining)
+    }
 }
 
 /// The account of the function, from its ARN (`arn:aws:lambda:REGION:ACCOUNT:function:NAME`).
@@ -98,7 +126,40 @@ where
                 let verdict = self.promoter().on_schedule().await?;
                 finish(vec![verdict])
             }
+            Invocation::RecordChanged { name } => {
+                if self.config.decision_parameter(&self.config.service) != name {
+                    return finish(vec![Verdict::Ignored {
+                        reason: format!("a change of {name}, not this service's decision record"),
+                    }]);
+                }
+                let verdict = self.promoter().on_schedule().await?;
+                finish(vec![verdict])
+            }
         }
+    }
+
+    /// [`App::invoke`], then again every few seconds while a drain or a
+    /// promotion is under way and `deadline` (the invocation's) leaves room:
+    /// the end of a promotion is seen within seconds, and the record write
+    /// that says so starts the secret's repoint (docs/design.md, "Nothing on
+    /// the critical path waits for a schedule"). The schedule's runs do not
+    /// follow: a record write (which starts a follower) precedes every
+    /// promotion, so a move has one or two followers (its record write's and,
+    /// for an automatic one, the alarm's), not one a minute; each reads the
+    /// instance once every 3 s. Returns the last run's report.
+    pub async fn invoke_and_follow(
+        &self,
+        invocation: Invocation,
+        account: &str,
+        deadline: time::OffsetDateTime,
+    ) -> Result<Report, PromoteError> {
+        let follows = !matches!(invocation, Invocation::Schedule);
+        let mut report = self.invoke(invocation, account).await?;
+        while follows && let Some(wait) = report.follow_up(deadline - self.clock.now()) {
+            self.clock.sleep(wait).await;
+            report = self.invoke(Invocation::Schedule, account).await?;
+        }
+        Ok(report)
     }
 
     fn settings(&self, account: &str) -> PromoterSettings {

@@ -53,7 +53,14 @@ async fn main() -> Result<(), Error> {
             .unwrap_or_default()
             .to_owned();
         let invocation = Invocation::parse(event.payload)?;
-        let report = app.invoke(invocation, &account).await?;
+        // Lambda's deadline for this invocation, in milliseconds since the epoch.
+        let deadline = time::OffsetDateTime::from_unix_timestamp_nanos(
+            i128::from(event.context.deadline) * 1_000_000,
+        )
+        .unwrap_or_else(|_| time::OffsetDateTime::now_utc());
+        let report = app
+            .invoke_and_follow(invocation, &account, deadline)
+            .await?;
         Ok::<_, Error>(report)
     }))
     .await

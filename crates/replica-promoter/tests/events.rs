@@ -74,6 +74,14 @@ fn app_with_stop(extra: &[(&str, &str)], stop_value: Option<f64>) -> (TestApp, C
 
 const ACCOUNT: &str = "111122223333";
 
+/// RDS still shows the replica while it promotes.
+fn still_promoting(app: &TestApp) {
+    let mut instances = app.database.instances.lock().unwrap();
+    let replica = instances.get_mut("orders-replica").unwrap();
+    replica.source = Some("arn:aws:rds:us-east-1:111122223333:db:orders".into());
+    replica.status = "modifying".into();
+}
+
 #[tokio::test]
 async fn every_sample_gets_its_expected_outcome_and_ignored_ones_touch_nothing() {
     for sample in samples("replica-promoter") {
@@ -105,7 +113,8 @@ async fn every_sample_gets_its_expected_outcome_and_ignored_ones_touch_nothing()
         if outcome == "ignored" {
             // A schedule reads the record to find nothing to do; a refused
             // notification touches nothing at all.
-            let allowed = if file.contains("scheduled") { 1 } else { 0 };
+            let reads_the_record = file.contains("scheduled") || file == "record-changed.json";
+            let allowed = if reads_the_record { 1 } else { 0 };
             assert!(
                 log.calls().len() == allowed
                     && log
@@ -135,13 +144,7 @@ async fn the_alarm_promotes_once_even_when_sns_delivers_it_twice() {
     app.handle(event("alarm-alarm.json"), ACCOUNT)
         .await
         .unwrap();
-    {
-        // RDS still shows the replica while it promotes.
-        let mut instances = app.database.instances.lock().unwrap();
-        let replica = instances.get_mut("orders-replica").unwrap();
-        replica.source = Some("arn:aws:rds:us-east-1:111122223333:db:orders".into());
-        replica.status = "modifying".into();
-    }
+    still_promoting(&app);
     app.handle(event("alarm-null-description.json"), ACCOUNT)
         .await
         .unwrap();
@@ -239,4 +242,70 @@ fn the_account_comes_from_the_function_arn() {
         Some("111122223333")
     );
     assert_eq!(account_of("garbage"), None);
+}
+
+/// The record's database step after the runs so far.
+async fn database_step(app: &TestApp) -> stop_core::StepState {
+    use stop_core::ports::DecisionStore;
+    let history = app.decisions.history("orders").await.unwrap();
+    let current = stop_core::Decision::current(&history).unwrap();
+    current.step(Step::Database).unwrap().state
+}
+
+#[tokio::test]
+async fn an_invocation_follows_its_promotion_to_the_end_within_its_deadline() {
+    use stop_core::StepState;
+    use stop_core::ports::Clock;
+    // Followed: the run that started the promotion sees it done 3 s later,
+    // with one PromoteReadReplica.
+    let (app, log) = app(&[("AUTO_FAILOVER", "true")]);
+    let start = app.clock.now();
+    let alarm = Invocation::Alarm(event("alarm-alarm.json"));
+    app.invoke_and_follow(alarm, ACCOUNT, start + time::Duration::seconds(900))
+        .await
+        .unwrap();
+    assert_eq!(database_step(&app).await, StepState::Done);
+    assert_eq!(log.count("rds.promote_replica("), 1);
+    let followed = app.clock.now() - start;
+    assert!(
+        followed >= stop_core::promoter::FOLLOW_UP_EVERY,
+        "followed for {followed}"
+    );
+
+    // Not followed (the mechanism removed: one run, as before): the record
+    // still says under way, and only a schedule a minute on would see it.
+    let (app, _) = self::app(&[("AUTO_FAILOVER", "true")]);
+    app.invoke(Invocation::Alarm(event("alarm-alarm.json")), ACCOUNT)
+        .await
+        .unwrap();
+    assert_eq!(database_step(&app).await, StepState::InProgress);
+
+    // A deadline too near for another run's calls: no follow-up.
+    let (app, _) = self::app(&[("AUTO_FAILOVER", "true")]);
+    let start = app.clock.now();
+    let alarm = Invocation::Alarm(event("alarm-alarm.json"));
+    app.invoke_and_follow(alarm, ACCOUNT, start + time::Duration::seconds(20))
+        .await
+        .unwrap();
+    assert_eq!(database_step(&app).await, StepState::InProgress);
+}
+
+#[tokio::test]
+async fn the_schedule_never_follows_so_one_invocation_a_move_polls() {
+    use stop_core::StepState;
+    let (app, _) = app(&[("AUTO_FAILOVER", "true")]);
+    app.invoke(Invocation::Alarm(event("alarm-alarm.json")), ACCOUNT)
+        .await
+        .unwrap();
+    still_promoting(&app);
+    let start = stop_core::ports::Clock::now(&app.clock);
+    app.invoke_and_follow(
+        Invocation::Schedule,
+        ACCOUNT,
+        start + time::Duration::seconds(900),
+    )
+    .await
+    .unwrap();
+    assert_eq!(stop_core::ports::Clock::now(&app.clock), start);
+    assert_eq!(database_step(&app).await, StepState::InProgress);
 }

@@ -88,6 +88,23 @@ pub fn trigger(payload: &Value, config: &Config) -> Trigger {
     if object.get("detail-type").and_then(Value::as_str) == Some("Scheduled Event") {
         return Trigger::Run("schedule".to_owned());
     }
+    // The decision record written (a promotion recorded done, a press): the
+    // pass runs at once instead of at the next minute.
+    // <https://docs.aws.amazon.com/systems-manager/latest/userguide/monitoring-systems-manager-event-examples.html>
+    if object.get("detail-type").and_then(Value::as_str) == Some("Parameter Store Change")
+        && object.get("source").and_then(Value::as_str) == Some("aws.ssm")
+    {
+        let record = config.decision_parameter(&config.service);
+        return match payload.pointer("/detail/name").and_then(Value::as_str) {
+            Some(name) if name == record => Trigger::Run(format!("{record} changed")),
+            Some(name) => Trigger::Ignore(format!(
+                "a change of {name}, not this service's decision record"
+            )),
+            None => {
+                Trigger::Ignore("a Parameter Store Change event without detail.name".to_owned())
+            }
+        };
+    }
     // An EventBridge event that is not our schedule: an RDS event runs the
     // pass only when it is about our database, in this Region.
     let from_aws = object

@@ -157,17 +157,19 @@ pub fn detection(p: &Parameters) -> Budget {
 
 /// A planned move's write unavailability: from the decision (the fence
 /// closes) to the fence opening for the new writer. Reads keep working.
-pub fn data_tier(p: &Parameters, db: &str) -> Budget {
+pub fn data_tier(_p: &Parameters, db: &str) -> Budget {
     let aurora = db == "aurora-global";
+    let (event_lo, event_hi) = (
+        model::RECORD_EVENT_DELAY_MS.start() / 1000,
+        (model::RECORD_EVENT_DELAY_MS.end() + 999) / 1000,
+    );
     let mut stages = vec![
         press(),
         Stage {
-            stage: "the promoter wakes: the STOP alarm's notification or its one-minute schedule",
-            best_s: 0,
-            worst_s: model::PROMOTER_SCHEDULE_S.min(
-                p.alarm_period_s * p.evaluation_periods + model::ALARM_EVALUATION_DELAY_S.end() + 1,
-            ),
-            why: "whichever comes first",
+            stage: "the promoter wakes: the record's write, as EventBridge's Parameter Store Change",
+            best_s: event_lo,
+            worst_s: event_hi,
+            why: "no schedule on the way (the one-minute schedule is the safety net for a lost event)",
         },
         Stage {
             stage: "the lease: every fence lease that could open the old writer runs out",
@@ -203,10 +205,16 @@ pub fn data_tier(p: &Parameters, db: &str) -> Budget {
             why: "\"a few minutes\"",
         });
         stages.push(Stage {
-            stage: "the rewriter's schedule finds the writer, repoints the secret; the fence opens",
+            stage: "the promoter's follow-up run sees the promotion end and records it",
             best_s: 0,
-            worst_s: model::REWRITER_SCHEDULE_S,
-            why: "RDS sends no promotion-complete event",
+            worst_s: stop_core::promoter::FOLLOW_UP_EVERY.whole_seconds(),
+            why: "RDS sends no promotion-complete event; the invocation reads the instance every 3 s",
+        });
+        stages.push(Stage {
+            stage: "that write reaches the rewriter, which repoints the secret; the fence opens",
+            best_s: event_lo,
+            worst_s: event_hi + 1,
+            why: "EventBridge's Parameter Store Change, then a few Secrets Manager calls",
         });
     }
     stages.push(Stage {

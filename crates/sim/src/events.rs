@@ -79,6 +79,23 @@ pub fn rds_event(region: &str, source_id: &str, kind: &str, message: &str) -> St
     .to_string()
 }
 
+/// EventBridge's event for a write of the SSM parameter `name`, in the shape
+/// of Systems Manager's example (`Parameter Store Change`, operation Update).
+/// <https://docs.aws.amazon.com/systems-manager/latest/userguide/monitoring-systems-manager-event-examples.html>
+pub fn parameter_store_change(region: &str, name: &str, at: OffsetDateTime) -> Value {
+    json!({
+        "version": "0",
+        "id": format!("sim-{}", at.unix_timestamp_nanos()),
+        "detail-type": "Parameter Store Change",
+        "source": "aws.ssm",
+        "account": ACCOUNT,
+        "time": timestamp(at),
+        "region": region,
+        "resources": [format!("arn:aws:ssm:{region}:{ACCOUNT}:parameter/{}", name.trim_start_matches('/'))],
+        "detail": {"operation": "Update", "name": name, "type": "String", "description": ""}
+    })
+}
+
 /// The JSON body of a response, or `Null`.
 pub fn body_json(body: &lambda_http::Body) -> Value {
     match body {

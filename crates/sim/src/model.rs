@@ -85,6 +85,14 @@ pub const API_LATENCY_MS: RangeInclusive<i64> = 8..=60;
 /// <https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-scheduled-rule-pattern.html>
 pub const REWRITER_SCHEDULE_S: i64 = 60;
 pub const PROMOTER_SCHEDULE_S: i64 = 60;
+/// A write of the decision record reaches the promoter and the rewriter as
+/// EventBridge's `Parameter Store Change` (the template's `RecordChanged`
+/// rules). Systems Manager's events are best effort, with no latency figure
+/// published; the drill draws half a second to five, and the schedules stay
+/// the safety net for a lost one.
+/// <https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-service-event-delivery-level.html>
+/// <https://docs.aws.amazon.com/systems-manager/latest/userguide/monitoring-systems-manager-event-examples.html>
+pub const RECORD_EVENT_DELAY_MS: RangeInclusive<i64> = 500..=5_000;
 /// The trigger's republish of the STOP metric (template: rate(1 minute)).
 pub const TRIGGER_SCHEDULE_S: i64 = 60;
 

@@ -66,6 +66,7 @@ impl DecisionStore for SimDecisionStore {
                 .entry(decision.service.clone())
                 .or_default()
                 .push(decision.clone());
+            w.record_writes += 1;
         });
         Ok(())
     }
@@ -84,10 +85,14 @@ impl SimStopSwitch {
         let region = self.0.region.to_string();
         self.0.sim.with(|w| {
             let stamped = at.unwrap_or(w.now);
+            let previous = w.stop_metric.last().map(|(_, v)| *v);
             w.stop_metric.push((stamped, value));
             w.stop_metric.sort_by_key(|(t, _)| *t);
-            let note = at.map_or(String::new(), |at| format!(" (stamped {at})"));
-            w.log(&region, format!("STOP metric {service} = {value}{note}"));
+            // The minute's republish of an unchanged value is not news.
+            if at.is_none() || previous != Some(value) {
+                let note = at.map_or(String::new(), |at| format!(" (stamped {at})"));
+                w.log(&region, format!("STOP metric {service} = {value}{note}"));
+            }
         });
         Ok(())
     }

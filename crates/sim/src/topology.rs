@@ -45,6 +45,11 @@ pub struct Topology {
     pub readiness_max_lag_s: u32,
     /// `ReplicaPromoterFunction`'s `Timeout`: Lambda ends a run there.
     pub promoter_timeout_s: i64,
+    /// Whether a write of the decision record starts the promoter and the
+    /// rewriter: an `EventBridgeRule` event on SSM's `Parameter Store Change`
+    /// for the record (their `RecordChanged` events).
+    pub promoter_on_record_change: bool,
+    pub rewriter_on_record_change: bool,
 }
 
 impl Topology {
@@ -120,6 +125,8 @@ impl Topology {
             readiness_interval_s: default("ReadinessIntervalMinutes")? * 60,
             readiness_max_lag_s: count(default("ReadinessMaxLagSeconds")?)?,
             promoter_timeout_s: number("ReplicaPromoterFunction", &["Timeout"])?,
+            promoter_on_record_change: on_record_change(&resources["ReplicaPromoterFunction"]),
+            rewriter_on_record_change: on_record_change(&resources["SecretRewriterFunction"]),
             primary_guards: guards,
             alarm_period_s: number("StopAlarm", &["Period"])?,
             alarm_evaluation_periods: number("StopAlarm", &["EvaluationPeriods"])?,
@@ -140,6 +147,35 @@ impl Topology {
     pub fn deployed(arc: bool) -> Result<Self, String> {
         Topology::read(TEMPLATE, arc)
     }
+}
+
+/// Whether `function` has an `EventBridgeRule` event on SSM's `Parameter
+/// Store Change` for the decision record.
+fn on_record_change(function: &Value) -> bool {
+    let Some(events) = function["Properties"]["Events"].as_mapping() else {
+        return false;
+    };
+    let has = |list: &Value, wanted: &str| {
+        list.as_sequence()
+            .is_some_and(|items| items.iter().any(|i| i.as_str() == Some(wanted)))
+    };
+    events.values().any(|event| {
+        let pattern = &event["Properties"]["Pattern"];
+        event["Type"].as_str() == Some("EventBridgeRule")
+            && has(&pattern["source"], "aws.ssm")
+            && has(&pattern["detail-type"], "Parameter Store Change")
+            && pattern["detail"]["name"]
+                .as_sequence()
+                .is_some_and(|names| {
+                    names.iter().any(|n| match n {
+                        Value::Tagged(t) => t
+                            .value
+                            .as_str()
+                            .is_some_and(|s| s == "/stop/${ServiceName}/decision"),
+                        other => other.as_str().is_some_and(|s| s.ends_with("/decision")),
+                    })
+                })
+    })
 }
 
 /// The resource name a value comes to: `!Ref X`, or `!If [cond, a, b]` on a
@@ -227,6 +263,19 @@ mod tests {
         let slower = TEMPLATE.replace("      Period: 60\n", "      Period: 300\n");
         assert_ne!(slower, TEMPLATE);
         assert_eq!(Topology::read(&slower, false).unwrap().alarm_period_s, 300);
+    }
+
+    #[test]
+    fn a_record_write_starts_the_promoter_and_the_rewriter_only_where_the_template_says() {
+        let t = Topology::deployed(false).unwrap();
+        assert!(t.promoter_on_record_change && t.rewriter_on_record_change);
+        let other = TEMPLATE.replace(
+            "name: [!Sub \"/stop/${ServiceName}/decision\"]",
+            "name: [!Sub \"/stop/${ServiceName}/fence\"]",
+        );
+        assert_ne!(other, TEMPLATE);
+        let t = Topology::read(&other, false).unwrap();
+        assert!(!t.promoter_on_record_change && !t.rewriter_on_record_change);
     }
 
     #[test]

@@ -123,6 +123,9 @@ pub struct World {
     pub timeline: Vec<Entry>,
 
     pub parameters: HashMap<String, Vec<Decision>>,
+    /// Writes of the decision record so far: each is a `Parameter Store
+    /// Change` event for the template's `RecordChanged` rules.
+    pub record_writes: u64,
     /// Other SSM parameters (the detector's state, readiness's report), by Region and name.
     pub texts: HashMap<(Region, String), String>,
     /// Every datapoint the detector and readiness published: when, where, what.
@@ -191,6 +194,7 @@ impl World {
             calls: BTreeMap::new(),
             timeline: Vec::new(),
             parameters: HashMap::new(),
+            record_writes: 0,
             texts: HashMap::new(),
             metric_data: Vec::new(),
             stop_metric: Vec::new(),

@@ -248,3 +248,70 @@ fn the_detector_decides_within_90_s_of_an_outage_and_never_on_less() {
         }
     }
 }
+
+/// The planned moves of the library that wait for nothing but the control
+/// plane (no second press, no copy made to fall behind).
+const PLANNED: [&str; 6] = [
+    "planned-stop",
+    "planned-arc",
+    "full-cycle-rds",
+    "full-cycle-aurora",
+    "two-operators",
+    "planned-idle-source",
+];
+
+#[test]
+fn a_planned_write_rto_is_the_promotion_and_at_most_30_s_more_for_seeds_1_to_10() {
+    let planned: Vec<String> = PLANNED.iter().map(|s| (*s).to_owned()).collect();
+    for seed in 1..=10 {
+        for report in run_all(&select(&planned).unwrap(), seed).unwrap() {
+            let (write, promotion) = (report.write_rto_ms.unwrap(), report.promotion_ms.unwrap());
+            assert!(
+                write <= promotion + 30_000,
+                "{} seed {seed}: write RTO {write} ms, promotion {promotion} ms",
+                report.scenario
+            );
+            let check = report
+                .checks
+                .iter()
+                .find(|c| c.name == "planned write RTO within the promotion + 30 s")
+                .unwrap();
+            assert!(check.ok, "{}: {}", report.scenario, check.detail);
+        }
+    }
+}
+
+#[test]
+fn without_the_record_change_rules_a_planned_move_waits_for_the_schedules_and_fails() {
+    // The mechanism taken out: the record's writes start neither the
+    // promoter nor the rewriter, so the minute schedules carry the move.
+    let unwired = TEMPLATE.replace(
+        "              detail-type: [Parameter Store Change]\n",
+        "              detail-type: [Parameter Store Change (not wired)]\n",
+    );
+    assert_ne!(unwired, TEMPLATE, "the rules moved: update this test");
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let mut failed = 0;
+    for seed in 1..=5 {
+        for name in ["planned-arc", "full-cycle-rds"] {
+            let scenario = &select(&[name.into()]).unwrap()[0];
+            let report = runtime
+                .block_on(run_with_template(scenario, seed, &unwired))
+                .unwrap();
+            let check = report
+                .checks
+                .iter()
+                .find(|c| c.name == "planned write RTO within the promotion + 30 s")
+                .unwrap();
+            if !check.ok {
+                failed += 1;
+            }
+        }
+    }
+    assert!(
+        failed >= 5,
+        "only {failed} of 10 unwired planned moves broke the bound"
+    );
+}

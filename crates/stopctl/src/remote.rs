@@ -248,7 +248,7 @@ pub fn describe(answer: &ApiAnswer) -> String {
                 let data = &d["data"];
                 let ms = |v: &Value| v.as_i64().map(stop_core::units::human_duration);
                 format!(
-                    "{}: active {} (epoch {}, by {}: {})\n  steps: {}\n  data: writer {}, writes {}, {}\n  switched after {}; write RTO {}",
+                    "{}: active {} (epoch {}, by {}: {})\n  steps: {}\n  data: writer {}, writes {}, {}\n  switched after {}; write RTO {} (promotion {})",
                     s["service"].as_str().unwrap_or("?"),
                     d["active_region"].as_str().unwrap_or("?"),
                     d["epoch"],
@@ -271,6 +271,7 @@ pub fn describe(answer: &ApiAnswer) -> String {
                     },
                     ms(&s["switched_ms"]).unwrap_or_else(|| "–".to_owned()),
                     ms(&s["write_rto_ms"]).unwrap_or_else(|| "– (writes not open yet)".to_owned()),
+                    ms(&s["promotion_ms"]).unwrap_or_else(|| "–".to_owned()),
                 )
             })
             .collect();

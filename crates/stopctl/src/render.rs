@@ -87,7 +87,7 @@ pub fn scenario(report: &Report, style: Style) -> String {
     let passed = report.checks.iter().filter(|c| c.ok).count();
     let _ = writeln!(
         out,
-        "  {} {passed}/{} invariants hold; read RTO {}, write RTO {}, RPO {}, longest write gap {} (lease L {} s){}\n",
+        "  {} {passed}/{} invariants hold; read RTO {}, write RTO {} (promotion {}), RPO {}, longest write gap {} (lease L {} s){}\n",
         if report.passed {
             style.good("✓")
         } else {
@@ -96,6 +96,7 @@ pub fn scenario(report: &Report, style: Style) -> String {
         report.checks.len(),
         seconds(report.rto_ms),
         seconds(report.write_rto_ms),
+        seconds(report.promotion_ms),
         rpo(report),
         seconds(report.longest_write_gap_ms),
         report.lease_s,
@@ -136,11 +137,12 @@ pub fn summary(reports: &[Report], style: Style) -> String {
         out,
         "{}",
         style.bold(&format!(
-            "{:<3} {:<24} {:>10} {:>10} {:>10} {:>20} {:>11} {:>5} {:>5}  {:<13} {}",
+            "{:<3} {:<24} {:>10} {:>10} {:>10} {:>10} {:>20} {:>11} {:>5} {:>5}  {:<13} {}",
             "#",
             "scenario",
             "read RTO",
             "write RTO",
+            "promotion",
             "outage",
             "RPO",
             "write gap",
@@ -168,11 +170,12 @@ pub fn summary(reports: &[Report], style: Style) -> String {
         };
         let _ = writeln!(
             out,
-            "{:<3} {:<24} {:>10} {:>10} {:>10} {:>20} {:>11} {:>5} {:>5}  {:<13} {result}",
+            "{:<3} {:<24} {:>10} {:>10} {:>10} {:>10} {:>20} {:>11} {:>5} {:>5}  {:<13} {result}",
             r.id,
             r.scenario,
             seconds(r.rto_ms),
             seconds(r.write_rto_ms),
+            seconds(r.promotion_ms),
             seconds(r.outage_ms),
             rpo(r),
             seconds(r.longest_write_gap_ms),
@@ -183,7 +186,8 @@ pub fn summary(reports: &[Report], style: Style) -> String {
     }
     out.push_str(&style.dim(
         "read RTO: decision → the last client answered by the target Region. write RTO: decision → the first write \
-         the new writer acknowledged. outage: the Region going dark → the last client answered. RPO: acknowledged \
+         the new writer acknowledged (a planned move: at most the promotion + 30 s). promotion: the database \
+         step, from the promotion's start to the record saying it is done. outage: the Region going dark → the last client answered. RPO: acknowledged \
          writes no later writer got (a planned move must show 0). write gap: the longest stretch with no write \
          acknowledged anywhere (write unavailability, whatever its cause).\n",
     ));

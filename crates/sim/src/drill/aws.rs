@@ -8,6 +8,22 @@ impl Drill<'_> {
     /// Promotions and writer moves that finished: RDS says so through its
     /// event subscription, which SNS hands to the secret rewriter.
     pub(super) fn settle(&mut self) {
+        // A write of the decision record: SSM's event reaches the functions
+        // whose `RecordChanged` rule the template has.
+        let writes = self.sim.with(|w| w.record_writes);
+        if writes > self.record_writes_seen {
+            self.record_writes_seen = writes;
+            let wired =
+                self.topology.promoter_on_record_change || self.topology.rewriter_on_record_change;
+            if wired && !self.record_event_pending {
+                self.record_event_pending = true;
+                let delay = self.sim.with(|w| w.draw(model::RECORD_EVENT_DELAY_MS));
+                self.schedule(
+                    self.now() + Duration::milliseconds(delay),
+                    Ev::RecordChanged,
+                );
+            }
+        }
         let finished = self.sim.with(World::settle);
         for id in finished {
             // RDS sends no event when a read replica's promotion completes;
@@ -421,9 +437,13 @@ impl Drill<'_> {
         attempt: usize,
     ) {
         let event = events::sns_delivery(STANDBY, "StopAlarmTopic", &message, sent);
-        self.start_invocation_for(self.topology.promoter_timeout_s);
+        let deadline = self.now() + Duration::seconds(self.topology.promoter_timeout_s);
+        self.start_invocation_until(deadline);
         let result = self.promoter.handle(event, ACCOUNT).await;
         let timed_out = self.end_invocation();
+        if !timed_out && let Ok(report) = &result {
+            self.follow_up(report, deadline);
+        }
         let text = if timed_out {
             "timed out".to_owned()
         } else {
@@ -471,6 +491,73 @@ impl Drill<'_> {
                     .join("; ")
             }
             Err(error) => format!("error: {error}"),
+        }
+    }
+
+    /// The invocation runs again while its drain or promotion is under way,
+    /// as `App::invoke_and_follow` does in Lambda: the same rule
+    /// (`Report::follow_up`), driven by the drill's queue so that the world
+    /// goes on meanwhile.
+    fn follow_up(&mut self, report: &replica_promoter::Report, deadline: OffsetDateTime) {
+        if let Some(wait) = report.follow_up(deadline - self.now()) {
+            let wait = Duration::try_from(wait).unwrap_or(Duration::ZERO);
+            self.schedule(self.now() + wait, Ev::PromoterFollowUp { deadline });
+        }
+    }
+
+    pub(super) async fn invoke_promoter_follow_up(&mut self, deadline: OffsetDateTime) {
+        let invocation = replica_promoter::Invocation::Schedule;
+        self.invoke_promoter_until(invocation, deadline, "follow-up")
+            .await;
+    }
+
+    /// One promoter run that follows its drain or promotion (the alarm's, a
+    /// record change's, a follow-up's), logged when it says something new.
+    async fn invoke_promoter_until(
+        &mut self,
+        invocation: replica_promoter::Invocation,
+        deadline: OffsetDateTime,
+        kind: &str,
+    ) {
+        self.start_invocation_until(deadline);
+        let result = self.promoter.invoke(invocation, ACCOUNT).await;
+        let timed_out = self.end_invocation();
+        let text = if timed_out {
+            "timed out".to_owned()
+        } else {
+            self.promoter_text(&result)
+        };
+        if !timed_out && let Ok(report) = &result {
+            self.follow_up(report, deadline);
+        }
+        if text != self.last_schedule_text {
+            self.log(STANDBY, format!("replica-promoter ({kind}): {text}"));
+            self.last_schedule_text = text;
+        }
+    }
+
+    /// EventBridge delivers SSM's `Parameter Store Change` for the record to
+    /// each function whose template has the rule; each parses the real shape.
+    pub(super) async fn on_record_changed(&mut self) {
+        self.record_event_pending = false;
+        let config = &self.promoter.config;
+        let record = config.decision_parameter(&config.service);
+        let payload = events::parameter_store_change(STANDBY, &record, self.now());
+        if self.topology.promoter_on_record_change {
+            match replica_promoter::Invocation::parse(payload.clone()) {
+                Ok(invocation) => {
+                    let deadline = self.now() + Duration::seconds(self.topology.promoter_timeout_s);
+                    self.invoke_promoter_until(invocation, deadline, "record changed")
+                        .await;
+                }
+                Err(why) => self.log(
+                    STANDBY,
+                    format!("replica-promoter: refused the event: {why}"),
+                ),
+            }
+        }
+        if self.topology.rewriter_on_record_change {
+            self.invoke_rewriter(payload, false).await;
         }
     }
 

@@ -3,6 +3,38 @@
 
 use super::*;
 
+/// What a planned move's write RTO may add to its promotion (and its drain's
+/// wait for a copy behind): issue 22's bound.
+const PLANNED_WRITE_SLACK_MS: i64 = 30_000;
+
+/// The final decision's promotion or global writer move, from its start to
+/// the record saying it is done.
+pub(super) fn promotion_ms(facts: &WorldFacts) -> Option<i64> {
+    facts.decision.as_ref()?.promotion_ms()
+}
+
+/// What a planned move waited for that is not the control plane's doing:
+/// from the decision to the fence step's start (an operator's second press
+/// when a traffic switch did not take), and the drain (a copy that was
+/// behind). Both are in the record.
+fn waited_ms(facts: &WorldFacts) -> (i64, i64) {
+    use stop_core::decision::Step;
+    let Some(d) = facts.decision.as_ref() else {
+        return (0, 0);
+    };
+    let ms = |span: time::Duration| i64::try_from(span.whole_milliseconds()).unwrap_or(0);
+    let switch = d
+        .step(Step::Fence)
+        .and_then(|s| s.started_at)
+        .map_or(0, |at| ms(at - d.decided_at).max(0));
+    let drain = d
+        .step(Step::Drain)
+        .and_then(|s| s.duration_ms())
+        .and_then(|span| i64::try_from(span).ok())
+        .unwrap_or(0);
+    (switch, drain)
+}
+
 impl Drill<'_> {
     pub(super) fn report(self) -> Report {
         let target = self.region(self.target());
@@ -69,6 +101,7 @@ impl Drill<'_> {
             rpo_writes,
             rpo_ms,
             write_rto_ms,
+            promotion_ms: promotion_ms(&facts),
             lease_s: self.trigger.config.fence_lease_seconds,
             longest_write_gap_ms,
             writes_fenced: self.writes_fenced,
@@ -307,6 +340,30 @@ impl Drill<'_> {
                 "write RTO measured",
                 self.write_rto(facts).is_some(),
                 "the new writer acknowledged a write after the decision".into(),
+            );
+        }
+        // A planned move waits for no schedule: the record's write starts the
+        // promoter, its follow-up runs see the promotion end within seconds,
+        // and that write starts the rewriter. Beside the promotion, what is
+        // left is the lease, the events and one fence refresh, plus what the
+        // record shows the move waited for (a second press, a copy behind).
+        if let (Some(d), Some(write_rto), Some(promotion)) = (
+            facts.decision.as_ref(),
+            self.write_rto(facts),
+            promotion_ms(facts),
+        ) && d.mode == stop_core::Mode::Graceful
+        {
+            let (switch, drain) = waited_ms(facts);
+            check(
+                "planned write RTO within the promotion + 30 s",
+                write_rto <= switch + drain + promotion + PLANNED_WRITE_SLACK_MS,
+                format!(
+                    "write RTO {:.1} s: waiting for the traffic switch {:.1} s, drain {:.1} s, promotion {:.1} s",
+                    write_rto as f64 / 1000.0,
+                    switch as f64 / 1000.0,
+                    drain as f64 / 1000.0,
+                    promotion as f64 / 1000.0
+                ),
             );
         }
         // The alarm rests on fresh data, not on a datapoint of hours ago: the

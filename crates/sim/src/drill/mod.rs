@@ -111,6 +111,10 @@ pub struct Report {
     pub rpo_ms: Option<i64>,
     /// From the decision to the first write the new writer acknowledged.
     pub write_rto_ms: Option<i64>,
+    /// The final decision's promotion (or Aurora global writer move), from
+    /// its start to the record saying it is done: what a planned write RTO
+    /// is measured against.
+    pub promotion_ms: Option<i64>,
     /// The fence's lease L, in seconds.
     pub lease_s: u32,
     /// The longest stretch in which no write was acknowledged anywhere
@@ -171,6 +175,13 @@ enum Ev {
     Rewriter(Value),
     RewriterSchedule,
     PromoterSchedule,
+    /// EventBridge delivers SSM's `Parameter Store Change` for the record.
+    RecordChanged,
+    /// A promoter invocation runs again while its promotion is under way,
+    /// until its Lambda deadline.
+    PromoterFollowUp {
+        deadline: OffsetDateTime,
+    },
     /// The trigger's minute: it republishes the STOP metric.
     TriggerSchedule,
 }
@@ -245,6 +256,10 @@ struct Drill<'s> {
     /// re-protect or a failback) may touch it.
     calls_to_primary_on_failover: Option<u32>,
     last_schedule_text: String,
+    /// Writes of the decision record already turned into events, and whether
+    /// one is on its way (EventBridge's deliveries of one burst, coalesced).
+    record_writes_seen: u64,
+    record_event_pending: bool,
     /// The last republish's outcome, logged when it changes.
     last_republish: String,
     client_errors: u32,
@@ -359,6 +374,8 @@ impl<'s> Drill<'s> {
             writes_refused: 0,
             calls_to_primary_on_failover: None,
             last_schedule_text: String::new(),
+            record_writes_seen: 0,
+            record_event_pending: false,
             last_republish: String::new(),
             client_errors: 0,
             answers: Vec::new(),
@@ -516,6 +533,8 @@ impl<'s> Drill<'s> {
                 let next = Duration::seconds(model::REWRITER_SCHEDULE_S);
                 self.schedule(self.now() + next, Ev::RewriterSchedule);
             }
+            Ev::RecordChanged => self.on_record_changed().await,
+            Ev::PromoterFollowUp { deadline } => self.invoke_promoter_follow_up(deadline).await,
             Ev::PromoterSchedule => {
                 self.invoke_promoter_schedule().await;
                 let next = Duration::seconds(model::PROMOTER_SCHEDULE_S);
@@ -816,8 +835,14 @@ impl<'s> Drill<'s> {
 
     /// Arms a function's Lambda timeout of `timeout_s`.
     fn start_invocation_for(&self, timeout_s: i64) {
+        let deadline = self.now() + Duration::seconds(timeout_s);
+        self.start_invocation_until(deadline);
+    }
+
+    /// Arms an invocation's deadline (a follow-up run keeps its first's).
+    fn start_invocation_until(&self, deadline: OffsetDateTime) {
         self.sim.with(|w| {
-            w.deadline = Some(w.now + Duration::seconds(timeout_s));
+            w.deadline = Some(deadline);
             w.timed_out = false;
         });
     }
