@@ -41,6 +41,11 @@ pub struct StepReport {
     /// the handler fails the invocation so that Lambda retries it.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub retryable: bool,
+    /// This run moved the step into its state (the record said otherwise
+    /// when the run began): the run that starts a drain or a promotion is
+    /// the one whose invocation follows it.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub started: bool,
 }
 
 /// The outcome of one notification or scheduled run.
@@ -112,6 +117,29 @@ pub const FOLLOW_UP_MARGIN: Duration = Duration::seconds(20);
 /// [`FOLLOW_UP_EVERY`], with `remaining` of its time left: while a drain or a
 /// promotion is under way. A run that failed, refused or finished stops, and
 /// the schedules stay the safety net that resumes an interrupted move.
+/// Whether one of `verdicts`' runs started a drain or a promotion: only the
+/// invocation that started one follows it, so that the record writes its
+/// steps make (each starts a run) do not multiply the followers.
+pub fn starts_work(verdicts: &[Verdict]) -> bool {
+    verdicts.iter().any(|verdict| match verdict {
+        Verdict::Reconciled { steps, .. } => steps.iter().any(|s| {
+            matches!(s.step, Step::Drain | Step::Database)
+                && s.state == StepState::InProgress
+                && s.started
+        }),
+        Verdict::Ignored { .. } => false,
+    })
+}
+
+/// The epoch `verdicts` reconciled, if any: a follower stops when a newer
+/// decision appears (that one's own runs carry it, lease wait and all).
+pub fn epoch_of(verdicts: &[Verdict]) -> Option<u64> {
+    verdicts.iter().find_map(|verdict| match verdict {
+        Verdict::Reconciled { epoch, .. } => Some(*epoch),
+        Verdict::Ignored { .. } => None,
+    })
+}
+
 pub fn follow_up(verdicts: &[Verdict], remaining: Duration) -> Option<std::time::Duration> {
     let under_way = verdicts.iter().any(|verdict| match verdict {
         Verdict::Reconciled { steps, .. } => steps.iter().any(|s| {
@@ -284,6 +312,8 @@ where
         decision: &mut Decision,
     ) -> Result<Vec<StepReport>, PromoteError> {
         let before = decision.clone();
+        // What the record holds now (a step stored mid-run moves it on).
+        let mut stored = before.clone();
         let mut reports = Vec::new();
         let to_standby = &decision.active_region == self.config.standby_region();
         if let Some(database) = &self.config.database
@@ -301,7 +331,19 @@ where
                     Step::Drain => self.drain_step(database, decision).await,
                     _ => self.database_step(database, decision).await,
                 };
-                let report = self.record(decision, step, outcome);
+                let mut report = self.record(decision, step, outcome);
+                report.started = report.state == StepState::InProgress
+                    && before.step(step).map(|s| s.state) != Some(StepState::InProgress);
+                if report.state == StepState::InProgress
+                    && decision.step(step).map(|s| s.state) == Some(StepState::InProgress)
+                    && stored.step(step).map(|s| s.state) != Some(StepState::InProgress)
+                {
+                    // A promotion started (or a drain under way) is in the
+                    // record at once: a run the record's write starts meanwhile
+                    // sees it and starts nothing itself.
+                    self.store(decision).await?;
+                    stored = decision.clone();
+                }
                 let go_on = matches!(report.state, StepState::Done | StepState::Skipped);
                 reports.push(report);
                 if !go_on {
@@ -332,11 +374,12 @@ where
                 state: StepState::InProgress,
                 detail: format!("the writer is in place; making it writable again failed: {error}"),
                 retryable: error.is_retryable(),
+                started: false,
             });
         }
         open_writes_if_ready(self.config, decision, self.clock.now());
         // Record only what changed: a duplicate delivery writes nothing.
-        if before != *decision {
+        if stored != *decision {
             self.store(decision).await?;
         }
         Ok(reports)
@@ -355,6 +398,7 @@ where
             state,
             detail,
             retryable,
+            started: false,
         }
     }
 
@@ -545,7 +589,24 @@ where
         let evidence = match decision.data.drain.clone() {
             Some(evidence) => evidence,
             None => match self.fence_and_read(decision, target, &copy).await? {
-                Ok(evidence) => evidence,
+                Ok(evidence) => {
+                    // The position in the record at once: a run that the
+                    // record's write starts meanwhile polls it, and reads and
+                    // fences nothing again.
+                    decision.record_step(
+                        Step::Drain,
+                        StepState::InProgress,
+                        self.clock.now(),
+                        &format!(
+                            "{} read-only at {}; waiting for {} to replay it",
+                            evidence.source.id, evidence.source_position, copy.id
+                        ),
+                    );
+                    self.store(decision)
+                        .await
+                        .map_err(|e| PortError::Unavailable(e.to_string()))?;
+                    evidence
+                }
                 Err(refusal) => return Ok((StepState::Failed, refusal)),
             },
         };
@@ -642,10 +703,15 @@ where
         }
         // The intent first: a run killed after the fence still leaves the
         // record saying which instance to make writable again.
-        decision.data.read_only = Some(source.clone());
-        self.store(decision)
-            .await
-            .map_err(|e| PortError::Unavailable(e.to_string()))?;
+        if decision.data.read_only.as_ref() != Some(&source) {
+            // Stored only when it changes: every write of the record starts
+            // runs (its EventBridge rule), so a fence that keeps failing must
+            // not write the same intent again on each of them.
+            decision.data.read_only = Some(source.clone());
+            self.store(decision)
+                .await
+                .map_err(|e| PortError::Unavailable(e.to_string()))?;
+        }
         // From here a refusal is final for this decision: kept in the record,
         // so that no later run fences, stores and refuses again every minute.
         let mut evidence = crate::decision::DrainEvidence {
@@ -851,11 +917,38 @@ where
         if let Some(why) = self.superseded(decision).await? {
             return Ok((StepState::Failed, why));
         }
+        if let Some(started) = self.promotion_started_elsewhere(decision).await? {
+            return Ok((StepState::InProgress, started));
+        }
         target.promote_replica(&copy.id, retention).await?;
         Ok((
             StepState::InProgress,
             format!("promotion of {copy} started; replica lag was {lag}"),
         ))
+    }
+
+    /// Whether a run beside this one (a record write starts one) has started
+    /// or finished this decision's database step since this run read the
+    /// record: read again right before `PromoteReadReplica`.
+    async fn promotion_started_elsewhere(
+        &self,
+        decision: &Decision,
+    ) -> Result<Option<String>, PortError> {
+        let now = match self.current().await {
+            Ok(now) => now,
+            Err(PromoteError::Decide(Refusal::Record { error, .. })) => return Err(error),
+            Err(other) => return Err(PortError::Unavailable(other.to_string())),
+        };
+        let theirs = now
+            .step(Step::Database)
+            .map(|s| s.state)
+            .filter(|s| matches!(s, StepState::InProgress | StepState::Done));
+        Ok((now.epoch == decision.epoch && theirs.is_some()).then(|| {
+            format!(
+                "epoch {}'s promotion was started by another run: nothing sent again",
+                decision.epoch
+            )
+        }))
     }
 
     fn database_in(&self, region: &Region) -> &B {

@@ -1272,3 +1272,67 @@ async fn only_an_operator_escalates_and_only_a_stopped_drain() {
     assert!(operator.decided);
     assert_eq!(operator.decision.epoch, 2);
 }
+
+#[tokio::test]
+async fn a_fence_that_keeps_failing_does_not_write_the_record_on_every_run() {
+    // Every write of the record starts a run (its EventBridge rule): a run
+    // that fails the same way must not write the same intent again, or the
+    // runs would chain for ever.
+    let world = World::new(config(&[]));
+    let decision = switched(operator_failover(world.clock.now(), Mode::Graceful));
+    world.decisions.store(&decision).await.unwrap();
+    for _ in 0..4 {
+        world
+            .replication
+            .faults
+            .push(PortError::Unavailable("connection timed out".into()));
+    }
+    let _ = world.promoter().on_schedule().await;
+    let versions = world.decisions.history("orders").await.unwrap().len();
+    for _ in 0..3 {
+        let _ = world.promoter().on_schedule().await;
+    }
+    assert_eq!(
+        world.decisions.history("orders").await.unwrap().len(),
+        versions,
+        "the same failure wrote the record again"
+    );
+}
+
+#[tokio::test]
+async fn a_promotion_another_run_started_is_not_sent_again() {
+    // Two runs drained the copy side by side (one started by the other's
+    // record write); the one that reads the record right before
+    // PromoteReadReplica finds the other's promotion and sends nothing.
+    let world = World::new(config(&[]));
+    let now = world.clock.now();
+    let decision = switched(operator_failover(now, Mode::Graceful));
+    world.decisions.store(&decision).await.unwrap();
+    world.promoter().on_schedule().await.unwrap();
+    assert_eq!(world.log.count("rds.promote_replica"), 1);
+    let mut current = Decision::current(&world.decisions.history("orders").await.unwrap())
+        .unwrap()
+        .clone();
+    assert_eq!(
+        current.step(Step::Database).unwrap().state,
+        StepState::InProgress
+    );
+    // RDS still lists the copy as an available replica for a moment, and
+    // the slower run's view is drained, its database step not yet started.
+    world.replica(|r| {
+        r.source = Some("arn:aws:rds:us-east-1:111122223333:db:orders".into());
+        r.status = "available".into();
+    });
+    current.steps.retain(|s| s.name != Step::Database);
+    let mut slower = current.clone();
+    let promoter = world.promoter();
+    let steps = promoter.reconcile(&mut slower).await.unwrap();
+    let database = report(&steps, Step::Database);
+    assert_eq!(database.state, StepState::InProgress, "{}", database.detail);
+    assert!(
+        database.detail.contains("started by another run"),
+        "{}",
+        database.detail
+    );
+    assert_eq!(world.log.count("rds.promote_replica"), 1);
+}

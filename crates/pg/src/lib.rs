@@ -14,6 +14,7 @@
 //! - the write path: an `INSERT` a client is acknowledged for only once it
 //!   commits, and the rows a writer holds, which is how RPO is counted.
 
+pub mod drill;
 pub mod server;
 
 use std::collections::HashMap;
@@ -275,6 +276,32 @@ impl LocalPg {
             .await?
             .as_deref()
             == Some("on"))
+    }
+
+    /// The instance in `region` that takes writes (not in recovery, not made
+    /// read-only): the one the Region's application writes to, as its secret
+    /// names it.
+    pub async fn writer_in(&self, region: &Region) -> Option<String> {
+        let mut here: Vec<String> = lock(&self.instances)
+            .iter()
+            .filter(|(_, i)| &i.region == region)
+            .map(|(id, _)| id.clone())
+            .collect();
+        here.sort();
+        for id in here {
+            // Not a replica, and not an old writer the drain made read-only.
+            let writable = self
+                .text(
+                    &id,
+                    "SELECT (NOT pg_is_in_recovery() AND \
+                     current_setting('default_transaction_read_only') = 'off')::text",
+                )
+                .await;
+            if matches!(writable, Ok(Some(ref w)) if w == "true") {
+                return Some(id);
+            }
+        }
+        None
     }
 
     /// This Region's instances as RDS would show them.

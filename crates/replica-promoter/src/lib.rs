@@ -54,12 +54,10 @@ impl Invocation {
         if payload.get("detail-type").and_then(Value::as_str) == Some("Parameter Store Change")
             && payload.get("source").and_then(Value::as_str) == Some("aws.ssm")
         {
-            let name = payload
-                .pointer("/detail/name")
-                .and_then(Value::as_str)
-                .ok_or("a Parameter Store Change event without detail.name")?;
+            // Without a name it is nobody's record: ignored, not retried.
+            let name = payload.pointer("/detail/name").and_then(Value::as_str);
             return Ok(Invocation::RecordChanged {
-                name: name.to_owned(),
+                name: name.unwrap_or_default().to_owned(),
             });
         }
         if payload.get("Records").is_some() {
@@ -142,22 +140,26 @@ where
     /// promotion is under way and `deadline` (the invocation's) leaves room:
     /// the end of a promotion is seen within seconds, and the record write
     /// that says so starts the secret's repoint (docs/design.md, "Nothing on
-    /// the critical path waits for a schedule"). The schedule's runs do not
-    /// follow: a record write (which starts a follower) precedes every
-    /// promotion, so a move has one or two followers (its record write's and,
-    /// for an automatic one, the alarm's), not one a minute; each reads the
-    /// instance once every 3 s. Returns the last run's report.
+    /// the critical path waits for a schedule"). Only an invocation whose
+    /// first run started the drain or the promotion follows it (the record
+    /// writes of its steps start runs too, and those must not multiply the
+    /// followers), and it stops when a newer decision appears. Returns the
+    /// last run's report.
     pub async fn invoke_and_follow(
         &self,
         invocation: Invocation,
         account: &str,
         deadline: time::OffsetDateTime,
     ) -> Result<Report, PromoteError> {
-        let follows = !matches!(invocation, Invocation::Schedule);
         let mut report = self.invoke(invocation, account).await?;
+        let follows = stop_core::promoter::starts_work(&report.verdicts);
+        let epoch = stop_core::promoter::epoch_of(&report.verdicts);
         while follows && let Some(wait) = report.follow_up(deadline - self.clock.now()) {
             self.clock.sleep(wait).await;
             report = self.invoke(Invocation::Schedule, account).await?;
+            if stop_core::promoter::epoch_of(&report.verdicts) != epoch {
+                break;
+            }
         }
         Ok(report)
     }

@@ -291,7 +291,7 @@ async fn an_invocation_follows_its_promotion_to_the_end_within_its_deadline() {
 }
 
 #[tokio::test]
-async fn the_schedule_never_follows_so_one_invocation_a_move_polls() {
+async fn an_invocation_that_only_finds_a_promotion_under_way_does_not_follow_it() {
     use stop_core::StepState;
     let (app, _) = app(&[("AUTO_FAILOVER", "true")]);
     app.invoke(Invocation::Alarm(event("alarm-alarm.json")), ACCOUNT)

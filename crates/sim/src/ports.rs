@@ -520,6 +520,7 @@ impl Database for SimDatabase {
             }
             instance.status.status = "modifying".into();
             instance.promoted_at = Some(now + took);
+            w.promotions.push((now, now + took));
             let source_region = instance
                 .status
                 .source
@@ -635,6 +636,7 @@ impl SimDatabase {
                 }
                 w.rejoining = Some((old, None));
             }
+            w.promotions.push((w.now, done_at));
             w.writer_move = Some(WriterMove {
                 target_arn: target.to_owned(),
                 done_at,

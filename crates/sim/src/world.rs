@@ -162,6 +162,9 @@ pub struct World {
     pub rejoining: Option<(String, Option<OffsetDateTime>)>,
     /// Writer moves started: promotions and Aurora global switchovers / failovers.
     pub writer_moves: u32,
+    /// Every promotion or global writer move as RDS runs it: from the call
+    /// to the writer taking writes (what a planned write RTO is set beside).
+    pub promotions: Vec<(OffsetDateTime, OffsetDateTime)>,
     /// SQL sent to the primary Region's instances while the current decision
     /// was ungraceful: never allowed (the primary may be gone).
     pub ungraceful_sql_to_primary: u32,
@@ -214,6 +217,7 @@ impl World {
             cuts: Vec::new(),
             rejoining: None,
             writer_moves: 0,
+            promotions: Vec::new(),
             ungraceful_sql_to_primary: 0,
             in_service_reported: 1,
         }

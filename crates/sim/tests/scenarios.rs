@@ -315,3 +315,39 @@ fn without_the_record_change_rules_a_planned_move_waits_for_the_schedules_and_fa
         "only {failed} of 10 unwired planned moves broke the bound"
     );
 }
+
+#[test]
+fn without_the_follow_up_a_promotion_end_waits_for_a_schedule_and_the_bound_breaks() {
+    // The mechanism taken out: an invocation runs once, so the end of the
+    // promotion is seen only by the next one-minute schedule (the promoter's
+    // or the rewriter's, whichever comes first).
+    use stop_sim::drill::{Sabotage, run_sabotaged};
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let overhead = |sabotage: Sabotage| {
+        let mut over = Vec::new();
+        for seed in 1..=10 {
+            for name in ["planned-arc", "full-cycle-rds"] {
+                let scenario = &select(&[name.into()]).unwrap()[0];
+                let report = runtime
+                    .block_on(run_sabotaged(scenario, seed, sabotage))
+                    .unwrap();
+                over.push(report.write_rto_ms.unwrap() - report.promotion_ms.unwrap());
+            }
+        }
+        over
+    };
+    let followed = overhead(Sabotage::default());
+    let unfollowed = overhead(Sabotage {
+        no_follow_up: true,
+        ..Sabotage::default()
+    });
+    let mean = |v: &[i64]| v.iter().sum::<i64>() / i64::try_from(v.len()).unwrap();
+    let broken = unfollowed.iter().filter(|ms| **ms > 30_000).count();
+    assert!(followed.iter().all(|ms| *ms <= 30_000), "{followed:?}");
+    assert!(
+        mean(&unfollowed) >= mean(&followed) + 8_000 && broken >= 4,
+        "followed {followed:?}, unfollowed {unfollowed:?}"
+    );
+}

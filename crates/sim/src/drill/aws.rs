@@ -441,7 +441,10 @@ impl Drill<'_> {
         self.start_invocation_until(deadline);
         let result = self.promoter.handle(event, ACCOUNT).await;
         let timed_out = self.end_invocation();
-        if !timed_out && let Ok(report) = &result {
+        if !timed_out
+            && let Ok(report) = &result
+            && stop_core::promoter::starts_work(&report.verdicts)
+        {
             self.follow_up(report, deadline);
         }
         let text = if timed_out {
@@ -499,15 +502,23 @@ impl Drill<'_> {
     /// (`Report::follow_up`), driven by the drill's queue so that the world
     /// goes on meanwhile.
     fn follow_up(&mut self, report: &replica_promoter::Report, deadline: OffsetDateTime) {
+        if self.sabotage.no_follow_up {
+            return;
+        }
+        let epoch = stop_core::promoter::epoch_of(&report.verdicts);
         if let Some(wait) = report.follow_up(deadline - self.now()) {
             let wait = Duration::try_from(wait).unwrap_or(Duration::ZERO);
-            self.schedule(self.now() + wait, Ev::PromoterFollowUp { deadline });
+            self.schedule(self.now() + wait, Ev::PromoterFollowUp { deadline, epoch });
         }
     }
 
-    pub(super) async fn invoke_promoter_follow_up(&mut self, deadline: OffsetDateTime) {
+    pub(super) async fn invoke_promoter_follow_up(
+        &mut self,
+        deadline: OffsetDateTime,
+        epoch: Option<u64>,
+    ) {
         let invocation = replica_promoter::Invocation::Schedule;
-        self.invoke_promoter_until(invocation, deadline, "follow-up")
+        self.invoke_promoter_until(invocation, deadline, "follow-up", Some(epoch))
             .await;
     }
 
@@ -518,6 +529,7 @@ impl Drill<'_> {
         invocation: replica_promoter::Invocation,
         deadline: OffsetDateTime,
         kind: &str,
+        following: Option<Option<u64>>,
     ) {
         self.start_invocation_until(deadline);
         let result = self.promoter.invoke(invocation, ACCOUNT).await;
@@ -527,8 +539,17 @@ impl Drill<'_> {
         } else {
             self.promoter_text(&result)
         };
+        // As `App::invoke_and_follow`: the first run follows only what it
+        // started; a follow-up goes on while its epoch's work is under way.
         if !timed_out && let Ok(report) = &result {
-            self.follow_up(report, deadline);
+            let epoch = stop_core::promoter::epoch_of(&report.verdicts);
+            let follows = match following {
+                None => stop_core::promoter::starts_work(&report.verdicts),
+                Some(first) => first == epoch,
+            };
+            if follows {
+                self.follow_up(report, deadline);
+            }
         }
         if text != self.last_schedule_text {
             self.log(STANDBY, format!("replica-promoter ({kind}): {text}"));
@@ -547,7 +568,7 @@ impl Drill<'_> {
             match replica_promoter::Invocation::parse(payload.clone()) {
                 Ok(invocation) => {
                     let deadline = self.now() + Duration::seconds(self.topology.promoter_timeout_s);
-                    self.invoke_promoter_until(invocation, deadline, "record changed")
+                    self.invoke_promoter_until(invocation, deadline, "record changed", None)
                         .await;
                 }
                 Err(why) => self.log(
@@ -563,12 +584,20 @@ impl Drill<'_> {
 
     /// The promoter's one-minute schedule; logged when it says something new.
     pub(super) async fn invoke_promoter_schedule(&mut self) {
-        self.start_invocation_for(self.topology.promoter_timeout_s);
+        let deadline = self.now() + Duration::seconds(self.topology.promoter_timeout_s);
+        self.start_invocation_until(deadline);
         let result = self
             .promoter
             .invoke(replica_promoter::Invocation::Schedule, ACCOUNT)
             .await;
-        let _ = self.end_invocation();
+        let timed_out = self.end_invocation();
+        // A schedule run that started the drain or the promotion follows it.
+        if !timed_out
+            && let Ok(report) = &result
+            && stop_core::promoter::starts_work(&report.verdicts)
+        {
+            self.follow_up(report, deadline);
+        }
         let text = self.promoter_text(&result);
         let quiet = matches!(&result, Ok(r) if r.verdicts.iter().all(|v| match v {
             Verdict::Ignored { .. } => true,

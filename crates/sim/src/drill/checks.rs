@@ -7,15 +7,20 @@ use super::*;
 /// wait for a copy behind): issue 22's bound.
 const PLANNED_WRITE_SLACK_MS: i64 = 30_000;
 
-/// The final decision's promotion or global writer move, from its start to
-/// the record saying it is done.
+/// The final move's promotion or global writer move as RDS ran it, from the
+/// call to the writer taking writes (not the record's view of it, which a
+/// late look would stretch).
 pub(super) fn promotion_ms(facts: &WorldFacts) -> Option<i64> {
-    facts.decision.as_ref()?.promotion_ms()
+    let decision = facts.decision.as_ref().filter(|d| d.epoch > 0)?;
+    let (started, done) = facts.last_promotion?;
+    (started >= decision.decided_at)
+        .then(|| i64::try_from((done - started).whole_milliseconds()).ok())
+        .flatten()
 }
 
 /// What a planned move waited for that is not the control plane's doing:
-/// from the decision to the fence step's start (an operator's second press
-/// when a traffic switch did not take), and the drain (a copy that was
+/// from the decision to its traffic switch recorded done (an operator's
+/// second press when a switch did not take), and the drain (a copy that was
 /// behind). Both are in the record.
 fn waited_ms(facts: &WorldFacts) -> (i64, i64) {
     use stop_core::decision::Step;
@@ -24,8 +29,11 @@ fn waited_ms(facts: &WorldFacts) -> (i64, i64) {
     };
     let ms = |span: time::Duration| i64::try_from(span.whole_milliseconds()).unwrap_or(0);
     let switch = d
-        .step(Step::Fence)
-        .and_then(|s| s.started_at)
+        .steps
+        .iter()
+        .filter(|s| matches!(s.name, Step::StopMetric | Step::ArcRoutingControls))
+        .filter_map(|s| s.finished_at)
+        .max()
         .map_or(0, |at| ms(at - d.decided_at).max(0));
     let drain = d
         .step(Step::Drain)
@@ -596,6 +604,7 @@ impl Drill<'_> {
 /// What the checks need from the world, read once under its lock.
 pub(super) struct WorldFacts {
     decision: Option<Decision>,
+    last_promotion: Option<(OffsetDateTime, OffsetDateTime)>,
     epochs_grow: bool,
     failbacks_by_operators: bool,
     calls_to_primary: u32,
@@ -675,6 +684,7 @@ impl WorldFacts {
             failbacks_by_operators,
             calls_to_primary,
             ungraceful_sql_to_primary: w.ungraceful_sql_to_primary,
+            last_promotion: w.promotions.last().copied(),
             api_calls: w.total_calls(),
             stop_value: w.stop_metric.last().map(|(_, v)| *v),
             stop_newest_age: w.stop_metric.last().map(|(t, _)| w.now - *t),

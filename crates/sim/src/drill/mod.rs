@@ -155,6 +155,9 @@ pub struct Sabotage {
     /// No drain: the copy answers the writer's position as replayed at once,
     /// whatever it has applied.
     pub drain_bypassed: bool,
+    /// No follow-up runs: an invocation runs once, and the end of a
+    /// promotion waits for a schedule.
+    pub no_follow_up: bool,
 }
 
 #[derive(Debug)]
@@ -181,6 +184,7 @@ enum Ev {
     /// until its Lambda deadline.
     PromoterFollowUp {
         deadline: OffsetDateTime,
+        epoch: Option<u64>,
     },
     /// The trigger's minute: it republishes the STOP metric.
     TriggerSchedule,
@@ -534,7 +538,9 @@ impl<'s> Drill<'s> {
                 self.schedule(self.now() + next, Ev::RewriterSchedule);
             }
             Ev::RecordChanged => self.on_record_changed().await,
-            Ev::PromoterFollowUp { deadline } => self.invoke_promoter_follow_up(deadline).await,
+            Ev::PromoterFollowUp { deadline, epoch } => {
+                self.invoke_promoter_follow_up(deadline, epoch).await;
+            }
             Ev::PromoterSchedule => {
                 self.invoke_promoter_schedule().await;
                 let next = Duration::seconds(model::PROMOTER_SCHEDULE_S);
