@@ -97,8 +97,8 @@ pub struct Promoter<'a, D, B, K, S, C, P> {
 
 /// How long one run polls the copy's replayed position before it leaves the
 /// drain to the next run: a drained copy answers within a second or two.
-/// With the fence's lease wait (at most 61.6 s) it stays inside the
-/// function's 90 s timeout (template.yaml).
+/// With the fence's lease wait (at most 61.6 s) one run stays well inside
+/// the function's 900 s timeout (template.yaml).
 const DRAIN_POLL: Duration = Duration::seconds(15);
 
 /// How soon an invocation whose drain or promotion is under way runs again,
@@ -113,10 +113,6 @@ pub const FOLLOW_UP_EVERY: Duration = Duration::seconds(3);
 /// (the record, the instance, the capacity), each with the SDK's retries.
 pub const FOLLOW_UP_MARGIN: Duration = Duration::seconds(20);
 
-/// Whether the invocation that ran `verdicts` should run again after
-/// [`FOLLOW_UP_EVERY`], with `remaining` of its time left: while a drain or a
-/// promotion is under way. A run that failed, refused or finished stops, and
-/// the schedules stay the safety net that resumes an interrupted move.
 /// Whether one of `verdicts`' runs started a drain or a promotion: only the
 /// invocation that started one follows it, so that the record writes its
 /// steps make (each starts a run) do not multiply the followers.
@@ -140,6 +136,10 @@ pub fn epoch_of(verdicts: &[Verdict]) -> Option<u64> {
     })
 }
 
+/// Whether the invocation that ran `verdicts` should run again after
+/// [`FOLLOW_UP_EVERY`], with `remaining` of its time left: while a drain or a
+/// promotion is under way. A run that failed, refused or finished stops, and
+/// the schedules stay the safety net that resumes an interrupted move.
 pub fn follow_up(verdicts: &[Verdict], remaining: Duration) -> Option<std::time::Duration> {
     let under_way = verdicts.iter().any(|verdict| match verdict {
         Verdict::Reconciled { steps, .. } => steps.iter().any(|s| {
@@ -152,6 +152,8 @@ pub fn follow_up(verdicts: &[Verdict], remaining: Duration) -> Option<std::time:
     (under_way && remaining >= FOLLOW_UP_EVERY + FOLLOW_UP_MARGIN)
         .then(|| std::time::Duration::try_from(FOLLOW_UP_EVERY).unwrap_or_default())
 }
+
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// One step's outcome before it is recorded.
 type Outcome = Result<(StepState, String), PortError>;
@@ -326,14 +328,23 @@ where
                     break;
                 }
                 ran.push(step);
+                // Set by the step when this run itself read the drain's
+                // position or sent the promotion: the run that starts work is
+                // the one whose invocation follows it, not one that found it.
+                let sent = AtomicBool::new(false);
                 let outcome = match step {
                     Step::Fence => self.fence_step(decision).await,
-                    Step::Drain => self.drain_step(database, decision).await,
-                    _ => self.database_step(database, decision).await,
+                    Step::Drain => self.drain_step(database, decision, &sent).await,
+                    _ => self.database_step(database, decision, &sent).await,
                 };
                 let mut report = self.record(decision, step, outcome);
-                report.started = report.state == StepState::InProgress
-                    && before.step(step).map(|s| s.state) != Some(StepState::InProgress);
+                report.started =
+                    report.state == StepState::InProgress && sent.load(Ordering::Relaxed);
+                if step == Step::Drain && report.started {
+                    // The drain stored its position itself; what changed
+                    // since is the copy's progress, left to the step's end.
+                    stored = decision.clone();
+                }
                 if report.state == StepState::InProgress
                     && decision.step(step).map(|s| s.state) == Some(StepState::InProgress)
                     && stored.step(step).map(|s| s.state) != Some(StepState::InProgress)
@@ -378,8 +389,10 @@ where
             });
         }
         open_writes_if_ready(self.config, decision, self.clock.now());
-        // Record only what changed: a duplicate delivery writes nothing.
-        if stored != *decision {
+        // Record only what changed: a duplicate delivery writes nothing, and
+        // a drain's progress alone (the copy's replayed position) is not
+        // stored until the drain ends: every write starts runs.
+        if !same_but_progress(&stored, decision) {
             self.store(decision).await?;
         }
         Ok(reports)
@@ -550,7 +563,12 @@ where
     /// [`DRAIN_POLL`], across runs up to the configured timeout from when the
     /// writer was fenced, after which the move stops with the command that
     /// carries it on ungracefully.
-    async fn drain_step(&self, database: &DatabaseConfig, decision: &mut Decision) -> Outcome {
+    async fn drain_step(
+        &self,
+        database: &DatabaseConfig,
+        decision: &mut Decision,
+        sent: &AtomicBool,
+    ) -> Outcome {
         if decision.mode == Mode::Ungraceful {
             return Ok((
                 StepState::Skipped,
@@ -605,6 +623,7 @@ where
                     self.store(decision)
                         .await
                         .map_err(|e| PortError::Unavailable(e.to_string()))?;
+                    sent.store(true, Ordering::Relaxed);
                     evidence
                 }
                 Err(refusal) => return Ok((StepState::Failed, refusal)),
@@ -613,7 +632,18 @@ where
         let deadline = evidence.fenced_at + Duration::seconds(i64::from(*drain_timeout_s));
         let run_until = self.clock.now() + DRAIN_POLL;
         loop {
-            let replayed = self.replication.replayed_position(&copy).await?;
+            let replayed = match self.replication.replayed_position(&copy).await {
+                Ok(replayed) => replayed,
+                // A read that may work next time keeps the drain under way
+                // (its follower goes on polling); the deadline still holds.
+                Err(e) if e.is_retryable() && self.clock.now() < deadline => {
+                    return Ok((
+                        StepState::InProgress,
+                        format!("could not read {}'s replayed position: {e}", copy.id),
+                    ));
+                }
+                Err(e) => return Err(e),
+            };
             let covered = evidence.engine.covers(&replayed, &evidence.source_position);
             if let Some(drain) = decision.data.drain.as_mut() {
                 drain.replayed_position = Some(bounded(&replayed));
@@ -803,7 +833,12 @@ where
         Ok(())
     }
 
-    async fn database_step(&self, database: &DatabaseConfig, decision: &mut Decision) -> Outcome {
+    async fn database_step(
+        &self,
+        database: &DatabaseConfig,
+        decision: &mut Decision,
+        sent: &AtomicBool,
+    ) -> Outcome {
         let in_progress = decision
             .step(Step::Database)
             .is_some_and(|s| s.state == StepState::InProgress);
@@ -835,7 +870,7 @@ where
                     ));
                 };
                 let outcome = self
-                    .promote_replica(decision, &copy, *backup_retention_days, in_progress)
+                    .promote_replica(decision, &copy, *backup_retention_days, in_progress, sent)
                     .await?;
                 if outcome.0 == StepState::Done {
                     promoted(self.config, decision, copy, self.clock.now());
@@ -846,7 +881,7 @@ where
                 global_cluster_id,
                 cluster_id,
             } => {
-                self.move_global_writer(global_cluster_id, cluster_id, decision, in_progress)
+                self.move_global_writer(global_cluster_id, cluster_id, decision, in_progress, sent)
                     .await
             }
         }
@@ -854,13 +889,28 @@ where
 
     async fn promote_replica(
         &self,
-        decision: &Decision,
+        decision: &mut Decision,
         copy: &DbRef,
         retention: u8,
         in_progress: bool,
+        sent: &AtomicBool,
     ) -> Outcome {
         let target = self.database_in(&copy.region);
-        let instance = target.describe_instance(&copy.id).await?;
+        let instance = match target.describe_instance(&copy.id).await {
+            Ok(instance) => instance,
+            // A promotion under way stays under way through a read that
+            // failed (throttled, a timeout): the next look tells.
+            Err(e) if in_progress && e.is_retryable() => {
+                return Ok((
+                    StepState::InProgress,
+                    format!(
+                        "promotion of {} under way; its state could not be read: {e}",
+                        copy.id
+                    ),
+                ));
+            }
+            Err(e) => return Err(e),
+        };
         let Some(source) = &instance.source else {
             if !crate::aws_rules::takes_writes(&instance) {
                 return Ok((
@@ -917,10 +967,38 @@ where
         if let Some(why) = self.superseded(decision).await? {
             return Ok((StepState::Failed, why));
         }
-        if let Some(started) = self.promotion_started_elsewhere(decision).await? {
-            return Ok((StepState::InProgress, started));
+        if let Some(theirs) = self.promotion_started_elsewhere(decision).await? {
+            // Their record is newer than this run's view: take it as it is
+            // (this run's copy must not be stored over it).
+            *decision = theirs;
+            let step = decision.step(Step::Database);
+            return Ok((
+                step.map_or(StepState::InProgress, |s| s.state),
+                format!(
+                    "epoch {}'s promotion was started by another run: nothing sent again",
+                    decision.epoch
+                ),
+            ));
         }
-        target.promote_replica(&copy.id, retention).await?;
+        match target.promote_replica(&copy.id, retention).await {
+            Ok(()) => sent.store(true, Ordering::Relaxed),
+            // Another run's promotion got there first (RDS refuses a second
+            // one while the instance is modifying): under way, not failed.
+            Err(PortError::Rejected(why)) if why.contains("InvalidDBInstanceState") => {
+                let now = target.describe_instance(&copy.id).await?;
+                if now.source.is_none() || now.status != "available" {
+                    return Ok((
+                        StepState::InProgress,
+                        format!(
+                            "promotion of {} already under way (status {}): nothing sent again",
+                            copy.id, now.status
+                        ),
+                    ));
+                }
+                return Err(PortError::Rejected(why));
+            }
+            Err(e) => return Err(e),
+        }
         Ok((
             StepState::InProgress,
             format!("promotion of {copy} started; replica lag was {lag}"),
@@ -933,7 +1011,7 @@ where
     async fn promotion_started_elsewhere(
         &self,
         decision: &Decision,
-    ) -> Result<Option<String>, PortError> {
+    ) -> Result<Option<Decision>, PortError> {
         let now = match self.current().await {
             Ok(now) => now,
             Err(PromoteError::Decide(Refusal::Record { error, .. })) => return Err(error),
@@ -943,12 +1021,7 @@ where
             .step(Step::Database)
             .map(|s| s.state)
             .filter(|s| matches!(s, StepState::InProgress | StepState::Done));
-        Ok((now.epoch == decision.epoch && theirs.is_some()).then(|| {
-            format!(
-                "epoch {}'s promotion was started by another run: nothing sent again",
-                decision.epoch
-            )
-        }))
+        Ok((now.epoch == decision.epoch && theirs.is_some()).then_some(now))
     }
 
     fn database_in(&self, region: &Region) -> &B {
@@ -965,6 +1038,7 @@ where
         standby_cluster_id: &str,
         decision: &mut Decision,
         in_progress: bool,
+        sent: &AtomicBool,
     ) -> Outcome {
         let (target, _) = self.sides(decision);
         let global = target.describe_global_cluster(global_cluster_id).await?;
@@ -1038,6 +1112,7 @@ where
                 self.database_in(&writer_region)
                     .switchover_global_cluster(global_cluster_id, &ours)
                     .await?;
+                sent.store(true, Ordering::Relaxed);
                 // The old writer becomes a secondary of the new one.
                 decision.data.protected = true;
                 Ok((
@@ -1049,6 +1124,7 @@ where
                 target
                     .failover_global_cluster_allow_data_loss(global_cluster_id, &ours)
                     .await?;
+                sent.store(true, Ordering::Relaxed);
                 // Protected again once the old writer's Region rejoins.
                 decision.data.protected = false;
                 Ok((
@@ -1373,6 +1449,19 @@ pub fn copy_name(service: &str, region: &Region, epoch: u64) -> String {
         name.insert_str(0, "db-");
     }
     name
+}
+
+/// Whether two records differ at most in a drain's progress (the copy's
+/// replayed position), which is stored with the drain's end, not each time.
+fn same_but_progress(a: &Decision, b: &Decision) -> bool {
+    let strip = |d: &Decision| {
+        let mut d = d.clone();
+        if let Some(drain) = d.data.drain.as_mut() {
+            drain.replayed_position = None;
+        }
+        d
+    };
+    strip(a) == strip(b)
 }
 
 /// A position as the record keeps it: whole when it fits, else its length.

@@ -188,6 +188,20 @@ impl Root {
             ],
         )
         .map(drop)
+        .inspect_err(|_| {
+            // A start that timed out may still be starting: stop it, so
+            // nothing keeps running once its directory is removed.
+            let _ = self.run(
+                "pg_ctl",
+                &[
+                    "-D",
+                    &server.data.to_string_lossy(),
+                    "-m",
+                    "immediate",
+                    "stop",
+                ],
+            );
+        })
     }
 
     pub fn stop(&self, server: &Server) -> Result<(), String> {

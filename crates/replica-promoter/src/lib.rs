@@ -156,7 +156,15 @@ where
         let epoch = stop_core::promoter::epoch_of(&report.verdicts);
         while follows && let Some(wait) = report.follow_up(deadline - self.clock.now()) {
             self.clock.sleep(wait).await;
-            report = self.invoke(Invocation::Schedule, account).await?;
+            match self.invoke(Invocation::Schedule, account).await {
+                Ok(next) => report = next,
+                // One failed look (the record or RDS throttled) does not end
+                // the follow-up: the work is still under way; look again.
+                Err(error) => {
+                    tracing::warn!(%error, "follow-up run failed; looking again");
+                    continue;
+                }
+            }
             if stop_core::promoter::epoch_of(&report.verdicts) != epoch {
                 break;
             }
