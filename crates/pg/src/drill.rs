@@ -730,3 +730,132 @@ pub async fn run(scenario: &Scenario, sabotage: Sabotage) -> Result<Report, Stri
         timeline,
     })
 }
+
+/// `stopctl local --engine postgres`: the same pair, record, fences and
+/// promoter, driven by hand (a write, a press, a re-protect at a time).
+pub struct Hand<'a> {
+    world: World<'a>,
+}
+
+impl<'a> Hand<'a> {
+    pub fn new(pg: &'a LocalPg) -> Result<Self, String> {
+        let world = World::new(pg, Sabotage::default())?;
+        world.log(
+            PRIMARY,
+            format!("PostgreSQL: {WRITER} streams to {REPLICA} in {STANDBY}"),
+        );
+        Ok(Hand { world })
+    }
+
+    /// One write as a client of the failover name: to the Region the record
+    /// makes active, through that Region's write fence, an `INSERT` on its
+    /// writer. `Err` is a refusal (the fence closed, the database refused):
+    /// nothing was acknowledged.
+    pub async fn write(&self) -> Result<(i64, Region), String> {
+        let region = self.world.current().await?.active_region;
+        let fence = self
+            .world
+            .fences
+            .iter()
+            .find(|(r, _)| *r == region)
+            .map(|(_, f)| f)
+            .ok_or_else(|| format!("no fence in {region}"))?;
+        let verdict = fence.check().await;
+        if !verdict.open {
+            return Err(format!(
+                "the fence in {region} refuses writes: {}",
+                verdict.reason
+            ));
+        }
+        let writer = self
+            .world
+            .pg
+            .writer_in(&region)
+            .await
+            .ok_or_else(|| format!("no writable instance in {region}"))?;
+        let order = self.world.next_order.get();
+        self.world.next_order.set(order + 1);
+        self.world.pg.insert(&writer, order).await?;
+        self.world
+            .acked
+            .borrow_mut()
+            .push((order, region.clone(), OffsetDateTime::now_utc()));
+        Ok((order, region))
+    }
+
+    /// A graceful press for the other Region, carried to its end (the lease,
+    /// the drain, the promotion): returns when writes can open there.
+    pub async fn switch(&self) -> Result<Region, String> {
+        let to = if self.world.current().await?.active_region == self.world.primary {
+            self.world.standby.clone()
+        } else {
+            self.world.primary.clone()
+        };
+        self.world.planned_move(&to, None).await?;
+        Ok(to)
+    }
+
+    /// A new streaming copy of the writer in the other Region.
+    pub async fn reprotect(&self) -> Result<(), String> {
+        self.world.ask_reprotect().await
+    }
+
+    /// The decision, the writes acknowledged and what the writer holds, and
+    /// the `psql` command for each instance.
+    pub async fn status(&self) -> Result<serde_json::Value, String> {
+        let decision = self.world.current().await?;
+        let writer = decision
+            .data
+            .writer
+            .as_ref()
+            .map_or(WRITER.to_owned(), |w| w.id.clone());
+        let rows = self.world.pg.orders(&writer).await.unwrap_or_default();
+        let acked: Vec<i64> = self
+            .world
+            .acked
+            .borrow()
+            .iter()
+            .map(|(o, _, _)| *o)
+            .collect();
+        let missing = acked
+            .iter()
+            .filter(|o| rows.binary_search(o).is_err())
+            .count();
+        let instances: Vec<serde_json::Value> = self
+            .world
+            .pg
+            .instances()
+            .into_iter()
+            .map(|(id, region, port)| {
+                serde_json::json!({
+                    "id": id,
+                    "region": region.as_str(),
+                    "psql": format!("psql -h 127.0.0.1 -p {port} -U postgres -d postgres -c 'SELECT count(*), max(id) FROM orders'"),
+                    "port": port,
+                })
+            })
+            .collect();
+        Ok(serde_json::json!({
+            "epoch": decision.epoch,
+            "active_region": decision.active_region.as_str(),
+            "writer": writer,
+            "writes_open": decision.epoch == 0 || decision.data.writes_open,
+            "protected": decision.data.protected,
+            "acknowledged": acked.len(),
+            "rows_on_writer": rows.len(),
+            "missing": missing,
+            "instances": instances,
+        }))
+    }
+
+    /// The timeline from entry `from` on.
+    pub fn timeline_from(&self, from: usize) -> Vec<Line> {
+        self.world
+            .timeline
+            .borrow()
+            .iter()
+            .skip(from)
+            .cloned()
+            .collect()
+    }
+}

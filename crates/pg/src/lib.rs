@@ -278,6 +278,16 @@ impl LocalPg {
             == Some("on"))
     }
 
+    /// Every instance: identifier, Region, port.
+    pub fn instances(&self) -> Vec<(String, Region, u16)> {
+        let mut all: Vec<(String, Region, u16)> = lock(&self.instances)
+            .iter()
+            .map(|(id, i)| (id.clone(), i.region.clone(), i.server.port))
+            .collect();
+        all.sort();
+        all
+    }
+
     /// The instance in `region` that takes writes (not in recovery, not made
     /// read-only): the one the Region's application writes to, as its secret
     /// names it.

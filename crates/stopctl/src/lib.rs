@@ -2,6 +2,7 @@
 
 pub mod cleanup;
 pub mod local;
+pub mod local_pg;
 pub mod remote;
 pub mod render;
 pub mod signin;

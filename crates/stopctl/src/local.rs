@@ -54,6 +54,22 @@ fn refuse(status: u16, code: &str, message: &str) -> hyper::Response<Full<Bytes>
     out
 }
 
+/// Until `for_seconds` have passed (never, without it) or Ctrl-C: either
+/// way the server stops cleanly, says what was written and removes what it
+/// started.
+pub async fn until_stopped(for_seconds: Option<f64>) {
+    let limit = async {
+        match for_seconds {
+            Some(s) => tokio::time::sleep(Duration::from_secs_f64(s)).await,
+            None => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        () = limit => {}
+        _ = tokio::signal::ctrl_c() => {}
+    }
+}
+
 /// Whether `host` (the request's Host header) names this loopback server: a
 /// web page the developer visits cannot drive the simulation through a DNS
 /// name rebound to 127.0.0.1, because its requests carry that name.
@@ -349,14 +365,7 @@ pub async fn run(
             });
         }
     };
-    let stop = async {
-        match for_seconds {
-            Some(s) => tokio::time::sleep(Duration::from_secs_f64(s)).await,
-            None => {
-                let _ = tokio::signal::ctrl_c().await;
-            }
-        }
-    };
+    let stop = until_stopped(for_seconds);
     tokio::select! {
         () = accept => {}
         () = stop => {}

@@ -73,6 +73,11 @@ enum Command {
         /// Stop after this many wall-clock seconds (default: at Ctrl-C).
         #[arg(long, value_parser = positive)]
         for_seconds: Option<f64>,
+        /// The database: the simulated world (virtual time, every fault), or
+        /// a real PostgreSQL pair on loopback, driven by hand (wall-clock
+        /// time; `--speed`, `--seed` and `--cooldown` do not apply).
+        #[arg(long, value_enum, default_value_t = Engine::Model)]
+        engine: Engine,
     },
     /// The decision, the switches and the steps, from the deployed operator API.
     Status {
@@ -742,10 +747,20 @@ async fn remote_command(command: Command, as_json: bool) -> ExitCode {
     match command {
         Command::Local {
             port,
+            for_seconds,
+            engine: Engine::Postgres,
+            ..
+        } => match stopctl::local_pg::run(port, for_seconds, Style::detect()).await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => fail(exit::FAILED, &e, as_json),
+        },
+        Command::Local {
+            port,
             speed,
             seed,
             cooldown,
             for_seconds,
+            engine: Engine::Model,
         } => match local::run(
             port,
             speed,
