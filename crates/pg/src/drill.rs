@@ -656,6 +656,50 @@ pub async fn run(scenario: &Scenario, sabotage: Sabotage) -> Result<Report, Stri
         switches <= usize::try_from(moves).unwrap_or(1),
         format!("the acknowledged writes changed Region {switches} times over {moves} move(s)"),
     );
+    // The lease's promise, per move: once a decision is committed and the
+    // cut wait has passed, the Region it moved away from acknowledges
+    // nothing (its fence closed within L, whatever its database did).
+    let history = world
+        .decisions
+        .history(&world.config.service)
+        .await
+        .map_err(|e| e.to_string())?;
+    let cut_wait = world.decisions.copies.timing.cut_wait();
+    let mut late = Vec::new();
+    for epoch in 1..=decision.epoch {
+        let Some(d) = history.iter().rfind(|d| d.epoch == epoch) else {
+            continue;
+        };
+        let Some(committed) = d.data.fence_committed_at else {
+            continue;
+        };
+        let old = if d.active_region == primary {
+            &standby
+        } else {
+            &primary
+        };
+        // Until the next decision, which may make that Region active again.
+        let until = history
+            .iter()
+            .find(|n| n.epoch == epoch + 1)
+            .map(|n| n.decided_at);
+        late.extend(
+            acked
+                .iter()
+                .filter(|(_, region, at)| {
+                    region == old && *at > committed + cut_wait && until.is_none_or(|u| *at < u)
+                })
+                .map(|(order, _, _)| *order),
+        );
+    }
+    check(
+        "the old Region acknowledges nothing after the cut",
+        late.is_empty(),
+        format!(
+            "{} writes acknowledged by the Region moved away from, after commit + L × 1.01 + 1 s",
+            late.len()
+        ),
+    );
     let evidence = decision.data.drain.clone();
     check(
         "the drain recorded both positions",
