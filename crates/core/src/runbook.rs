@@ -25,6 +25,11 @@ pub struct Stage {
     pub summary: &'static str,
 }
 
+/// What a planned move's write RTO may add to its promotion (and to what
+/// the record shows it waited for: a second press, a copy behind): nothing on
+/// the path waits for a schedule (docs/design.md). The drills check it.
+pub const PLANNED_WRITE_SLACK_MS: i64 = 30_000;
+
 /// Every stage, in the order a move runs them.
 pub const RUNBOOK: [Stage; 7] = [
     Stage {

@@ -1336,3 +1336,36 @@ async fn a_promotion_another_run_started_is_not_sent_again() {
     );
     assert_eq!(world.log.count("rds.promote_replica"), 1);
 }
+
+#[tokio::test]
+async fn a_drain_under_way_writes_the_record_when_it_starts_not_at_every_step_of_progress() {
+    // Every write of the record starts runs (its EventBridge rule): a copy
+    // catching up must not make each run write its new replayed position.
+    let world = World::new(config(&[]));
+    let decision = switched(operator_failover(world.clock.now(), Mode::Graceful));
+    world.decisions.store(&decision).await.unwrap();
+    // Behind for two whole runs, moving on all the while.
+    let behind: Vec<String> = (0..40).map(|i| format!("0/30{i:05X}")).collect();
+    let mut positions: Vec<&str> = behind.iter().map(String::as_str).collect();
+    positions.push("0/3023408");
+    world
+        .replication
+        .set_positions("orders-replica", &positions);
+    let before = world.decisions.history("orders").await.unwrap().len();
+    let steps = steps_of(world.promoter().on_schedule().await.unwrap());
+    assert_eq!(report(&steps, Step::Drain).state, StepState::InProgress);
+    // The fence's commit, the intent and the drain's start; nothing more.
+    let first_run = world.decisions.history("orders").await.unwrap().len() - before;
+    world.clock.advance(time::Duration::seconds(3));
+    let steps = steps_of(world.promoter().on_schedule().await.unwrap());
+    assert_eq!(report(&steps, Step::Drain).state, StepState::InProgress);
+    let second_run = world.decisions.history("orders").await.unwrap().len() - before - first_run;
+    assert_eq!(
+        second_run, 0,
+        "a run that saw only progress wrote the record"
+    );
+    assert!(
+        first_run <= 3,
+        "the first run wrote the record {first_run} times"
+    );
+}

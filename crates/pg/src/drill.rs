@@ -19,6 +19,7 @@ use stop_core::memory::{
 };
 use stop_core::ports::{Clock, DecisionStore, GroupCapacity, PortResult, Replication};
 use stop_core::promoter::{Promoter, Verdict, follow_up};
+use stop_core::runbook::PLANNED_WRITE_SLACK_MS;
 use time::OffsetDateTime;
 
 use crate::{LocalPg, LocalRegion, WallClock};
@@ -29,9 +30,6 @@ const WRITER: &str = "orders";
 const REPLICA: &str = "orders-replica";
 /// How often each client writes.
 const WRITE_EVERY: Duration = Duration::from_millis(100);
-/// The bound of issue 22: a planned write RTO is the promotion and at most
-/// this much more (plus a drain that had to wait for a copy behind).
-const PLANNED_WRITE_SLACK_MS: i64 = 30_000;
 
 /// What a scenario does to the pair.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

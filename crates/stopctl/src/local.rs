@@ -41,10 +41,9 @@ const OPERATOR_ROUTES: &[&str] = &[
 /// limit is 4096 bytes, so this leaves room and no more.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
-/// A plain JSON error for a request refused before it reaches the world.
-fn refuse(status: u16, code: &str, message: &str) -> hyper::Response<Full<Bytes>> {
-    let body = serde_json::json!({"error": {"code": code, "message": message}}).to_string();
-    let mut out = hyper::Response::new(Full::new(Bytes::from(body)));
+/// A JSON answer with `status`.
+pub(crate) fn json_answer(status: u16, body: &serde_json::Value) -> hyper::Response<Full<Bytes>> {
+    let mut out = hyper::Response::new(Full::new(Bytes::from(body.to_string())));
     *out.status_mut() =
         hyper::StatusCode::from_u16(status).unwrap_or(hyper::StatusCode::BAD_REQUEST);
     out.headers_mut().insert(
@@ -52,6 +51,33 @@ fn refuse(status: u16, code: &str, message: &str) -> hyper::Response<Full<Bytes>
         hyper::header::HeaderValue::from_static("application/json"),
     );
     out
+}
+
+/// A plain JSON error for a request refused before it reaches the world.
+pub(crate) fn refuse(status: u16, code: &str, message: &str) -> hyper::Response<Full<Bytes>> {
+    json_answer(
+        status,
+        &serde_json::json!({"error": {"code": code, "message": message}}),
+    )
+}
+
+/// The refusal of a request not addressed to this loopback server (see
+/// [`is_loopback_host`]), if it is not.
+pub(crate) fn misdirected<B>(
+    request: &hyper::Request<B>,
+    port: u16,
+) -> Option<hyper::Response<Full<Bytes>>> {
+    let host = request
+        .headers()
+        .get(hyper::header::HOST)
+        .and_then(|v| v.to_str().ok());
+    (!is_loopback_host(host, port)).then(|| {
+        refuse(
+            421,
+            "misdirected",
+            "stopctl local answers only requests addressed to 127.0.0.1 or localhost",
+        )
+    })
 }
 
 /// Until `for_seconds` have passed (never, without it) or Ctrl-C: either
@@ -86,16 +112,8 @@ async fn serve(
     port: u16,
     request: hyper::Request<Incoming>,
 ) -> hyper::Response<Full<Bytes>> {
-    let host = request
-        .headers()
-        .get(hyper::header::HOST)
-        .and_then(|v| v.to_str().ok());
-    if !is_loopback_host(host, port) {
-        return refuse(
-            421,
-            "misdirected",
-            "stopctl local answers only requests addressed to 127.0.0.1 or localhost",
-        );
+    if let Some(refused) = misdirected(&request, port) {
+        return refused;
     }
     // A page elsewhere can still POST here (no-cors); its browser says so in
     // Origin. curl and stopctl send none; the console sends its own.

@@ -5,8 +5,10 @@
 //! (graceful presses carried to their end by the core's promoter), and
 //! `GET /status` (the decision, the writes acknowledged, the rows on the
 //! writer, and a `psql` command for each instance). Requests are served one
-//! at a time; the servers are removed when it stops.
+//! at a time; the servers are removed when it stops (Ctrl-C, the time limit,
+//! or `POST /local/stop`).
 
+use std::cell::Cell;
 use std::time::Duration;
 
 use http_body_util::Full;
@@ -17,41 +19,17 @@ use hyper_util::rt::TokioIo;
 use stop_pg::drill::Hand;
 use tokio::net::TcpListener;
 
-use crate::local::{is_loopback_host, until_stopped};
+use crate::local::{json_answer as answer, misdirected, refuse as refused, until_stopped};
 use crate::render::{Style, say};
-
-fn answer(status: u16, body: &serde_json::Value) -> hyper::Response<Full<Bytes>> {
-    let mut out = hyper::Response::new(Full::new(Bytes::from(body.to_string())));
-    *out.status_mut() = hyper::StatusCode::from_u16(status).unwrap_or(hyper::StatusCode::OK);
-    out.headers_mut().insert(
-        "content-type",
-        hyper::header::HeaderValue::from_static("application/json"),
-    );
-    out
-}
-
-fn refused(status: u16, code: &str, message: &str) -> hyper::Response<Full<Bytes>> {
-    answer(
-        status,
-        &serde_json::json!({"error": {"code": code, "message": message}}),
-    )
-}
 
 async fn serve(
     hand: &Hand<'_>,
     port: u16,
+    stop: &Cell<bool>,
     request: hyper::Request<Incoming>,
 ) -> hyper::Response<Full<Bytes>> {
-    let host = request
-        .headers()
-        .get(hyper::header::HOST)
-        .and_then(|v| v.to_str().ok());
-    if !is_loopback_host(host, port) {
-        return refused(
-            421,
-            "misdirected",
-            "only 127.0.0.1 or localhost with this port",
-        );
+    if let Some(refused) = misdirected(&request, port) {
+        return refused;
     }
     let post = request.method() == hyper::Method::POST;
     match (post, request.uri().path()) {
@@ -83,6 +61,11 @@ async fn serve(
             Ok(()) => answer(200, &hand.status().await.unwrap_or_default()),
             Err(why) => refused(500, "reprotect_failed", &why),
         },
+        (true, "/local/stop") => {
+            // As Ctrl-C: once this answer is sent, the servers are removed.
+            stop.set(true);
+            answer(200, &serde_json::json!({"stopping": true}))
+        }
         (false, "/status") => match hand.status().await {
             Ok(status) => answer(200, &status),
             Err(why) => refused(500, "record", &why),
@@ -117,9 +100,10 @@ pub async fn run(port: u16, for_seconds: Option<f64>, style: Style) -> Result<()
          writes     curl -X POST http://{addr}/write    (a real INSERT through the active Region's write fence)\n\
          moves      curl -X POST http://{addr}/failover   then /reprotect, then /failback (graceful, carried to their end)\n\
          status     curl http://{addr}/status   (the writes acknowledged, the rows on the writer, a psql command for each instance)\n\
-         Ctrl-C to stop; the servers and their directory are removed\n\n"
+         stop       Ctrl-C, or curl -X POST http://{addr}/local/stop   (the servers and their directory are removed)\n\n"
     ));
-    let printed = std::cell::Cell::new(0);
+    let printed = Cell::new(0);
+    let stop_asked = Cell::new(false);
     let print_timeline = || {
         for line in hand.timeline_from(printed.get()) {
             printed.set(printed.get() + 1);
@@ -139,13 +123,16 @@ pub async fn run(port: u16, for_seconds: Option<f64>, style: Style) -> Result<()
                 continue;
             };
             let service = service_fn(|request| async {
-                Ok::<_, hyper::Error>(serve(&hand, addr.port(), request).await)
+                Ok::<_, hyper::Error>(serve(&hand, addr.port(), &stop_asked, request).await)
             });
             let _ = http1::Builder::new()
                 .keep_alive(false)
                 .serve_connection(TokioIo::new(stream), service)
                 .await;
             print_timeline();
+            if stop_asked.get() {
+                return;
+            }
         }
     };
     let stop = until_stopped(for_seconds);

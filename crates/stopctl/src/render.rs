@@ -57,6 +57,15 @@ fn clock(ms: i64) -> String {
 }
 
 /// One scenario: its timeline and its checks.
+/// ✓ or ✗.
+fn mark(passed: bool, style: Style) -> String {
+    if passed {
+        style.good("✓")
+    } else {
+        style.bad("✗")
+    }
+}
+
 /// A scenario's first line, its timeline and the checks that failed.
 fn head_and_timeline<'a>(
     title: &str,
@@ -112,11 +121,7 @@ pub fn scenario(report: &Report, style: Style) -> String {
     let _ = writeln!(
         out,
         "  {} {passed}/{} invariants hold; read RTO {}, write RTO {} (promotion {}), RPO {}, longest write gap {} (lease L {} s){}\n",
-        if report.passed {
-            style.good("✓")
-        } else {
-            style.bad("✗")
-        },
+        mark(report.passed, style),
         report.checks.len(),
         seconds(report.rto_ms),
         seconds(report.write_rto_ms),
@@ -288,11 +293,7 @@ pub fn pg_scenario(report: &stop_pg::drill::Report, style: Style) -> String {
     let _ = writeln!(
         out,
         "  {} {passed}/{} checks hold; write RTO {} (promotion {}, drain {}), RPO {} of {} acknowledged writes missing from {} ({} rows)\n",
-        if report.passed {
-            style.good("✓")
-        } else {
-            style.bad("✗")
-        },
+        mark(report.passed, style),
         report.checks.len(),
         seconds(report.write_rto_ms),
         seconds(report.promotion_ms),

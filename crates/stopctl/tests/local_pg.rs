@@ -132,12 +132,15 @@ fn a_whole_cycle_by_hand_on_real_postgres_loses_no_row() {
     let (status, _) = call(&addr, "DELETE", "/write");
     assert_eq!(status, 405);
 
-    // Ctrl-C: it stops and removes its servers.
-    let _ = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status();
+    // It stops when asked, and removes its servers.
+    let (status, _) = call(&addr, "POST", "/local/stop");
+    assert_eq!(status, 200);
     let exit = child.wait().unwrap();
     let rest = drain.join().unwrap();
     assert!(exit.success(), "{exit:?}: {rest}");
     assert!(rest.contains("missing: 0"), "{rest}");
+    assert!(
+        std::net::TcpStream::connect(format!("127.0.0.1:{port}")).is_err(),
+        "the final writer still answers on port {port}"
+    );
 }

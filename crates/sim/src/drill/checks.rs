@@ -3,9 +3,7 @@
 
 use super::*;
 
-/// What a planned move's write RTO may add to its promotion (and its drain's
-/// wait for a copy behind): issue 22's bound.
-const PLANNED_WRITE_SLACK_MS: i64 = 30_000;
+use stop_core::runbook::PLANNED_WRITE_SLACK_MS;
 
 /// The final move's promotion or global writer move as RDS ran it, from the
 /// call to the writer taking writes (not the record's view of it, which a
